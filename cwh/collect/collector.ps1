@@ -1,0 +1,453 @@
+# cwh-collector-version: 1
+# ConnectWise ScreenConnect hardening audit: the fact collector.
+#
+# Runs once per host per audit (Windows PowerShell 5.1 or later) and only reads. The suite sends
+# it over stdin behind a short bootstrap, after one line that defines $CwhRequest (JSON naming
+# the sections and values wanted), so its size never meets cmd.exe's 8191-character limit.
+# Raw outputs (secedit INF, netsh text, XML configs) are returned as text and parsed in Python.
+#
+# Output: a single line "CWH-FACTS-GZIP:<base64 of gzip of UTF-8 JSON>", immune to console code
+# pages. Every section reports ok/data or ok=false/error, so one failure never hides as "absent".
+
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+
+$request = ConvertFrom-Json -InputObject $CwhRequest
+$MaxTextBytes = [int]$request.max_text_bytes
+
+function Get-CwhErrorText {
+    param($ErrorRecord)
+    return (($ErrorRecord.Exception.Message -replace '\s+', ' ').Trim())
+}
+
+function Invoke-CwhSection {
+    param([scriptblock]$Body)
+    $started = [DateTime]::UtcNow
+    try {
+        $data = & $Body
+        return [ordered]@{
+            ok = $true
+            data = $data
+            ms = [int]([DateTime]::UtcNow - $started).TotalMilliseconds
+        }
+    } catch {
+        return [ordered]@{
+            ok = $false
+            error = Get-CwhErrorText $_
+            error_type = $_.Exception.GetType().FullName
+            ms = [int]([DateTime]::UtcNow - $started).TotalMilliseconds
+        }
+    }
+}
+
+# Native tools write to stderr; under 'Stop' that would abort the section, so relax it here
+# and judge by exit code instead.
+function Invoke-CwhNative {
+    param([string]$FilePath, [string[]]$Arguments)
+    $ErrorActionPreference = 'Continue'
+    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { "$_" })
+    return [ordered]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n") }
+}
+
+function Read-CwhText {
+    param([string]$Path)
+    $item = Get-Item -LiteralPath $Path
+    if ($item.Length -gt $MaxTextBytes) {
+        throw "$Path is $($item.Length) bytes, over the collector's limit of $MaxTextBytes"
+    }
+    return [IO.File]::ReadAllText($Path)
+}
+
+function ConvertTo-CwhIsoDate {
+    param($Value)
+    if ($null -eq $Value) { return $null }
+    return ([DateTime]$Value).ToUniversalTime().ToString('o')
+}
+
+# --- registry ---------------------------------------------------------------------------------
+
+function ConvertTo-CwhRegistryData {
+    param([string]$Kind, $Raw)
+    switch ($Kind) {
+        # GetValue returns DWORD/QWORD as signed integers; report the unsigned value Windows shows.
+        'DWord' { return [BitConverter]::ToUInt32([BitConverter]::GetBytes([int32]$Raw), 0) }
+        'QWord' { return [BitConverter]::ToUInt64([BitConverter]::GetBytes([int64]$Raw), 0) }
+        'MultiString' { return @($Raw) }
+        'Binary' { return [Convert]::ToBase64String([byte[]]$Raw) }
+        default { return $Raw }
+    }
+}
+
+function Read-CwhRegistryValue {
+    param([string]$Path, [string]$Name)
+    $result = [ordered]@{
+        path = $Path; name = $Name; key_exists = $false; value_exists = $false
+        kind = $null; value = $null; error = $null
+    }
+    try {
+        $split = $Path.IndexOf('\')
+        if ($split -lt 0 -or $Path.Substring(0, $split) -ne 'HKLM') {
+            throw "only HKLM paths are supported: $Path"
+        }
+        $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey(
+            [Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+        $key = $base.OpenSubKey($Path.Substring($split + 1), $false)
+        if ($null -ne $key) {
+            try {
+                $result.key_exists = $true
+                if (@($key.GetValueNames()) -contains $Name) {
+                    $kind = $key.GetValueKind($Name).ToString()
+                    $raw = $key.GetValue($Name, $null,
+                        [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+                    $result.value_exists = $true
+                    $result.kind = $kind
+                    $result.value = ConvertTo-CwhRegistryData -Kind $kind -Raw $raw
+                }
+            } finally {
+                $key.Close()
+            }
+        }
+    } catch {
+        $result.error = Get-CwhErrorText $_
+    }
+    return $result
+}
+
+function Get-CwhRegistry {
+    $values = @(foreach ($item in @($request.registry)) {
+        Read-CwhRegistryValue -Path $item.path -Name $item.name
+    })
+    return [ordered]@{ view = 'Registry64'; values = $values }
+}
+
+# --- system -----------------------------------------------------------------------------------
+
+function Get-CwhOs {
+    $os = Get-CimInstance -ClassName Win32_OperatingSystem
+    return [ordered]@{
+        caption = $os.Caption
+        version = $os.Version
+        build = $os.BuildNumber
+        product_type = [int]$os.ProductType
+        language = [int]$os.OSLanguage
+        architecture = $os.OSArchitecture
+        last_boot = ConvertTo-CwhIsoDate $os.LastBootUpTime
+    }
+}
+
+function Get-CwhIdentity {
+    $cs = Get-CimInstance -ClassName Win32_ComputerSystem
+    $adapters = @(Get-CimInstance -ClassName Win32_NetworkAdapterConfiguration -Filter 'IPEnabled = True')
+    $me = [Security.Principal.WindowsIdentity]::GetCurrent()
+    $principal = New-Object Security.Principal.WindowsPrincipal($me)
+    return [ordered]@{
+        computer_name = $cs.Name
+        dns_host_name = $cs.DNSHostName
+        domain = $cs.Domain
+        part_of_domain = [bool]$cs.PartOfDomain
+        domain_role = [int]$cs.DomainRole
+        ip_addresses = @($adapters | ForEach-Object { $_.IPAddress } | Where-Object { $_ })
+        mac_addresses = @($adapters | ForEach-Object { $_.MACAddress } | Where-Object { $_ })
+        user = $me.Name
+        user_sid = $me.User.Value
+        is_admin = $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+    }
+}
+
+# secedit needs administrative rights; "access denied" must surface as an error, never as
+# "no rights assigned", so the exit code and the file are both checked.
+function Get-CwhSecedit {
+    $file = Join-Path ([IO.Path]::GetTempPath()) ("cwh-secedit-{0}.inf" -f [guid]::NewGuid().ToString('N'))
+    try {
+        $run = Invoke-CwhNative -FilePath "$env:SystemRoot\System32\secedit.exe" -Arguments @(
+            '/export', '/cfg', $file, '/areas', 'SECURITYPOLICY', 'USER_RIGHTS', '/quiet')
+        if ($run.exit_code -ne 0 -or -not (Test-Path -LiteralPath $file)) {
+            throw ("secedit /export failed with exit code {0}: {1}" -f $run.exit_code, $run.output)
+        }
+        return [ordered]@{
+            command = 'secedit /export /areas SECURITYPOLICY USER_RIGHTS'
+            inf = [IO.File]::ReadAllText($file, [Text.Encoding]::Unicode)
+        }
+    } finally {
+        Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
+    }
+}
+
+# Administrators by its well-known SID (the name is localized). Get-LocalGroupMember fails on
+# orphaned SIDs, so fall back to ADSI and report members whose SID does not resolve.
+function Get-CwhLocalAdmins {
+    $sid = New-Object Security.Principal.SecurityIdentifier('S-1-5-32-544')
+    $groupName = $sid.Translate([Security.Principal.NTAccount]).Value
+    $method = 'Get-LocalGroupMember'
+    $note = $null
+    try {
+        $members = @(Get-LocalGroupMember -SID $sid | ForEach-Object {
+            [ordered]@{
+                name = $_.Name; sid = $_.SID.Value; object_class = "$($_.ObjectClass)"
+                principal_source = "$($_.PrincipalSource)"; resolved = $true
+            }
+        })
+    } catch {
+        $note = "Get-LocalGroupMember failed ($(Get-CwhErrorText $_)); members read through ADSI"
+        $method = 'ADSI'
+        $group = [ADSI]("WinNT://{0}/{1},group" -f $env:COMPUTERNAME, $groupName.Split('\')[-1])
+        $members = @(foreach ($member in @($group.Invoke('Members'))) {
+            $type = $member.GetType()
+            $bytes = $type.InvokeMember('objectSid', 'GetProperty', $null, $member, $null)
+            $memberSid = New-Object Security.Principal.SecurityIdentifier($bytes, 0)
+            $name = $null
+            $resolved = $true
+            try { $name = $memberSid.Translate([Security.Principal.NTAccount]).Value } catch { $resolved = $false }
+            [ordered]@{
+                name = $name; sid = $memberSid.Value
+                object_class = $type.InvokeMember('Class', 'GetProperty', $null, $member, $null)
+                principal_source = $null; resolved = $resolved
+            }
+        })
+    }
+    return [ordered]@{
+        group_sid = 'S-1-5-32-544'; group_name = $groupName; method = $method; note = $note
+        members = $members
+    }
+}
+
+function Get-CwhFeatures {
+    $features = [ordered]@{}
+    foreach ($name in @($request.features)) {
+        $entry = [ordered]@{ install_state = $null; source = 'Get-WindowsFeature'; error = $null }
+        try {
+            $feature = Get-WindowsFeature -Name $name
+            if ($null -eq $feature) { $entry.error = "no feature named $name on this system" }
+            else { $entry.install_state = "$($feature.InstallState)" }
+        } catch {
+            $entry.error = Get-CwhErrorText $_
+        }
+        $features[$name] = $entry
+    }
+    return [ordered]@{ features = $features }
+}
+
+function Get-CwhFirewallProfiles {
+    $profiles = @(Get-NetFirewallProfile -PolicyStore ActiveStore | ForEach-Object {
+        [ordered]@{
+            name = "$($_.Name)"; enabled = "$($_.Enabled)"
+            default_inbound_action = "$($_.DefaultInboundAction)"
+        }
+    })
+    return [ordered]@{ store = 'ActiveStore'; profiles = $profiles }
+}
+
+# One bulk query per filter class, joined on InstanceID: per-rule filter cmdlets take seconds
+# on hosts with hundreds of rules.
+function Get-CwhFirewallRules {
+    $ports = @{}
+    foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore)) {
+        $ports[$filter.InstanceID] = $filter
+    }
+    $programs = @{}
+    foreach ($filter in @(Get-NetFirewallApplicationFilter -PolicyStore ActiveStore)) {
+        $programs[$filter.InstanceID] = $filter.Program
+    }
+    $rules = @(foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound)) {
+        $port = $ports[$rule.InstanceID]
+        [ordered]@{
+            id = $rule.InstanceID
+            display_name = $rule.DisplayName
+            enabled = "$($rule.Enabled)"
+            action = "$($rule.Action)"
+            profiles = "$($rule.Profile)"
+            protocol = if ($port) { "$($port.Protocol)" } else { $null }
+            local_ports = if ($port) { @($port.LocalPort | ForEach-Object { "$_" }) } else { @() }
+            program = $programs[$rule.InstanceID]
+        }
+    })
+    return [ordered]@{ store = 'ActiveStore'; direction = 'Inbound'; rules = $rules }
+}
+
+function Get-CwhTcpListeners {
+    $names = @{}
+    foreach ($process in @(Get-Process)) { $names[$process.Id] = $process.ProcessName }
+    $listeners = @(Get-NetTCPConnection -State Listen | ForEach-Object {
+        [ordered]@{
+            address = $_.LocalAddress; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess
+            process = $names[[int]$_.OwningProcess]
+        }
+    })
+    return [ordered]@{ listeners = $listeners }
+}
+
+function Get-CwhServices {
+    $patterns = @($request.services)
+    $services = @(foreach ($service in @(Get-CimInstance -ClassName Win32_Service)) {
+        $wanted = $false
+        foreach ($pattern in $patterns) { if ($service.Name -like $pattern) { $wanted = $true } }
+        if ($wanted) {
+            [ordered]@{
+                name = $service.Name; display_name = $service.DisplayName; state = $service.State
+                start_mode = $service.StartMode; path = $service.PathName
+            }
+        }
+    })
+    return [ordered]@{ patterns = $patterns; services = $services }
+}
+
+function Get-CwhIis {
+    $config = Join-Path $env:SystemRoot 'System32\inetsrv\config\applicationHost.config'
+    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'W3SVC'"
+    $present = Test-Path -LiteralPath $config
+    return [ordered]@{
+        installed = [bool]($present -or $service)
+        w3svc_state = if ($service) { $service.State } else { $null }
+        config_path = $config
+        config_text = if ($present) { Read-CwhText $config } else { $null }
+    }
+}
+
+# The install root comes from the Web Server service's image path; default locations only when
+# no service is registered (the evidence says which).
+function Get-CwhScreenConnect {
+    $root = $null
+    $rootSource = 'none'
+    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'ScreenConnect Web Server'"
+    if ($service -and $service.PathName -match '^\s*"?(?<exe>[^"]+?\\ScreenConnect\.Service\.exe)') {
+        $root = Split-Path -Parent (Split-Path -Parent $Matches['exe'])
+        $rootSource = 'service image path'
+    } else {
+        foreach ($candidate in @("${env:ProgramFiles(x86)}\ScreenConnect", "$env:ProgramFiles\ScreenConnect")) {
+            if ($candidate -and (Test-Path -LiteralPath $candidate)) {
+                $root = $candidate
+                $rootSource = 'default location'
+                break
+            }
+        }
+    }
+    $result = [ordered]@{
+        install_root = $root; root_source = $rootSource; service_exe = $null
+        file_version = $null; product_version = $null; web_config_path = $null; web_config_text = $null
+    }
+    if ($root) {
+        $exe = Join-Path $root 'Bin\ScreenConnect.Service.exe'
+        if (Test-Path -LiteralPath $exe) {
+            $info = (Get-Item -LiteralPath $exe).VersionInfo
+            $result.service_exe = $exe
+            $result.file_version = $info.FileVersion
+            $result.product_version = $info.ProductVersion
+        }
+        $webConfig = Join-Path $root 'web.config'
+        if (Test-Path -LiteralPath $webConfig) {
+            $result.web_config_path = $webConfig
+            $result.web_config_text = Read-CwhText $webConfig
+        }
+    }
+    return $result
+}
+
+function Get-CwhHttpSslBindings {
+    $run = Invoke-CwhNative -FilePath "$env:SystemRoot\System32\netsh.exe" -Arguments @('http', 'show', 'sslcert')
+    if ($run.exit_code -ne 0) {
+        throw ("netsh http show sslcert failed with exit code {0}: {1}" -f $run.exit_code, $run.output)
+    }
+    return [ordered]@{ command = 'netsh http show sslcert'; output = $run.output }
+}
+
+function Get-CwhCertificates {
+    $certificates = @(Get-ChildItem -LiteralPath 'Cert:\LocalMachine\My' | ForEach-Object {
+        $keyBits = $null
+        try { $keyBits = $_.PublicKey.Key.KeySize } catch { $keyBits = $null }
+        [ordered]@{
+            thumbprint = $_.Thumbprint; subject = $_.Subject; issuer = $_.Issuer
+            not_before = ConvertTo-CwhIsoDate $_.NotBefore; not_after = ConvertTo-CwhIsoDate $_.NotAfter
+            has_private_key = [bool]$_.HasPrivateKey
+            dns_names = @($_.DnsNameList | ForEach-Object { "$_" })
+            key_algorithm = $_.PublicKey.Oid.FriendlyName; key_bits = $keyBits
+        }
+    })
+    return [ordered]@{ store = 'LocalMachine\My'; certificates = $certificates }
+}
+
+# Evidence for the manual control on Internet use by administrators: what could be used, and
+# which profiles hold browser or mail data. The patterns come from the request.
+function Get-CwhInternetApps {
+    $roots = @(
+        'SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
+        'SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall')
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey(
+        [Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    $installed = @(foreach ($rootPath in $roots) {
+        $root = $base.OpenSubKey($rootPath, $false)
+        if ($null -eq $root) { continue }
+        foreach ($subName in @($root.GetSubKeyNames())) {
+            $sub = $root.OpenSubKey($subName, $false)
+            if ($null -eq $sub) { continue }
+            $name = $sub.GetValue('DisplayName')
+            $matched = $false
+            foreach ($pattern in @($request.internet_app_patterns)) {
+                if ($name -and $name -like $pattern) { $matched = $true }
+            }
+            if ($matched) {
+                [ordered]@{ name = $name; version = $sub.GetValue('DisplayVersion'); publisher = $sub.GetValue('Publisher') }
+            }
+            $sub.Close()
+        }
+        $root.Close()
+    })
+    $profiles = @(Get-CimInstance -ClassName Win32_UserProfile | Where-Object { -not $_.Special } | ForEach-Object {
+        $profilePath = $_.LocalPath
+        $found = @(foreach ($relative in @($request.browser_data_paths)) {
+            if (Test-Path -LiteralPath (Join-Path $profilePath $relative)) { $relative }
+        })
+        [ordered]@{
+            sid = $_.SID; path = $profilePath; last_use = ConvertTo-CwhIsoDate $_.LastUseTime
+            browser_data = $found
+        }
+    })
+    return [ordered]@{ installed = $installed; profiles = $profiles }
+}
+
+# --- main -------------------------------------------------------------------------------------
+
+$handlers = [ordered]@{
+    os = { Get-CwhOs }
+    identity = { Get-CwhIdentity }
+    registry = { Get-CwhRegistry }
+    secedit = { Get-CwhSecedit }
+    local_admins = { Get-CwhLocalAdmins }
+    features = { Get-CwhFeatures }
+    firewall_profiles = { Get-CwhFirewallProfiles }
+    firewall_rules = { Get-CwhFirewallRules }
+    tcp_listeners = { Get-CwhTcpListeners }
+    services = { Get-CwhServices }
+    iis = { Get-CwhIis }
+    screenconnect = { Get-CwhScreenConnect }
+    http_sslcert = { Get-CwhHttpSslBindings }
+    certificates = { Get-CwhCertificates }
+    internet_apps = { Get-CwhInternetApps }
+}
+
+$started = [DateTime]::UtcNow
+$sections = [ordered]@{}
+foreach ($name in @($request.sections)) {
+    if ($handlers.Contains($name)) {
+        $sections[$name] = Invoke-CwhSection -Body $handlers[$name]
+    } else {
+        $sections[$name] = [ordered]@{ ok = $false; error = "the collector has no section '$name'" }
+    }
+}
+$document = [ordered]@{
+    schema = 1
+    collector_version = $request.collector_version
+    computer = $env:COMPUTERNAME
+    powershell = $PSVersionTable.PSVersion.ToString()
+    started = ConvertTo-CwhIsoDate $started
+    finished = ConvertTo-CwhIsoDate ([DateTime]::UtcNow)
+    sections = $sections
+}
+$json = ConvertTo-Json -InputObject $document -Depth 12 -Compress
+$bytes = [Text.Encoding]::UTF8.GetBytes($json)
+$buffer = New-Object IO.MemoryStream
+$gzip = New-Object IO.Compression.GZipStream($buffer, [IO.Compression.CompressionMode]::Compress)
+$gzip.Write($bytes, 0, $bytes.Length)
+$gzip.Close()
+[Console]::Out.Write('CWH-FACTS-GZIP:' + [Convert]::ToBase64String($buffer.ToArray()) + "`r`n")

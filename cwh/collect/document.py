@@ -1,0 +1,79 @@
+"""Turn the collector's raw output into the facts document, or say exactly why it can't.
+
+Empty output with exit code 0 is what a truncated command line looks like on Windows, so it is an
+error here, never "no findings". So are a missing marker, bad base64, bad gzip, bad JSON and a
+document without its sections.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import re
+import zlib
+from typing import Any
+
+MARKER = b"CWH-FACTS-GZIP:"
+SCHEMA = 1
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+class DocumentError(ValueError):
+    """The output is not a usable facts document; the message says what was wrong."""
+
+
+def excerpt(data: bytes | str, limit: int = 160) -> str:
+    """A short, single-line, printable excerpt of host output for error messages."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _decompress(blob: bytes) -> bytes:
+    # Bounded so a hostile or broken host cannot exhaust memory with a gzip bomb.
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    data = decompressor.decompress(blob, MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES or decompressor.unconsumed_tail:
+        raise DocumentError(f"the facts document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    if not decompressor.eof:
+        raise DocumentError("the facts document is truncated (incomplete gzip stream)")
+    return data
+
+
+def parse_output(stdout: bytes, stderr: bytes, exit_code: int) -> dict[str, Any]:
+    """Parse the collector's stdout; raises DocumentError naming the problem."""
+    if not stdout.strip():
+        detail = f"; stderr: {excerpt(stderr)}" if stderr.strip() else ""
+        raise DocumentError(
+            f"the collector produced no output (exit code {exit_code}){detail}; a command line "
+            "cut short by cmd.exe looks exactly like this"
+        )
+    line = next((ln.strip() for ln in stdout.splitlines() if ln.strip().startswith(MARKER)), None)
+    if line is None:
+        detail = f"; stderr: {excerpt(stderr)}" if stderr.strip() else ""
+        raise DocumentError(
+            f"no facts document in the output (exit code {exit_code}, output begins "
+            f"{excerpt(stdout)!r}){detail}"
+        )
+    try:
+        blob = base64.b64decode(line[len(MARKER):], validate=True)
+    except (binascii.Error, ValueError):
+        raise DocumentError("the facts document is not valid base64 (output damaged)") from None
+    try:
+        raw = _decompress(blob)
+    except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
+        raise DocumentError(f"the facts document is not valid gzip ({exc})") from None
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DocumentError(f"the facts document is not valid JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise DocumentError(f"the facts document is not schema {SCHEMA}")
+    if not isinstance(document.get("sections"), dict):
+        raise DocumentError("the facts document has no sections")
+    if exit_code != 0:
+        raise DocumentError(f"the collector exited with code {exit_code} after writing facts; "
+                            f"stderr: {excerpt(stderr)}")
+    return document

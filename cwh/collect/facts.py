@@ -1,0 +1,193 @@
+"""One host's facts, read from the collector's document, with the source of each stated.
+
+Accessors raise FactUnavailable when a fact could not be collected (host unreachable, section
+failed, value unreadable); judges turn that into Not_Reviewed. They never return a default that
+could read as compliant.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from cwh.catalog.model import os_version_from_build
+from cwh.parse.secedit import SeceditParseError, SecurityPolicy, parse_inf
+
+
+class FactUnavailable(Exception):
+    """A fact the judge needs is missing; the message says why (becomes Not_Reviewed)."""
+
+
+@dataclass(frozen=True)
+class RegistryValue:
+    path: str
+    name: str
+    key_exists: bool
+    value_exists: bool
+    kind: str | None
+    value: Any
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}\\{self.name}"
+
+    def describe(self) -> str:
+        if not self.key_exists:
+            return "key absent"
+        if not self.value_exists:
+            return "value absent"
+        shown = f"0x{self.value:X} ({self.value})" if self.kind in ("DWord", "QWord") and \
+            isinstance(self.value, int) and self.value > 9 else json.dumps(self.value)
+        return f"{self.kind} {shown}"
+
+
+def as_list(value: Any) -> list:
+    """PowerShell 5.1 turns one-element arrays into scalars and empty ones into null."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+class HostFacts:
+    """The facts document of one host, or the reason there is none."""
+
+    def __init__(self, host: str, document: dict[str, Any] | None = None,
+                 error: str | None = None) -> None:
+        if document is None and error is None:
+            raise ValueError("HostFacts needs a document or an error")
+        self.host = host
+        self.document = document
+        self.error = error
+
+    @classmethod
+    def failed(cls, host: str, error: str) -> HostFacts:
+        return cls(host, None, error)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def section(self, name: str) -> Any:
+        """The data of a section; FactUnavailable names the host error or the section's error."""
+        if self.document is None:
+            raise FactUnavailable(self.error or "no facts")
+        entry = self.document["sections"].get(name)
+        if not isinstance(entry, dict):
+            raise FactUnavailable(f"the facts document has no '{name}' section")
+        if entry.get("ok") is not True:
+            raise FactUnavailable(f"collecting '{name}' failed on the host: "
+                                  f"{entry.get('error') or 'no error text'}")
+        data = entry.get("data")
+        if data is None:
+            raise FactUnavailable(f"the '{name}' section came back empty (null)")
+        return data
+
+    def section_error(self, name: str) -> str | None:
+        try:
+            self.section(name)
+        except FactUnavailable as exc:
+            return str(exc)
+        return None
+
+    # --- system ---------------------------------------------------------------------------
+
+    @cached_property
+    def os_version(self) -> str | None:
+        """2016 / 2019 / 2022 from the build number, or None when unknown or not collected."""
+        try:
+            return os_version_from_build(self.section("os").get("build"))
+        except (FactUnavailable, AttributeError):
+            return None
+
+    def os_summary(self) -> str:
+        try:
+            os_data = self.section("os")
+        except FactUnavailable as exc:
+            return f"unknown ({exc})"
+        return f"{os_data.get('caption')} (build {os_data.get('build')})"
+
+    def identity(self) -> dict[str, Any]:
+        data = self.section("identity")
+        if not isinstance(data, dict):
+            raise FactUnavailable("the identity section is not an object")
+        return data
+
+    # --- registry --------------------------------------------------------------------------
+
+    def registry(self, path: str, name: str) -> RegistryValue:
+        section = self.section("registry")
+        for item in as_list(section.get("values") if isinstance(section, dict) else None):
+            if not isinstance(item, dict):
+                continue
+            if str(item.get("path", "")).lower() == path.lower() and \
+                    str(item.get("name", "")).lower() == name.lower():
+                if item.get("error"):
+                    raise FactUnavailable(f"reading {path}\\{name} failed: {item['error']}")
+                key_exists, value_exists = item.get("key_exists"), item.get("value_exists")
+                if not isinstance(key_exists, bool) or not isinstance(value_exists, bool):
+                    raise FactUnavailable(f"{path}\\{name}: the collector did not say whether "
+                                          "the key and value exist")
+                if value_exists and (item.get("kind") is None or item.get("value") is None):
+                    raise FactUnavailable(f"{path}\\{name}: the value exists but its type or "
+                                          "data was not returned")
+                return RegistryValue(path, name, key_exists, value_exists and key_exists,
+                                     item.get("kind"), item.get("value"))
+        raise FactUnavailable(f"{path}\\{name} was not in the collector's answer")
+
+    # --- security policy -------------------------------------------------------------------
+
+    @cached_property
+    def _policy(self) -> SecurityPolicy | FactUnavailable:
+        try:
+            data = self.section("secedit")
+            inf = data.get("inf") if isinstance(data, dict) else None
+            if not isinstance(inf, str):
+                return FactUnavailable("the secedit section holds no INF text")
+            return parse_inf(inf)
+        except FactUnavailable as exc:
+            return exc
+        except SeceditParseError as exc:
+            return FactUnavailable(f"the secedit export could not be read: {exc}")
+
+    def security_policy(self) -> SecurityPolicy:
+        policy = self._policy
+        if isinstance(policy, FactUnavailable):
+            raise policy
+        return policy
+
+    def secedit_raw(self) -> str:
+        return self.section("secedit").get("inf", "")
+
+    # --- other sections --------------------------------------------------------------------
+
+    def feature_state(self, name: str) -> str:
+        features = self.section("features").get("features") or {}
+        entry = features.get(name) if isinstance(features, dict) else None
+        if not isinstance(entry, dict):
+            raise FactUnavailable(f"Windows feature {name} was not in the collector's answer")
+        if entry.get("error") or not entry.get("install_state"):
+            raise FactUnavailable(f"Windows feature {name}: {entry.get('error') or 'no state'}")
+        return str(entry["install_state"])
+
+    def firewall_profiles(self) -> list[dict[str, Any]]:
+        profiles = as_list(self.section("firewall_profiles").get("profiles"))
+        if not profiles or not all(isinstance(p, dict) for p in profiles):
+            raise FactUnavailable("the firewall profile list is empty or malformed")
+        return profiles
+
+    def local_admins(self) -> dict[str, Any]:
+        data = self.section("local_admins")
+        if not isinstance(data, dict) or not isinstance(data.get("group_sid"), str):
+            raise FactUnavailable("the local Administrators answer is malformed")
+        data = dict(data)
+        data["members"] = [m for m in as_list(data.get("members")) if isinstance(m, dict)]
+        return data
+
+    def internet_apps(self) -> dict[str, Any]:
+        data = self.section("internet_apps")
+        if not isinstance(data, dict):
+            raise FactUnavailable("the internet_apps answer is malformed")
+        return {"installed": as_list(data.get("installed")),
+                "profiles": as_list(data.get("profiles"))}

@@ -1,0 +1,72 @@
+"""Which facts a set of controls needs: the request the collector script receives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cwh.catalog.model import Control
+
+COLLECTOR_VERSION = "1"
+# Every host report needs these: the OS picks the STIG benchmark, identity fills checklist ASSETs.
+BASE_SECTIONS = ("os", "identity")
+METHOD_SECTIONS = {
+    "registry": ("registry",),
+    "secedit": ("secedit",),
+    "user_right": ("secedit",),
+    "windows_feature": ("features",),
+    "firewall_profiles": ("firewall_profiles",),
+}
+SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "features",
+                 "firewall_profiles", "firewall_rules", "tcp_listeners", "services", "iis",
+                 "screenconnect", "http_sslcert", "certificates", "internet_apps")
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+# Evidence for CWH-ACCT-02: Internet applications an administrator could use.
+INTERNET_APP_PATTERNS = ("*Chrome*", "*Firefox*", "*Edge*", "*Opera*", "*Brave*", "*Vivaldi*",
+                         "*Thunderbird*", "*Outlook*", "Microsoft 365*", "Microsoft Office*")
+BROWSER_DATA_PATHS = (
+    r"AppData\Local\Google\Chrome\User Data",
+    r"AppData\Local\Microsoft\Edge\User Data",
+    r"AppData\Roaming\Mozilla\Firefox\Profiles",
+    r"AppData\Local\Microsoft\Outlook",
+    r"AppData\Roaming\Thunderbird\Profiles",
+)
+SERVICE_PATTERNS = ("ScreenConnect*", "W3SVC")
+
+
+@dataclass
+class FactRequest:
+    sections: set[str] = field(default_factory=lambda: set(BASE_SECTIONS))
+    registry: set[tuple[str, str]] = field(default_factory=set)
+    features: set[str] = field(default_factory=set)
+
+    def add_control(self, control: Control) -> None:
+        for condition in control.conditions():
+            self.sections.update(METHOD_SECTIONS[condition.method])
+            if condition.method == "registry":
+                self.registry.add((condition.params["path"], condition.params["name"]))
+            elif condition.method == "windows_feature":
+                self.features.add(condition.params["name"])
+        if isinstance(control.check, dict):
+            self.sections.update(control.check.get("needs", ()))
+
+    def to_json(self) -> str:
+        """The request as the collector reads it; every key is always present (StrictMode)."""
+        return json.dumps({
+            "collector_version": COLLECTOR_VERSION,
+            "sections": [s for s in SECTION_ORDER if s in self.sections],
+            "registry": [{"path": p, "name": n} for p, n in sorted(self.registry)],
+            "features": sorted(self.features),
+            "services": list(SERVICE_PATTERNS),
+            "internet_app_patterns": list(INTERNET_APP_PATTERNS),
+            "browser_data_paths": list(BROWSER_DATA_PATHS),
+            "max_text_bytes": MAX_TEXT_BYTES,
+        }, separators=(",", ":"))
+
+
+def request_for(controls: Iterable[Control]) -> FactRequest:
+    request = FactRequest()
+    for control in controls:
+        request.add_control(control)
+    return request

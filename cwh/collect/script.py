@@ -1,0 +1,84 @@
+"""The PowerShell that reaches the host: a short bootstrap command line and the collector on stdin.
+
+WinRS hands the command line to cmd.exe, which stops at 8191 characters, and an encoded script
+past about 3,000 characters fails silently. So the command line only carries a fixed bootstrap
+(well under 1,000 characters) that reads the real script from stdin as base64 and runs it; the
+script can grow without ever meeting the limit.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import cache
+from pathlib import Path
+
+COLLECTOR_PATH = Path(__file__).with_name("collector.ps1")
+CMD_LINE_LIMIT = 8191
+POWERSHELL = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass"
+# $input enumerates stdin; base64 keeps the script safe from console code pages.
+BOOTSTRAP_SCRIPT = (
+    "$ProgressPreference='SilentlyContinue';"
+    "$b=(@($input) -join '') -replace '\\s','';"
+    "& ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($b))))"
+)
+
+
+def ps_literal(value: str) -> str:
+    """A PowerShell single-quoted string literal: nothing inside is expanded."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def encoded_command(script: str) -> str:
+    """`powershell -EncodedCommand <base64 of UTF-16LE>`, the form WinRS runs without quoting."""
+    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+    return f"{POWERSHELL} -EncodedCommand {encoded}"
+
+
+@cache
+def bootstrap_command() -> str:
+    command = encoded_command(BOOTSTRAP_SCRIPT)
+    # If this ever grew past the limit every host would return empty output: fail loudly here.
+    assert len(command) < CMD_LINE_LIMIT // 4, "bootstrap command line is too long"
+    return command
+
+
+def stdin_payload(script: str) -> bytes:
+    """The script as the bootstrap expects it on stdin: base64 of UTF-8, CRLF-terminated lines."""
+    encoded = base64.b64encode(script.encode("utf-8")).decode("ascii")
+    lines = [encoded[i:i + 76] for i in range(0, len(encoded), 76)]
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def decode_stdin_payload(payload: bytes) -> str:
+    """The inverse of stdin_payload (used by the lab, which stands in for powershell.exe)."""
+    return base64.b64decode(b"".join(payload.split()), validate=True).decode("utf-8")
+
+
+@cache
+def collector_body() -> str:
+    return COLLECTOR_PATH.read_text(encoding="utf-8")
+
+
+def collector_version(script_body: str) -> str | None:
+    """The version stated on the collector's first line (`# cwh-collector-version: N`)."""
+    first = script_body.split("\n", 1)[0].strip()
+    prefix = "# cwh-collector-version:"
+    return first[len(prefix):].strip() if first.startswith(prefix) else None
+
+
+def build_collector(request_json: str) -> str:
+    """The full script: one line defining $CwhRequest, then the collector."""
+    return f"$CwhRequest = {ps_literal(request_json)}\n{collector_body()}"
+
+
+def split_collector(script: str) -> tuple[str, str] | None:
+    """(request JSON, body) when `script` has the shape build_collector makes, else None."""
+    first, _, body = script.partition("\n")
+    prefix = "$CwhRequest = '"
+    if not (first.startswith(prefix) and first.endswith("'")):
+        return None
+    literal = first[len(prefix) - 1:]
+    inner = literal[1:-1]
+    if "'" in inner.replace("''", ""):
+        return None
+    return inner.replace("''", "'"), body
