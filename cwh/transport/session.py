@@ -1,0 +1,130 @@
+"""One WinRM shell per host, PowerShell scripts delivered over stdin, and a deadline of our own.
+
+pywinrm polls Receive forever while a command runs, so the Receive loop here enforces the
+suite's deadline and terminates the command when it passes. A finished command needs no Signal:
+the shell's Delete at the end of the run cleans it up, which saves one request per host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+from winrm import exceptions as winrm_exc
+from winrm.protocol import Protocol
+
+from cwh.collect.script import bootstrap_command, stdin_payload
+from cwh.inventory import ConnectionSettings
+from cwh.transport.errors import CommandTimeout, OutputTooLarge, describe
+
+SHELL_NOT_FOUND = 2150858843
+MAX_OUTPUT_BYTES = 96 * 1024 * 1024
+# WinRS Send carries at most one envelope; stay well under pywinrm's 150 KiB maximum.
+_SEND_CHUNK = 96 * 1024
+
+
+class PowerShellSession:
+    """Runs PowerShell scripts on one host over one WinRM shell."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        self._protocol: Protocol | None = None
+        self._shell_id: str | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Protocol:
+        if self._protocol is None:
+            s = self.settings
+            self._protocol = Protocol(
+                endpoint=s.endpoint,
+                transport=s.transport,
+                username=s.user or None,
+                password=s.password or None,
+                server_cert_validation=s.server_cert_validation,
+                ca_trust_path=s.ca_trust_path,  # None: requests' own bundle, never env vars
+                cert_pem=s.cert_pem,
+                cert_key_pem=s.cert_key_pem,
+                read_timeout_sec=s.read_timeout_sec,
+                operation_timeout_sec=s.operation_timeout_sec,
+                proxy=None,
+            )
+        return self._protocol
+
+    def _shell(self, protocol: Protocol) -> str:
+        if self._shell_id is None:
+            self._shell_id = protocol.open_shell(codepage=65001, noprofile=True)
+        return self._shell_id
+
+    def run_script(self, script: str) -> tuple[bytes, bytes, int]:
+        """Run a PowerShell script; returns (stdout, stderr, exit code).
+
+        Raises HostError with a readable one-line message for every transport failure.
+        """
+        with self._lock:
+            try:
+                try:
+                    return self._run(script)
+                except winrm_exc.WSManFaultError as exc:
+                    if exc.wsman_fault_code != SHELL_NOT_FOUND:
+                        raise
+                    # The server reaped our idle shell (or WinRM restarted): one new shell.
+                    self._shell_id = None
+                    return self._run(script)
+            except Exception as exc:  # every failure becomes one readable line
+                self._discard()
+                raise describe(exc, self.settings) from None
+
+    def _run(self, script: str) -> tuple[bytes, bytes, int]:
+        deadline = time.monotonic() + self.settings.command_timeout_sec
+        protocol = self._connect()
+        shell_id = self._shell(protocol)
+        command_id = protocol.run_command(shell_id, bootstrap_command())
+        payload = stdin_payload(script)
+        for start in range(0, len(payload), _SEND_CHUNK):
+            chunk = payload[start:start + _SEND_CHUNK]
+            protocol.send_command_input(shell_id, command_id, chunk,
+                                        end=start + _SEND_CHUNK >= len(payload))
+        return self._receive(protocol, shell_id, command_id, deadline)
+
+    def _receive(self, protocol: Protocol, shell_id: str, command_id: str,
+                 deadline: float) -> tuple[bytes, bytes, int]:
+        stdout: list[bytes] = []
+        stderr: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                self._terminate(protocol, shell_id, command_id)
+                raise CommandTimeout()
+            try:
+                out, err, code, done = protocol.get_command_output_raw(shell_id, command_id)
+            except winrm_exc.WinRMOperationTimeoutError:
+                continue  # one OperationTimeout period passed with no output; check the deadline
+            stdout.append(out)
+            stderr.append(err)
+            size += len(out) + len(err)
+            if size > MAX_OUTPUT_BYTES:
+                self._terminate(protocol, shell_id, command_id)
+                raise OutputTooLarge(f"more than {MAX_OUTPUT_BYTES} bytes")
+            if done:
+                return b"".join(stdout), b"".join(stderr), code
+
+    @staticmethod
+    def _terminate(protocol: Protocol, shell_id: str, command_id: str) -> None:
+        # Best effort: the host may be gone, and the timeout is what we report.
+        with contextlib.suppress(Exception):
+            protocol.cleanup_command(shell_id, command_id)
+
+    def _discard(self) -> None:
+        """Forget a connection that failed, so a later call starts clean."""
+        self._protocol = None
+        self._shell_id = None
+
+    def close(self) -> None:
+        """Delete the shell (which ends its commands) and close the HTTP session."""
+        with self._lock:
+            protocol, shell_id = self._protocol, self._shell_id
+            self._discard()
+            if protocol is not None and shell_id is not None:
+                with contextlib.suppress(Exception):  # the host may already be gone
+                    protocol.close_shell(shell_id)
