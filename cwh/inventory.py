@@ -161,7 +161,11 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
     "cwh_lab_image": _string,
     "cwh_lab_latency_ms": _int_range(0, 60000),
     "cwh_lab_fault": _string,
+    "cwh_lab_password": _string,  # the password the lab host accepts (default: ansible_password)
 }
+# Suite variables that hold secrets: resolved from the environment like ansible_password and
+# never handed to judges or reports.
+SECRET_VARS = ("cwh_lab_password",)
 # Inventory keys resolved relative to the inventory file, as Ansible users expect.
 _PATH_VARS = ("ansible_winrm_ca_trust_path", "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem",
               "cwh_ca_bundle")
@@ -173,6 +177,10 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that names Ansible Vault values instead of failing on an unknown tag."""
 
 
+class Unsafe(str):
+    """A value marked `!unsafe`: Ansible never templates it, and neither do we."""
+
+
 def _vault(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     raise ConfigError(
         f"line {node.start_mark.line + 1}: Ansible Vault values (!vault) are not supported; "
@@ -181,7 +189,7 @@ def _vault(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 
 
 _Loader.add_constructor("!vault", _vault)
-_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+_Loader.add_constructor("!unsafe", lambda loader, node: Unsafe(loader.construct_scalar(node)))
 
 
 def _read_yaml(path: Path) -> dict:
@@ -294,7 +302,11 @@ def _merged_vars(host: str, groups: dict[str, _Group], members: dict[str, set[st
 # --- validation -------------------------------------------------------------------------------
 
 def _resolve_secret(where: str, key: str, value: Any, environ: Mapping[str, str]) -> Any:
-    if not isinstance(value, str) or "{{" not in value:
+    if isinstance(value, list):
+        return [_resolve_secret(where, key, v, environ) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve_secret(where, key, v, environ) for k, v in value.items()}
+    if not isinstance(value, str) or isinstance(value, Unsafe) or "{{" not in value:
         return value
     match = _ENV_LOOKUP.match(value.strip())
     if not match:
@@ -308,6 +320,8 @@ def _resolve_secret(where: str, key: str, value: Any, environ: Mapping[str, str]
 
 
 def _as_int(where: str, key: str, value: Any, low: int = 1, high: int = 65535) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -446,6 +460,8 @@ def load_inventory(
         if not _is_winrm(hv):
             continue
         where = f"inventory {path}: host {name}"
+        for key in [k for k in hv if k.startswith("cwh_")]:
+            hv[key] = _resolve_secret(where, key, hv[key], environ)
         _resolve_paths(path.parent, hv)
         _check_suite_vars(where, hv, known_controls)
         targets.append(Target(name, tuple(host_groups), _connection(where, name, hv, environ), hv))
@@ -496,7 +512,11 @@ def target_from_url(url: str, environ: Mapping[str, str] | None = None) -> Targe
         hv["ansible_password"] = unquote(parsed.password)
     no_ssl = query.get("no_ssl", "false").lower() == "true"
     hv["ansible_winrm_scheme"] = "http" if no_ssl else "https"
-    hv["ansible_port"] = parsed.port or (5985 if no_ssl else 5986)
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ConfigError(f"{where}: the port must be a number between 1 and 65535") from None
+    hv["ansible_port"] = port or (5985 if no_ssl else 5986)
     if query.get("no_verify_ssl", "false").lower() == "true":
         hv["ansible_winrm_server_cert_validation"] = "ignore"
     for key in ("read_timeout_sec", "operation_timeout_sec", "ca_trust_path"):

@@ -35,6 +35,8 @@ class Attestation:
 
 
 def _date(value: Any, field: str, control: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
     if isinstance(value, dt.date):
         return value
     try:

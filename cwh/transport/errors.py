@@ -30,13 +30,13 @@ def _clean(text: str, secret: str, limit: int = 180) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _ssl_reason(exc: BaseException) -> str:
+def _ssl_reason(exc: BaseException, secret: str) -> str:
     text = str(exc)
     for pattern in (r"certificate verify failed: ([^()'\"]+)", r"\[SSL: ([A-Z_]+)\]"):
         match = re.search(pattern, text)
         if match:
-            return match.group(1).strip().rstrip(".")
-    return _clean(text, "")
+            return _clean(match.group(1).strip().rstrip("."), secret)
+    return _clean(text, secret)
 
 
 def describe(exc: BaseException, settings: ConnectionSettings) -> HostError:
@@ -54,7 +54,7 @@ def describe(exc: BaseException, settings: ConnectionSettings) -> HostError:
         return HostError(host, f"the host's answer was too large ({exc})",
                          "check the host for runaway output; the command was stopped")
     if isinstance(exc, winrm_exc.InvalidCredentialsError):
-        return HostError(host, f"authentication failed for user {settings.user!r} "
+        return HostError(host, f"authentication failed for user '{settings.user}' "
                                f"({settings.transport} over {settings.scheme})",
                          "check ansible_user / ansible_password and that the WinRM service "
                          f"accepts the {settings.transport} transport")
@@ -79,7 +79,7 @@ def describe(exc: BaseException, settings: ConnectionSettings) -> HostError:
             return HostError(host, text, "pip install 'pywinrm[credssp]'")
         return HostError(host, f"WinRM error: {text}", "check the connection variables")
     if isinstance(exc, requests.exceptions.SSLError):
-        reason = _ssl_reason(exc)
+        reason = _ssl_reason(exc, secret)
         if "verify failed" in str(exc) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
             return HostError(host, f"TLS certificate verification failed at {where}: {reason}",
                              "set ansible_winrm_ca_trust_path to the CA that issued the WinRM "
