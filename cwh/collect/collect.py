@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from cwh.collect.document import DocumentError, parse_output
@@ -61,6 +61,10 @@ class FactStore:
                 self._futures[name] = self._pool.submit(
                     collect_host, self._targets[name], self._requests[name])
             return self._futures[name]
+
+    def when_ready(self, name: str, callback: Callable[[str], None]) -> None:
+        """Call `callback(name)` once the host's facts are in (or collection failed)."""
+        self._future(name).add_done_callback(lambda _future: callback(name))
 
     def get(self, name: str) -> HostFacts:
         try:

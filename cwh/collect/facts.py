@@ -13,7 +13,9 @@ from functools import cached_property
 from typing import Any
 
 from cwh.catalog.model import os_version_from_build
+from cwh.parse.netsh import NetshParseError, SslBinding, parse_sslcert
 from cwh.parse.secedit import SeceditParseError, SecurityPolicy, parse_inf
+from cwh.parse.webconfig import WebConfigError, parse_app_settings
 
 
 class FactUnavailable(Exception):
@@ -84,6 +86,14 @@ class HostFacts:
             raise FactUnavailable(f"the '{name}' section came back empty (null)")
         return data
 
+    def _object(self, name: str) -> dict[str, Any]:
+        """A section whose data must be an object (PowerShell hashtable)."""
+        data = self.section(name)
+        if not isinstance(data, dict):
+            raise FactUnavailable(f"the '{name}' section is not an object: "
+                                  f"{type(data).__name__}")
+        return data
+
     def section_error(self, name: str) -> str | None:
         try:
             self.section(name)
@@ -97,27 +107,24 @@ class HostFacts:
     def os_version(self) -> str | None:
         """2016 / 2019 / 2022 from the build number, or None when unknown or not collected."""
         try:
-            return os_version_from_build(self.section("os").get("build"))
-        except (FactUnavailable, AttributeError):
+            return os_version_from_build(self._object("os").get("build"))
+        except FactUnavailable:
             return None
 
     def os_summary(self) -> str:
         try:
-            os_data = self.section("os")
+            os_data = self._object("os")
         except FactUnavailable as exc:
             return f"unknown ({exc})"
         return f"{os_data.get('caption')} (build {os_data.get('build')})"
 
     def identity(self) -> dict[str, Any]:
-        data = self.section("identity")
-        if not isinstance(data, dict):
-            raise FactUnavailable("the identity section is not an object")
-        return data
+        return self._object("identity")
 
     # --- registry --------------------------------------------------------------------------
 
     def registry(self, path: str, name: str) -> RegistryValue:
-        section = self.section("registry")
+        section = self._object("registry")
         for item in as_list(section.get("values") if isinstance(section, dict) else None):
             if not isinstance(item, dict):
                 continue
@@ -129,10 +136,13 @@ class HostFacts:
                 if not isinstance(key_exists, bool) or not isinstance(value_exists, bool):
                     raise FactUnavailable(f"{path}\\{name}: the collector did not say whether "
                                           "the key and value exist")
+                if value_exists and not key_exists:
+                    raise FactUnavailable(f"{path}\\{name}: the answer says the value exists "
+                                          "in a key that does not: contradictory, not trusted")
                 if value_exists and (item.get("kind") is None or item.get("value") is None):
                     raise FactUnavailable(f"{path}\\{name}: the value exists but its type or "
                                           "data was not returned")
-                return RegistryValue(path, name, key_exists, value_exists and key_exists,
+                return RegistryValue(path, name, key_exists, value_exists,
                                      item.get("kind"), item.get("value"))
         raise FactUnavailable(f"{path}\\{name} was not in the collector's answer")
 
@@ -158,12 +168,12 @@ class HostFacts:
         return policy
 
     def secedit_raw(self) -> str:
-        return self.section("secedit").get("inf", "")
+        return self._object("secedit").get("inf", "")
 
     # --- other sections --------------------------------------------------------------------
 
     def feature_state(self, name: str) -> str:
-        features = self.section("features").get("features") or {}
+        features = self._object("features").get("features") or {}
         entry = features.get(name) if isinstance(features, dict) else None
         if not isinstance(entry, dict):
             raise FactUnavailable(f"Windows feature {name} was not in the collector's answer")
@@ -172,13 +182,13 @@ class HostFacts:
         return str(entry["install_state"])
 
     def firewall_profiles(self) -> list[dict[str, Any]]:
-        profiles = as_list(self.section("firewall_profiles").get("profiles"))
+        profiles = as_list(self._object("firewall_profiles").get("profiles"))
         if not profiles or not all(isinstance(p, dict) for p in profiles):
             raise FactUnavailable("the firewall profile list is empty or malformed")
         return profiles
 
     def local_admins(self) -> dict[str, Any]:
-        data = self.section("local_admins")
+        data = self._object("local_admins")
         if not isinstance(data, dict) or not isinstance(data.get("group_sid"), str):
             raise FactUnavailable("the local Administrators answer is malformed")
         data = dict(data)
@@ -186,8 +196,81 @@ class HostFacts:
         return data
 
     def internet_apps(self) -> dict[str, Any]:
-        data = self.section("internet_apps")
+        data = self._object("internet_apps")
         if not isinstance(data, dict):
             raise FactUnavailable("the internet_apps answer is malformed")
         return {"installed": as_list(data.get("installed")),
                 "profiles": as_list(data.get("profiles"))}
+
+    # --- network, web and ScreenConnect (section B and C) ----------------------------------
+
+    def firewall_rules(self) -> list[dict[str, Any]]:
+        rules = as_list(self._object("firewall_rules").get("rules"))
+        if not all(isinstance(r, dict) for r in rules):
+            raise FactUnavailable("the firewall rule list is malformed")
+        return [{**r, "local_ports": [str(p) for p in as_list(r.get("local_ports"))]}
+                for r in rules]
+
+    def tcp_listeners(self) -> list[dict[str, Any]]:
+        listeners = as_list(self._object("tcp_listeners").get("listeners"))
+        if not listeners or not all(isinstance(x, dict) for x in listeners):
+            # A Windows server always listens somewhere (135, 445, 5985): empty means broken.
+            raise FactUnavailable("the TCP listener list is empty or malformed")
+        return listeners
+
+    def services(self) -> list[dict[str, Any]]:
+        services = as_list(self._object("services").get("services"))
+        if not all(isinstance(s, dict) for s in services):
+            raise FactUnavailable("the service list is malformed")
+        return services
+
+    def iis(self) -> dict[str, Any]:
+        data = self._object("iis")
+        if not isinstance(data, dict) or not isinstance(data.get("installed"), bool):
+            raise FactUnavailable("the IIS answer does not say whether IIS is installed")
+        return data
+
+    def screenconnect(self) -> dict[str, Any]:
+        data = self._object("screenconnect")
+        if not isinstance(data, dict) or "install_root" not in data:
+            raise FactUnavailable("the ScreenConnect answer is malformed")
+        return data
+
+    @cached_property
+    def _sc_settings(self) -> dict[str, str] | FactUnavailable:
+        try:
+            data = self.screenconnect()
+        except FactUnavailable as exc:
+            return exc
+        text = data.get("web_config_text")
+        if not data.get("install_root"):
+            return FactUnavailable("no ScreenConnect installation was found on the host")
+        if not isinstance(text, str):
+            return FactUnavailable(f"web.config was not found under {data['install_root']}")
+        try:
+            return parse_app_settings(text)
+        except WebConfigError as exc:
+            return FactUnavailable(f"web.config could not be read: {exc}")
+
+    def screenconnect_settings(self) -> dict[str, str]:
+        """web.config appSettings; FactUnavailable when the file is missing or unreadable."""
+        settings = self._sc_settings
+        if isinstance(settings, FactUnavailable):
+            raise settings
+        return settings
+
+    def ssl_bindings(self) -> list[SslBinding]:
+        output = self._object("http_sslcert").get("output")
+        if not isinstance(output, str):
+            raise FactUnavailable("netsh http show sslcert returned no text")
+        try:
+            return parse_sslcert(output)
+        except NetshParseError as exc:
+            raise FactUnavailable(f"netsh http show sslcert output not understood: {exc}") \
+                from None
+
+    def certificates(self) -> list[dict[str, Any]]:
+        certificates = as_list(self._object("certificates").get("certificates"))
+        if not all(isinstance(c, dict) for c in certificates):
+            raise FactUnavailable("the certificate list is malformed")
+        return certificates

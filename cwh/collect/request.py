@@ -50,6 +50,8 @@ class FactRequest:
                 self.features.add(condition.params["name"])
         if isinstance(control.check, dict):
             self.sections.update(control.check.get("needs", ()))
+            for item in control.check.get("registry", ()):
+                self.registry.add((item["path"], item["name"]))
 
     def to_json(self) -> str:
         """The request as the collector reads it; every key is always present (StrictMode)."""

@@ -14,7 +14,9 @@ from typing import Any
 
 from cwh.catalog.model import Combination, Condition, Control
 from cwh.collect.facts import FactUnavailable, HostFacts
-from cwh.judge.verdict import Evidence, Status, Verdict, compact_json
+from cwh.judge.outcome import Outcome, combine, to_verdict
+from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
+from cwh.parse.secedit import SeceditParseError
 
 _OPERATOR_TEXT = {"equals": "=", "not_equals": "!=", "at_least": ">=", "at_most": "<=",
                   "one_of": "one of"}
@@ -25,18 +27,6 @@ _SOURCE = {
     "windows_feature": "Get-WindowsFeature (collector over WinRM)",
     "firewall_profiles": "Get-NetFirewallProfile -PolicyStore ActiveStore (collector over WinRM)",
 }
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one condition (or a combination of them)."""
-
-    passed: bool | None  # None: unknown, the fact was not available
-    evidence: tuple[Evidence, ...]
-    expected: str
-    observed: str
-    unknown_reason: str = ""
-    label: str = ""  # the fact's short name, to tell parts of a combination apart
 
 
 @dataclass(frozen=True)
@@ -61,10 +51,16 @@ def requirement_for(control: Control, condition: Condition, inputs: Mapping[str,
     elif condition.source == "guide":
         guide_text, stig_text = f"guide {op} {condition.expected}", "STIG does not ask for it"
     else:
-        guide_text = f"guide {op} {condition.expected}"
-    asked = f"{stig_text}; {guide_text}"
+        guide_text, stig_text = "", f"STIG and guide {op} {condition.expected}"
+    asked = "; ".join(filter(None, (stig_text, guide_text)))
     if condition.input and inputs.get(condition.input) is not None:
         value = inputs[condition.input]
+        floor = condition.guide if condition.guide is not None else condition.expected
+        too_lax = (condition.operator == "at_least" and value < floor) or \
+            (condition.operator == "at_most" and value > floor)
+        if too_lax:
+            return Requirement(floor, f"{asked}; inventory {condition.input} = {value} is laxer "
+                                      f"than the guide, so {op} {floor} applied")
         return Requirement(value, f"{asked}; applied {op} {value} (inventory {condition.input})")
     if guide_only and condition.source == "stig":
         if condition.guide is None:
@@ -135,7 +131,10 @@ def _registry(condition: Condition, facts: HostFacts, expected: Any, text: str) 
 def _secedit(condition: Condition, facts: HostFacts, expected: Any, text: str) -> Outcome:
     policy = facts.security_policy()
     section, key = condition.params["section"], condition.params["key"]
-    raw_value = policy.value(section, key)
+    try:
+        raw_value = policy.value(section, key)
+    except SeceditParseError as exc:
+        return _unknown(condition, text, f"the secedit export is incomplete: {exc}")
     location = condition.describe()
     if raw_value is None:
         evidence = Evidence(_SOURCE["secedit"], location, "line absent", text, f"[{section}]")
@@ -227,19 +226,7 @@ def evaluate(control: Control, check: Condition | Combination, facts: HostFacts,
         return outcome if requirement.active else None
     parts = [o for o in (evaluate(control, p, facts, inputs, requirements) for p in check.parts)
              if o is not None]
-    if not parts:
-        return None
-    evidence = tuple(e for o in parts for e in o.evidence)
-    joiner = " and " if check.mode == "all" else " or "
-    expected = joiner.join(f"{o.label} {o.expected}" for o in parts)
-    observed = "; ".join(f"{o.label}: {o.observed}" for o in parts)
-    unknown = "; ".join(o.unknown_reason for o in parts if o.passed is None)
-    results = [o.passed for o in parts]
-    if check.mode == "all":
-        passed = False if False in results else (None if None in results else True)
-    else:
-        passed = True if True in results else (None if None in results else False)
-    return Outcome(passed, evidence, expected, observed, unknown)
+    return combine(check.mode, parts) if parts else None
 
 
 def judge_policy(control: Control, facts: HostFacts, inputs: Mapping[str, Any]) -> Verdict:
@@ -257,14 +244,11 @@ def judge_policy(control: Control, facts: HostFacts, inputs: Mapping[str, Any]) 
     if outcome is None:
         return Verdict(Status.NOT_REVIEWED, "every condition is switched off by the inventory",
                        requirement=requirement, error=False)
-    common = {"expected": outcome.expected, "observed": outcome.observed,
-              "evidence": outcome.evidence, "requirement": requirement}
-    if outcome.passed is True:
-        return Verdict(Status.NOT_A_FINDING, f"observed {outcome.observed}", **common)
-    if outcome.passed is False:
-        return Verdict(Status.OPEN, f"expected {outcome.expected}, observed {outcome.observed}",
-                       **common)
-    reason = f"could not evaluate: {outcome.unknown_reason}"
-    if applicability is not None and applicability.passed is None:
-        reason += f"; could not tell whether it applies: {applicability.unknown_reason}"
-    return Verdict(Status.NOT_REVIEWED, reason, error=True, **common)
+    verdict = to_verdict(outcome, requirement=requirement)
+    if applicability is not None and applicability.passed is None and \
+            verdict.status is not Status.NOT_A_FINDING:
+        # A finding only counts where the control applies; unsure of that, we cannot say Open.
+        return not_reviewed(f"{verdict.reason}; could not tell whether the control applies: "
+                            f"{applicability.unknown_reason}", evidence=verdict.evidence,
+                            expected=verdict.expected, observed=verdict.observed)
+    return verdict
