@@ -1,0 +1,239 @@
+"""What the server exposes: inbound ports and legacy TLS, judged from both views.
+
+The host view (firewall rules and listeners, read over WinRM) says what should happen; the runner
+view (real connections) shows what does. Both go into one verdict and its evidence, and when
+they disagree the evidence says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cwh.catalog.model import Control
+from cwh.collect.facts import FactUnavailable, HostFacts
+from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
+from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
+from cwh.probes.runner import LEGACY_VERSIONS, Endpoint, RunnerView
+
+FIREWALL = "Get-NetFirewallRule/-PortFilter -PolicyStore ActiveStore, inbound (collector)"
+LISTENERS = "Get-NetTCPConnection -State Listen (collector)"
+RUNNER_TCP = "TCP connect from the runner"
+RUNNER_TLS = "TLS handshake from the runner at exactly this version"
+# Firewall port keywords that stand for a fixed port.
+_PORT_KEYWORDS = {"RPCEPMAP": 135}
+
+
+def unknown_endpoint(endpoint: Endpoint) -> Verdict | None:
+    """Not_Reviewed when the endpoint is only a guess (the host's web.config was not read):
+    judging a guessed port or URL could pass the wrong thing."""
+    if not endpoint.unknown:
+        return None
+    return not_reviewed(f"the endpoint to probe is unknown: {endpoint.unknown}",
+                        evidence=(Evidence("web.config (collector)", endpoint.describe(),
+                                           "not available", raw=endpoint.unknown),))
+
+
+def rule_covers_port(rule: Mapping[str, Any], port: int) -> bool:
+    """An enabled inbound allow rule whose TCP port filter includes `port` (Any counts).
+
+    Program-scoped rules are counted too: conservative, since a rule the judge ignores could
+    be the one that exposes the port.
+    """
+    if str(rule.get("enabled")) != "True" or str(rule.get("action")) != "Allow":
+        return False
+    if str(rule.get("protocol") or "Any").upper() not in ("TCP", "ANY", "6"):
+        return False
+    ports = [str(p) for p in rule.get("local_ports") or ["Any"]]
+    for entry in ports:
+        entry = entry.strip()
+        if entry.upper() == "ANY" or _PORT_KEYWORDS.get(entry.upper()) == port:
+            return True
+        if "-" in entry:
+            low, _, high = entry.partition("-")
+            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
+                return True
+        elif entry.isdigit() and int(entry) == port:
+            return True
+    return False
+
+
+def _rule_label(rule: Mapping[str, Any]) -> str:
+    return f"{rule.get('display_name')} (profiles {rule.get('profiles')}, ports " \
+           f"{','.join(map(str, rule.get('local_ports') or ['Any']))})"
+
+
+def firewall_part(facts: HostFacts, port: int, *, want_open: bool) -> Outcome:
+    label = "firewall"
+    expected = f"an enabled inbound allow rule for TCP {port}" if want_open else \
+        f"no enabled inbound allow rule for TCP {port}"
+    try:
+        rules = facts.firewall_rules()
+    except FactUnavailable as exc:
+        return unknown(label, expected, str(exc), Evidence(FIREWALL, f"TCP {port}",
+                                                           "not available", expected, str(exc)))
+    matching = [r for r in rules if rule_covers_port(r, port)]
+    observed = ("allowed by " + "; ".join(_rule_label(r) for r in matching)) if matching else \
+        f"no enabled allow rule among {len(rules)} inbound rules"
+    evidence = Evidence(FIREWALL, f"TCP {port}", observed, expected,
+                        compact_json(matching or [], limit=800))
+    return Outcome(bool(matching) == want_open, (evidence,), expected, observed, label=label)
+
+
+def listener_part(facts: HostFacts, port: int) -> Outcome:
+    label, expected = "listener", f"a process listening on TCP {port}"
+    try:
+        listeners = facts.tcp_listeners()
+    except FactUnavailable as exc:
+        return unknown(label, expected, str(exc),
+                       Evidence(LISTENERS, f"TCP {port}", "not available", expected, str(exc)))
+    mine = [x for x in listeners if x.get("port") == port]
+    observed = ", ".join(f"{x.get('address')}:{port} by {x.get('process')} (pid {x.get('pid')})"
+                         for x in mine) or f"nothing listens on {port}"
+    evidence = Evidence(LISTENERS, f"TCP {port}", observed, expected, compact_json(mine))
+    return Outcome(bool(mine), (evidence,), expected, observed, label=label)
+
+
+def reachability_part(runner: RunnerView, endpoint: Endpoint, *, want_open: bool) -> Outcome:
+    observation = runner.port(endpoint)
+    label = "runner"
+    expected = "connection accepted" if want_open else "connection refused or filtered"
+    evidence = Evidence(RUNNER_TCP, endpoint.describe(), observation.state, expected,
+                        compact_json(observation.to_evidence(), limit=600))
+    if observation.state == "error":
+        return Outcome(None, (evidence,), expected, observation.state,
+                       f"the runner could not probe {endpoint.address}: {observation.detail}",
+                       label)
+    is_open = observation.state == "open"
+    return Outcome(is_open == want_open, (evidence,), expected,
+                   f"{observation.state} ({observation.detail})", label=label)
+
+
+def http_answer_part(runner: RunnerView, endpoint: Endpoint) -> Outcome:
+    observation = runner.http(endpoint)
+    label, expected = "http", "an HTTP answer"
+    evidence = Evidence("HTTP GET from the runner", endpoint.describe(),
+                        f"HTTP {observation.status}" if observation.status else
+                        f"no answer: {observation.error}", expected,
+                        compact_json(observation.to_evidence(), limit=600))
+    if observation.status is None:
+        return Outcome(False, (evidence,), expected, f"no HTTP answer ({observation.error})",
+                       label=label)
+    return Outcome(True, (evidence,), expected, f"HTTP {observation.status}", label=label)
+
+
+def judge_inbound_required(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                           runner: RunnerView) -> Verdict:
+    """CWH-NET-01/02: the host allows and listens on the port, and the runner gets through."""
+    listener = control.check["listener"]
+    endpoint = runner.web_listener() if listener == "web" else runner.relay()
+    if (verdict := unknown_endpoint(endpoint)) is not None:
+        return verdict
+    port = endpoint.port
+    parts = [firewall_part(facts, port, want_open=True), listener_part(facts, port),
+             reachability_part(runner, endpoint, want_open=True)]
+    if listener == "web" and parts[-1].passed:
+        parts.append(http_answer_part(runner, endpoint))
+    outcome = combine("all", parts)
+    return to_verdict(outcome, note=_disagreement(parts, endpoint.origin))
+
+
+def _disagreement(parts: list[Outcome], origin: str) -> str:
+    host_ok = [p.passed for p in parts if p.label in ("firewall", "listener")]
+    runner_ok = [p.passed for p in parts if p.label in ("runner", "http")]
+    if all(x is True for x in host_ok) and False in runner_ok:
+        return ("views disagree: the host allows and listens, yet the runner did not get "
+                f"through (network firewall, NAT or the wrong address?); port from {origin}")
+    if False in host_ok and all(x is True for x in runner_ok):
+        return "views disagree: reachable from the runner although the host view says not"
+    return f"port from {origin}"
+
+
+def judge_port_closed_unless_domain(control: Control, facts: HostFacts,
+                                    inputs: Mapping[str, Any], runner: RunnerView) -> Verdict:
+    """CWH-NET-03/04/05: on a server outside Active Directory, 135/139/445 are closed."""
+    port = int(control.check["port"])
+    domain_note = ""
+    try:
+        identity = facts.identity()
+        joined = identity.get("part_of_domain")
+        if joined is True:
+            return Verdict(Status.NOT_APPLICABLE,
+                           f"the server is joined to the domain {identity.get('domain')}; the "
+                           "guide closes these ports only on servers outside Active Directory",
+                           observed=f"PartOfDomain = True ({identity.get('domain')})",
+                           evidence=(Evidence("Win32_ComputerSystem (collector)",
+                                              "PartOfDomain", "True"),))
+        if joined is not True and joined is not False:
+            domain_note = "domain membership unknown"
+    except FactUnavailable as exc:
+        domain_note = f"domain membership unknown ({exc})"
+    parts = [firewall_part(facts, port, want_open=False),
+             reachability_part(runner, runner.port_endpoint(port), want_open=False)]
+    outcome = combine("all", parts)
+    if domain_note and outcome.passed is False:
+        # A finding only applies outside a domain; without knowing, we cannot say Open.
+        return not_reviewed(f"port {port} is exposed but {domain_note}", evidence=outcome.evidence,
+                            expected=outcome.expected, observed=outcome.observed)
+    return to_verdict(outcome, note=domain_note)
+
+
+def _registry_view(facts: HostFacts, version: str) -> str:
+    """What SCHANNEL's server keys say about a protocol version, for the evidence."""
+    protocol = {"TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1"}[version]
+    path = ("HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\"
+            f"{protocol}\\Server")
+    try:
+        disabled = facts.registry(path, "DisabledByDefault")
+        enabled = facts.registry(path, "Enabled")
+    except FactUnavailable as exc:
+        return f"registry not available ({exc})"
+    if disabled.value == 1 and enabled.value == 0 and enabled.kind == "DWord":
+        return "registry says disabled"
+    return (f"registry: DisabledByDefault {disabled.describe()}, Enabled {enabled.describe()}")
+
+
+def judge_legacy_tls_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                             runner: RunnerView) -> Verdict:
+    """CWH-TLS-03: handshakes at exactly TLS 1.0 and 1.1 fail, and this client proved it can
+    speak them (else a failure proves nothing and the verdict is Not_Reviewed)."""
+    endpoint = runner.web()
+    if (verdict := unknown_endpoint(endpoint)) is not None:
+        return verdict
+    if endpoint.scheme != "https":
+        return Verdict(Status.NOT_APPLICABLE, f"the web endpoint {endpoint.url} is plain HTTP "
+                       "(no TLS to probe); CWH-WEB-05 and CWH-SC-03 judge that",
+                       observed=endpoint.url,
+                       evidence=(Evidence("web endpoint", endpoint.describe(), "http"),))
+    parts = []
+    notes = []
+    for version in LEGACY_VERSIONS:
+        probe = runner.tls_version(endpoint, version)
+        capability = runner.capability(version)
+        registry = _registry_view(facts, version)
+        expected = "refused"
+        evidence = (
+            Evidence(RUNNER_TLS, f"{endpoint.describe()} {version}", probe.outcome, expected,
+                     compact_json(probe.to_evidence(), limit=700)),
+            Evidence("client self-test against a local legacy-only server", version,
+                     "capable" if capability.capable else "NOT capable", "capable",
+                     capability.detail),
+            Evidence("SCHANNEL registry (collector)", f"{version} Server", registry),
+        )
+        if probe.outcome == "accepted":
+            passed: bool | None = False
+            observed = f"accepted ({probe.negotiated_version}, {probe.cipher})"
+            if registry == "registry says disabled":
+                notes.append(f"views disagree: the registry disables {version} but the endpoint "
+                             "accepted it (reboot pending, or another TLS stack in front)")
+        elif probe.outcome == "refused" and capability.capable:
+            passed, observed = True, f"refused ({probe.detail})"
+        elif probe.outcome == "refused":
+            passed, observed = None, f"refused, but this client cannot speak {version}"
+        else:
+            passed, observed = None, f"inconclusive ({probe.detail})"
+        reason = "" if passed is not None else \
+            f"{version}: {observed}; a failed handshake proves nothing unless the client can " \
+            f"speak {version} ({capability.detail})"
+        parts.append(Outcome(passed, evidence, expected, observed, reason, version))
+    return to_verdict(combine("all", parts), note="; ".join(notes))

@@ -1,0 +1,222 @@
+"""The web interface: IIS request filtering (host view) and what the endpoint answers (runner)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from cwh.catalog.model import Control
+from cwh.collect.facts import FactUnavailable, HostFacts
+from cwh.judge.exposure import unknown_endpoint
+from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
+from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
+from cwh.parse.iis import IisConfigError, RequestFiltering, parse_request_filtering
+from cwh.parse.netsh import binding_for_port
+from cwh.parse.webconfig import ListenUriError, app_setting, parse_listen_uri
+from cwh.probes import http
+from cwh.probes.runner import RunnerView
+
+APPHOST = "applicationHost.config system.webServer/security/requestFiltering (collector)"
+DENIED_STATUSES = (403, 404, 405, 501)
+
+
+def _request_filtering(facts: HostFacts) -> RequestFiltering | Verdict:
+    """The parsed global request filtering, or the verdict when IIS is absent or unreadable."""
+    try:
+        iis = facts.iis()
+    except FactUnavailable as exc:
+        return not_reviewed(f"could not tell whether IIS is installed: {exc}")
+    if not iis["installed"]:
+        return Verdict(Status.NOT_APPLICABLE, "IIS is not installed on this server (the live "
+                       "web checks CWH-WEB-02/04 still run)", observed="IIS absent",
+                       evidence=(Evidence("W3SVC service and applicationHost.config (collector)",
+                                          str(iis.get("config_path")), "absent"),))
+    text = iis.get("config_text")
+    if not isinstance(text, str):
+        return not_reviewed("IIS is installed but applicationHost.config was not read")
+    try:
+        return parse_request_filtering(text)
+    except IisConfigError as exc:
+        return not_reviewed(f"applicationHost.config could not be read: {exc}")
+
+
+def judge_iis_remove_server_header(control: Control, facts: HostFacts,
+                                   inputs: Mapping[str, Any]) -> Verdict:
+    """CWH-WEB-01: removeServerHeader="true" at server level (absent means IIS's false)."""
+    filtering = _request_filtering(facts)
+    if isinstance(filtering, Verdict):
+        return filtering
+    value = filtering.remove_server_header
+    observed = {True: 'removeServerHeader="true"', False: 'removeServerHeader="false"',
+                None: "removeServerHeader not set (IIS default: false)"}[value]
+    if not filtering.found:
+        observed = "no server-level requestFiltering element (IIS default: header sent)"
+    evidence = Evidence(APPHOST, "removeServerHeader", observed, 'removeServerHeader="true"',
+                        compact_json(asdict(filtering), limit=600))
+    outcome = Outcome(value is True, (evidence,), 'removeServerHeader="true"', observed)
+    return to_verdict(outcome)
+
+
+def judge_iis_options_denied(control: Control, facts: HostFacts,
+                             inputs: Mapping[str, Any]) -> Verdict:
+    """CWH-WEB-03: OPTIONS is denied by request filtering at server level."""
+    filtering = _request_filtering(facts)
+    if isinstance(filtering, Verdict):
+        return filtering
+    verbs = {v.name.upper(): v.allowed for v in filtering.verbs}
+    expected = 'OPTIONS allowed="false" (or unlisted verbs denied without OPTIONS allowed)'
+    if "OPTIONS" in verbs:
+        denied = verbs["OPTIONS"] is False
+        observed = f'OPTIONS allowed="{str(verbs["OPTIONS"]).lower()}"'
+    elif filtering.allow_unlisted_verbs is False:
+        denied, observed = True, 'OPTIONS unlisted and allowUnlisted="false"'
+    else:
+        denied, observed = False, "OPTIONS not denied (no verb rule; unlisted verbs allowed)"
+    evidence = Evidence(APPHOST, "verbs", observed, expected,
+                        compact_json(asdict(filtering), limit=600))
+    return to_verdict(Outcome(denied, (evidence,), expected, observed))
+
+
+def _http_evidence(what: str, observation: http.HttpObservation, observed: str,
+                   expected: str) -> Evidence:
+    return Evidence(what, f"{observation.request_line} -> {observation.url}", observed, expected,
+                    compact_json(observation.to_evidence(), limit=700))
+
+
+def _disclosure_part(label: str, what: str, observation: http.HttpObservation,
+                     probed_host: str) -> Outcome:
+    expected = "no Server product/version, no internal address in Location"
+    if observation.status is None:
+        reason = f"{label}: no HTTP answer ({observation.error})"
+        return unknown(label, expected, reason,
+                       _http_evidence(what, observation, "no answer", expected))
+    disclosed = http.server_disclosure(observation.headers)
+    leaks = http.leaked_internal_addresses(observation.headers, probed_host)
+    problems = []
+    if disclosed:
+        problems.append(f"Server: {disclosed}")
+    if leaks:
+        problems.append("internal address in Location/Content-Location: " + ", ".join(leaks))
+    observed = "; ".join(problems) or f"HTTP {observation.status}, no Server header disclosure"
+    return Outcome(not problems, (_http_evidence(what, observation, observed, expected),),
+                   expected, observed, label=label)
+
+
+def judge_no_server_disclosure(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                               runner: RunnerView) -> Verdict:
+    """CWH-WEB-02: neither a normal request nor the guide's HTTP/1.0 probe without a Host
+    header gets a Server header naming a product, or a redirect to an internal address."""
+    endpoint = runner.web()
+    if (verdict := unknown_endpoint(endpoint)) is not None:
+        return verdict
+    parts = [
+        _disclosure_part("GET /", "HTTP GET from the runner", runner.http(endpoint),
+                         endpoint.host),
+        _disclosure_part("guide probe", "HEAD over HTTP/1.0 without a Host header (the guide's "
+                         "curl -H 'Host:' --http1.0 -I)", runner.http(endpoint, guide_probe=True),
+                         endpoint.host),
+    ]
+    return to_verdict(combine("all", parts), note=f"endpoint from {endpoint.origin}")
+
+
+def judge_options_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                          runner: RunnerView) -> Verdict:
+    """CWH-WEB-04: OPTIONS gets 403/404/405/501 and no Allow/Public list of verbs."""
+    endpoint = runner.web()
+    if (verdict := unknown_endpoint(endpoint)) is not None:
+        return verdict
+    observation = runner.http(endpoint, "OPTIONS")
+    expected = "403, 404, 405 or 501 without Allow/Public headers"
+    if observation.status is None:
+        return to_verdict(unknown("OPTIONS", expected, f"no HTTP answer ({observation.error})",
+                                  _http_evidence("HTTP OPTIONS from the runner", observation,
+                                                 "no answer", expected)))
+    methods = http.advertised_methods(observation.headers)
+    refused = observation.status in DENIED_STATUSES and not methods
+    observed = f"HTTP {observation.status}" + (f", advertises {', '.join(methods)}"
+                                               if methods else "")
+    evidence = _http_evidence("HTTP OPTIONS from the runner", observation, observed, expected)
+    return to_verdict(Outcome(refused, (evidence,), expected, observed),
+                      note=f"endpoint from {endpoint.origin}")
+
+
+def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
+    cert = runner.certificate(endpoint)
+    expected = ("chain trusted, name matches, not expired, RSA >= 2048 or EC >= 256")
+    raw = compact_json(cert.to_evidence(), limit=900)
+    if cert.error:
+        return unknown("certificate", expected, f"no certificate fetched: {cert.error}",
+                       Evidence("TLS handshake from the runner", endpoint.describe(),
+                                "not available", expected, raw)), ""
+    problems = []
+    if not cert.chain_valid:
+        problems.append(f"chain not trusted ({cert.chain_error})")
+    if not cert.hostname_matches:
+        problems.append(f"name {endpoint.host} not in {', '.join(cert.sans) or 'no SAN'}")
+    if cert.expired:
+        problems.append(f"expired on {cert.not_after}")
+    if cert.not_yet_valid:
+        problems.append(f"not valid before {cert.not_before}")
+    if not cert.key_strong_enough:
+        problems.append(f"weak key {cert.key_type} {cert.key_bits}")
+    warning = ""
+    if not problems and cert.expiring_soon:
+        warning = f"warning: expires in {cert.days_left} days ({cert.not_after})"
+    observed = "; ".join(problems) or (f"valid: {cert.subject}, issued by {cert.issuer}, "
+                                       f"expires {cert.not_after}, {cert.key_type} {cert.key_bits}")
+    evidence = Evidence("TLS handshake from the runner, chain checked against " + cert.trust_store,
+                        endpoint.describe(), observed, expected, raw)
+    return Outcome(not problems, (evidence,), expected, observed, label="certificate"), warning
+
+
+def _binding_part(facts: HostFacts, port: int, thumbprint: str | None) -> Outcome:
+    """The host view: an http.sys binding for the port whose certificate is in the store."""
+    label, expected = "binding", f"netsh http sslcert binding for port {port}, cert in store"
+    try:
+        bindings = facts.ssl_bindings()
+        store = facts.certificates()
+    except FactUnavailable as exc:
+        return unknown(label, expected, str(exc),
+                       Evidence("netsh http show sslcert (collector)", f"port {port}",
+                                "not available", expected, str(exc)))
+    binding = binding_for_port(bindings, port)
+    if binding is None:
+        observed = f"no binding for port {port}"
+        return Outcome(False, (Evidence("netsh http show sslcert (collector)", f"port {port}",
+                                        observed, expected),), expected, observed, label=label)
+    in_store = [c for c in store if str(c.get("thumbprint", "")).lower() == binding.cert_hash]
+    observed = f"{binding.endpoint} -> {binding.cert_hash}" + \
+        ("" if in_store else " (not in LocalMachine\\My)")
+    if thumbprint and binding.cert_hash != thumbprint.lower():
+        observed += f"; the runner saw a different certificate ({thumbprint.lower()})"
+    evidence = Evidence("netsh http show sslcert and Cert:\\LocalMachine\\My (collector)",
+                        f"port {port}", observed, expected, compact_json(in_store))
+    return Outcome(bool(in_store), (evidence,), expected, observed, label=label)
+
+
+def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                            runner: RunnerView) -> Verdict:
+    """CWH-WEB-05: the web interface is HTTPS with a certificate a browser would accept; when
+    ScreenConnect itself serves TLS (https listener), http.sys must hold the binding."""
+    endpoint = runner.web()
+    if (verdict := unknown_endpoint(endpoint)) is not None:
+        return verdict
+    if endpoint.scheme != "https":
+        evidence = Evidence("web endpoint", endpoint.describe(), "plain HTTP", "HTTPS")
+        return Verdict(Status.OPEN, f"the web interface is served over plain HTTP "
+                       f"({endpoint.url})", "HTTPS with a valid certificate", endpoint.url,
+                       (evidence,))
+    certificate, warning = _certificate_part(runner, endpoint)
+    parts = [certificate]
+    try:
+        listen = app_setting(facts.screenconnect_settings(), "WebServerListenUri")
+        served_here = bool(listen) and parse_listen_uri(listen).scheme == "https"
+    except (FactUnavailable, ListenUriError):
+        served_here = False
+    if served_here:
+        thumbprint = runner.certificate(endpoint).sha1
+        parts.append(_binding_part(facts, endpoint.port, thumbprint))
+    note = warning or ("" if served_here else "TLS is terminated in front of ScreenConnect "
+                       "(WebServerListenUri is not https); only the runner view applies")
+    return to_verdict(combine("all", parts), note=note)
