@@ -1,0 +1,443 @@
+"""The lab's stand-in for powershell.exe: it answers the suite's collector from a host image.
+
+It recognises exactly one thing, the bootstrap command line followed by the collector script on
+stdin, and answers each requested section the way the PowerShell in collector.ps1 would on a
+host matching the image (same JSON shape, same encoding). Anything else gets the error Windows
+would give an unknown command (non-zero exit, error text). It never invents a fact: a section
+whose facts the image does not hold fails with an error, exactly as a broken section would.
+
+When collector.ps1 changes, this module must change with it: the collector's version line is
+checked, and a mismatch is answered as an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cwh.collect.script import (
+    bootstrap_command,
+    collector_version,
+    decode_stdin_payload,
+    split_collector,
+)
+from cwh.lab.image import ADMINISTRATORS, Image
+from cwh.lab.winrm import CommandResult
+
+EMULATED_COLLECTOR_VERSION = "1"
+_NOT_RECOGNIZED = ("'{word}' is not recognized as an internal or external command,\r\n"
+                   "operable program or batch file.\r\n")
+
+
+class SectionFailure(Exception):
+    """A section fails on the emulated host; the message is what PowerShell would report."""
+
+
+# --- one function per collector section -------------------------------------------------------
+
+def _os(image: Image, request: dict) -> dict:
+    data = image.get("os")
+    if not isinstance(data, dict):
+        raise SectionFailure("Get-CimInstance : Invalid class \"Win32_OperatingSystem\"")
+    return {k: data.get(k) for k in ("caption", "version", "build", "product_type", "language",
+                                     "architecture", "last_boot")}
+
+
+def _identity(image: Image, request: dict) -> dict:
+    data = image.get("identity")
+    user = image.get("user") or {}
+    if not isinstance(data, dict):
+        raise SectionFailure("Get-CimInstance : Invalid class \"Win32_ComputerSystem\"")
+    return {
+        **{k: data.get(k) for k in ("computer_name", "dns_host_name", "domain", "part_of_domain",
+                                    "domain_role", "ip_addresses", "mac_addresses")},
+        "user": user.get("name"),
+        "user_sid": user.get("sid"),
+        "is_admin": bool(user.get("is_admin", False)),
+    }
+
+
+def _find(mapping: dict, key: str) -> tuple[str, Any] | None:
+    """Case-insensitive lookup, as the registry and Windows names behave."""
+    for name, value in (mapping or {}).items():
+        if str(name).lower() == key.lower():
+            return name, value
+    return None
+
+
+def _registry_value(image: Image, path: str, name: str) -> dict:
+    result: dict[str, Any] = {"path": path, "name": name, "key_exists": False,
+                              "value_exists": False, "kind": None, "value": None, "error": None}
+    if path[:5].upper() != "HKLM\\":
+        result["error"] = f"only HKLM paths are supported: {path}"
+        return result
+    found = _find(image.get("registry") or {}, path)
+    if found is None or found[1] is None:  # null removes a key an extended image had
+        return result
+    key_values = found[1]
+    if key_values.get("_access_denied"):
+        result["error"] = "Requested registry access is not allowed."
+        return result
+    result["key_exists"] = True
+    entry = _find({k: v for k, v in key_values.items() if not k.startswith("_")}, name)
+    if entry is None or entry[1] is None:
+        return result
+    result.update(value_exists=True, kind=entry[1]["type"], value=entry[1]["value"])
+    return result
+
+
+def _registry(image: Image, request: dict) -> dict:
+    values = [_registry_value(image, item["path"], item["name"]) for item in request["registry"]]
+    return {"view": "Registry64", "values": values}
+
+
+def _inf_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def render_secedit_inf(policy: dict[str, dict[str, Any]]) -> str:
+    """The INF text `secedit /export` writes (read back as text by the collector)."""
+    lines = ["[Unicode]", "Unicode=yes"]
+    for section, entries in policy.items():
+        lines.append(f"[{section}]")
+        for key, value in (entries or {}).items():
+            if value is None:
+                continue  # a right assigned to no one is absent from the export
+            lines.append(f"{key} = {_inf_value(value)}")
+    lines += ["[Version]", 'signature="$CHICAGO$"', "Revision=1"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _secedit(image: Image, request: dict) -> dict:
+    user = image.get("user") or {}
+    if not user.get("is_admin"):
+        raise SectionFailure("secedit /export failed with exit code 1: Task is completing. "
+                             "An extended error has occurred. Access is denied.")
+    policy = image.get("security_policy")
+    if not isinstance(policy, dict):
+        raise SectionFailure("secedit /export failed with exit code 1: the image holds no "
+                             "security policy")
+    return {"command": "secedit /export /areas SECURITYPOLICY USER_RIGHTS",
+            "inf": render_secedit_inf(policy)}
+
+
+def _local_admins(image: Image, request: dict) -> dict:
+    groups = image.get("local_groups") or {}
+    group = groups.get(ADMINISTRATORS)
+    if not isinstance(group, dict):
+        raise SectionFailure("Group S-1-5-32-544 was not found.")
+    members = group.get("members") or []
+    orphaned = any(m.get("orphaned") for m in members)
+    shaped = []
+    for member in members:
+        if orphaned:  # Get-LocalGroupMember fails; the ADSI fallback sees the raw SIDs
+            shaped.append({"name": None if member.get("orphaned") else member.get("name"),
+                           "sid": member.get("sid"), "object_class": member.get("object_class"),
+                           "principal_source": None, "resolved": not member.get("orphaned")})
+        else:
+            shaped.append({"name": member.get("name"), "sid": member.get("sid"),
+                           "object_class": member.get("object_class", "User"),
+                           "principal_source": member.get("principal_source", "Local"),
+                           "resolved": True})
+    return {
+        "group_sid": ADMINISTRATORS,
+        "group_name": group.get("name", "BUILTIN\\Administrators"),
+        "method": "ADSI" if orphaned else "Get-LocalGroupMember",
+        "note": ("Get-LocalGroupMember failed (Failed to compare two elements in the array.); "
+                 "members read through ADSI") if orphaned else None,
+        "members": shaped,
+    }
+
+
+def _features(image: Image, request: dict) -> dict:
+    available = image.get("features") or {}
+    features = {}
+    for name in request["features"]:
+        found = _find(available, name)
+        if found is None:
+            features[name] = {"install_state": None, "source": "Get-WindowsFeature",
+                              "error": f"no feature named {name} on this system"}
+        else:
+            features[name] = {"install_state": found[1], "source": "Get-WindowsFeature",
+                              "error": None}
+    return {"features": features}
+
+
+def _firewall_profiles(image: Image, request: dict) -> dict:
+    profiles = (image.get("firewall") or {}).get("profiles")
+    if not isinstance(profiles, dict):
+        raise SectionFailure("Get-NetFirewallProfile : The image holds no firewall profiles")
+    return {"store": "ActiveStore", "profiles": [
+        {"name": name, "enabled": "True" if enabled else "False",
+         "default_inbound_action": "Block"} for name, enabled in profiles.items()]}
+
+
+def _ps_like(text: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(text.lower(), pattern.lower())
+
+
+def _internet_apps(image: Image, request: dict) -> dict:
+    installed = [
+        {"name": app.get("name"), "version": app.get("version"), "publisher": app.get("publisher")}
+        for app in image.get("software") or []
+        if any(_ps_like(str(app.get("name", "")), p) for p in request["internet_app_patterns"])
+    ]
+    wanted = {p.lower() for p in request["browser_data_paths"]}
+    profiles = [
+        {"sid": p.get("sid"), "path": p.get("path"), "last_use": p.get("last_use"),
+         "browser_data": [d for d in p.get("browser_data") or [] if d.lower() in wanted]}
+        for p in image.get("profiles") or []
+    ]
+    return {"installed": installed, "profiles": profiles}
+
+
+def _firewall_rules(image: Image, request: dict) -> dict:
+    rules = (image.get("firewall") or {}).get("rules")
+    if not isinstance(rules, list):
+        raise SectionFailure("Get-NetFirewallRule : the image holds no firewall rules")
+    shaped = [{
+        "id": rule.get("id") or rule.get("display_name"),
+        "display_name": rule.get("display_name"),
+        "enabled": "True" if rule.get("enabled", True) else "False",
+        "action": rule.get("action", "Allow"),
+        "profiles": rule.get("profiles", "Any"),
+        "protocol": rule.get("protocol", "TCP"),
+        "local_ports": [str(p) for p in rule.get("local_ports", ["Any"])],
+        "program": rule.get("program"),
+    } for rule in rules]
+    return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped}
+
+
+def _tcp_listeners(image: Image, request: dict) -> dict:
+    listeners = image.get("tcp_listeners")
+    if not isinstance(listeners, list):
+        raise SectionFailure("Get-NetTCPConnection : the image holds no listeners")
+    return {"listeners": [{"address": x.get("address", "0.0.0.0"), "port": int(x["port"]),
+                           "pid": int(x.get("pid", 4)), "process": x.get("process", "System")}
+                          for x in listeners]}
+
+
+def _services(image: Image, request: dict) -> dict:
+    services = [
+        {"name": s.get("name"), "display_name": s.get("display_name", s.get("name")),
+         "state": s.get("state", "Running"), "start_mode": s.get("start_mode", "Auto"),
+         "path": s.get("path")}
+        for s in image.get("services") or []
+        if any(_ps_like(str(s.get("name", "")), p) for p in request["services"])
+    ]
+    return {"patterns": request["services"], "services": services}
+
+
+def _iis(image: Image, request: dict) -> dict:
+    iis = image.get("iis") or {}
+    installed = bool(iis.get("installed", False))
+    return {"installed": installed,
+            "w3svc_state": iis.get("w3svc_state", "Running") if installed else None,
+            "config_path": r"C:\Windows\System32\inetsrv\config\applicationHost.config",
+            "config_text": iis.get("config_text") if installed else None}
+
+
+def _screenconnect(image: Image, request: dict) -> dict:
+    sc = image.get("screenconnect") or {}
+    root = sc.get("install_root")
+    exe = f"{root}\\Bin\\ScreenConnect.Service.exe" if root and sc.get("file_version") else None
+    text = sc.get("web_config_text") if root else None
+    return {"install_root": root, "root_source": sc.get("root_source", "service image path")
+            if root else "none", "service_exe": exe, "file_version": sc.get("file_version"),
+            "product_version": sc.get("product_version", sc.get("file_version")),
+            "web_config_path": f"{root}\\web.config" if text is not None else None,
+            "web_config_text": text}
+
+
+def render_netsh_sslcert(bindings: list[dict]) -> str:
+    """`netsh http show sslcert` as English Windows prints it."""
+    lines = ["", "SSL Certificate bindings:", "-------------------------", ""]
+    for binding in bindings:
+        label = "Hostname:port" if not binding["endpoint"][0].isdigit() and \
+            not binding["endpoint"].startswith("[") else "IP:port"
+        lines += [
+            f"    {label:<24}: {binding['endpoint']}",
+            f"    {'Certificate Hash':<24}: {binding['cert_hash']}",
+            f"    {'Application ID':<24}: {{00000000-0000-0000-0000-000000000000}}",
+            f"    {'Certificate Store Name':<24}: MY",
+            "    Verify Client Certificate Revocation    : Enabled",
+            "    Verify Revocation Using Cached Client Certificate Only    : Disabled",
+            "    Usage Check    : Enabled",
+            "    Revocation Freshness Time : 0",
+            "    URL Retrieval Timeout   : 0",
+            "    Ctl Identifier          : (null)",
+            "    Ctl Store Name          : (null)",
+            "    DS Mapper Usage    : Disabled",
+            "    Negotiate Client Certificate    : Disabled",
+            "    Reject Connections          : Disabled",
+            "    Disable HTTP2          : Not Set",
+            "",
+        ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+class Context:
+    """What a section may read besides the image: the lab's generated certificates."""
+
+    def __init__(self, certificates: dict[str, Any] | None = None) -> None:
+        self.certificates = certificates or {}
+
+
+def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
+    spec = image.get("http_sslcert") or {}
+    if "output" in spec:
+        return {"command": "netsh http show sslcert", "output": spec["output"]}
+    bindings = []
+    for binding in spec.get("bindings", []):
+        issued = context.certificates.get(binding.get("certificate"))
+        cert_hash = binding.get("cert_hash") or (issued.sha1_hex() if issued else None)
+        bindings.append({"endpoint": binding["endpoint"], "cert_hash": cert_hash})
+    return {"command": "netsh http show sslcert", "output": render_netsh_sslcert(bindings)}
+
+
+def _certificates(image: Image, request: dict, context: Context) -> dict:
+    entries = []
+    for name, issued in context.certificates.items():
+        cert = issued.certificate
+        entries.append({
+            "thumbprint": issued.sha1_hex().upper(),
+            "subject": cert.subject.rfc4514_string().replace(",", ", "),
+            "issuer": cert.issuer.rfc4514_string().replace(",", ", "),
+            "not_before": cert.not_valid_before_utc.isoformat(),
+            "not_after": cert.not_valid_after_utc.isoformat(),
+            "has_private_key": True,
+            "dns_names": issued.names(),
+            "key_algorithm": "RSA",
+            "key_bits": cert.public_key().key_size,
+            "lab_name": name,
+        })
+    return {"store": "LocalMachine\\My", "certificates": entries}
+
+
+SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
+    "os": _os,
+    "identity": _identity,
+    "registry": _registry,
+    "secedit": _secedit,
+    "local_admins": _local_admins,
+    "features": _features,
+    "firewall_profiles": _firewall_profiles,
+    "internet_apps": _internet_apps,
+    "firewall_rules": _firewall_rules,
+    "tcp_listeners": _tcp_listeners,
+    "services": _services,
+    "iis": _iis,
+    "screenconnect": _screenconnect,
+}
+# Sections that also read what the lab generated (certificates).
+CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
+    "http_sslcert": _http_sslcert,
+    "certificates": _certificates,
+}
+
+
+# --- the document and its delivery ------------------------------------------------------------
+
+def run_collector(image: Image, request: dict, context: Context | None = None) -> dict:
+    """The facts document collector.ps1 would write on a host matching `image`."""
+    context = context or Context()
+    sections: dict[str, Any] = {}
+    for name in request["sections"]:
+        if name not in SECTIONS and name not in CONTEXT_SECTIONS:
+            sections[name] = {"ok": False, "error": f"the collector has no section '{name}'"}
+            continue
+        try:
+            data = SECTIONS[name](image, request) if name in SECTIONS else \
+                CONTEXT_SECTIONS[name](image, request, context)
+            sections[name] = {"ok": True, "data": data, "ms": 1}
+        except SectionFailure as exc:
+            sections[name] = {"ok": False, "error": str(exc),
+                              "error_type": "System.Management.Automation.RuntimeException",
+                              "ms": 1}
+    computer = (image.get("identity") or {}).get("computer_name")
+    return {"schema": 1, "collector_version": request.get("collector_version"),
+            "computer": computer, "powershell": "5.1.20348.2849",
+            "started": "2026-01-01T00:00:00.0000000Z", "finished": "2026-01-01T00:00:01.0000000Z",
+            "sections": sections}
+
+
+def encode_document(document: dict) -> bytes:
+    """The collector's single output line."""
+    blob = gzip.compress(json.dumps(document, separators=(",", ":")).encode("utf-8"))
+    return b"CWH-FACTS-GZIP:" + base64.b64encode(blob) + b"\r\n"
+
+
+def _powershell_error(message: str) -> CommandResult:
+    return CommandResult(stdout=b"", stderr=message.encode("utf-8"), exit_code=1)
+
+
+@dataclass
+class CollectorProcess:
+    """powershell.exe running the bootstrap: reads stdin, then answers."""
+
+    image: Image
+    output_filter: Callable[[dict | None, bytes], CommandResult] | None = None
+    context: Context | None = None
+    reads_stdin: bool = True
+
+    def run(self, stdin: bytes) -> CommandResult:
+        try:
+            script = decode_stdin_payload(stdin)
+        except ValueError:
+            return _powershell_error('Exception calling "FromBase64String" with "1" argument(s): '
+                                     '"The input is not a valid Base-64 string."')
+        parts = split_collector(script)
+        if parts is None:
+            return _powershell_error("lab: this stand-in only runs the cwh collector script; "
+                                     "it cannot run arbitrary PowerShell")
+        request_json, body = parts
+        if collector_version(body) != EMULATED_COLLECTOR_VERSION:
+            return _powershell_error(
+                f"lab: the collector is version {collector_version(body)}, the lab emulates "
+                f"version {EMULATED_COLLECTOR_VERSION}; update cwh/lab/emulator.py with it")
+        try:
+            request = json.loads(request_json)
+        except json.JSONDecodeError as exc:
+            return _powershell_error(f"ConvertFrom-Json : Invalid JSON primitive ({exc})")
+        document = run_collector(self.image, request, self.context)
+        output = encode_document(document)
+        if self.output_filter is not None:
+            return self.output_filter(document, output)
+        return CommandResult(stdout=output)
+
+
+@dataclass
+class UnknownCommand:
+    command_line: str
+    reads_stdin: bool = False
+
+    def run(self, stdin: bytes) -> CommandResult:
+        word = self.command_line.strip().split(" ", 1)[0] if self.command_line.strip() else ""
+        return CommandResult(stdout=b"", stderr=_NOT_RECOGNIZED.format(word=word).encode(),
+                             exit_code=1)
+
+
+class ImageCommandHandler:
+    """The CommandHandler the lab's WinRM endpoint calls for each Command."""
+
+    def __init__(self, image: Image,
+                 output_filter: Callable[[dict | None, bytes], CommandResult] | None = None,
+                 context: Context | None = None):
+        self.image = image
+        self.output_filter = output_filter
+        self.context = context
+
+    def start(self, command_line: str, *,
+              skip_cmd_shell: bool) -> CollectorProcess | UnknownCommand:
+        if command_line.strip() == bootstrap_command():
+            return CollectorProcess(self.image, self.output_filter, self.context)
+        return UnknownCommand(command_line)

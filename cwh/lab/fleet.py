@@ -1,0 +1,202 @@
+"""Start the lab hosts an inventory describes: one WinRM endpoint per host on its own loopback
+address, answering the collector from the host's image, plus (later) its network listeners.
+
+The CA and server certificates live in a state directory (default `.cwh-lab/`) so inventories can
+point `ansible_winrm_ca_trust_path` at the CA file, as they would for a real private CA.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cwh.errors import ConfigError
+from cwh.inventory import Target
+from cwh.lab import certs
+from cwh.lab.emulator import Context, ImageCommandHandler
+from cwh.lab.faults import split_faults
+from cwh.lab.image import Image, load_image
+from cwh.lab.listeners import FilteredPort, TcpListener, TlsSettings, WebEndpoint
+from cwh.lab.winrm import Credential, EndpointConfig, RequestLog, WinRMEndpoint
+
+LAB_TRANSPORTS = {"ntlm": "ntlm", "basic": "basic"}
+
+
+def ensure_ca(state_dir: Path) -> certs.Issued:
+    """The lab CA, created once and reused so CA paths in inventories stay valid."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = state_dir / "ca.pem", state_dir / "ca.key"
+    try:
+        # O_EXCL makes one of several concurrently starting labs the creator.
+        fd = os.open(state_dir / "ca.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        deadline = time.monotonic() + 30
+        while not (cert_path.exists() and key_path.exists()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        os.close(fd)
+        if not (cert_path.exists() and key_path.exists()):
+            ca = certs.make_ca()
+            tmp_cert, tmp_key = ca.write(state_dir, ".ca-new")
+            os.replace(tmp_key, key_path)
+            os.replace(tmp_cert, cert_path)
+    return certs.Issued(cert_path.read_bytes(), key_path.read_bytes())
+
+
+def _credential(target: Target) -> Credential:
+    user = target.connection.user
+    domain, _, name = user.rpartition("\\")
+    return Credential(name, target.var("cwh_lab_password") or target.connection.password, domain)
+
+
+def probe_address(target: Target) -> str:
+    """Where the runner reaches the host, and so where the lab serves its network side."""
+    return str(target.var("cwh_probe_address") or target.connection.address)
+
+
+def host_certificates(target: Target, image: Image, ca: certs.Issued) -> dict[str, certs.Issued]:
+    """The certificates the image puts in LocalMachine\\My, generated for this run.
+
+    `issuer: lab-ca` gives one the runner can trust through the lab CA; `issuer: self` a
+    self-signed one; `expired: true` one that ran out a month ago.
+    """
+    identity = image.get("identity") or {}
+    default_names = [probe_address(target), str(identity.get("dns_host_name") or target.name)]
+    issued = {}
+    for name, spec in (image.get("certificates") or {}).items():
+        spec = spec or {}
+        now = dt.datetime.now(dt.UTC)
+        validity: dict[str, Any] = {}
+        if spec.get("expired"):
+            validity = {"not_before": now - dt.timedelta(days=400),
+                        "not_after": now - dt.timedelta(days=30)}
+        elif spec.get("days_left") is not None:
+            validity = {"not_after": now + dt.timedelta(days=int(spec["days_left"]))}
+        issued[name] = certs.issue(
+            list(spec.get("names") or default_names),
+            ca=ca if spec.get("issuer", "lab-ca") == "lab-ca" else None,
+            key_size=int(spec.get("key_size", 2048)), **validity)
+    return issued
+
+
+def start_listeners(target: Target, image: Image, certificates: dict[str, certs.Issued]) -> \
+        list[Any]:
+    """The ports the image says the host exposes, on the probe address (ports remapped through
+    cwh_port_map, so 445 and friends need no root)."""
+    address = probe_address(target)
+    mapping = target.var("cwh_port_map") or {}
+    started: list[Any] = []
+    for entry in image.get("network") or []:
+        port = int(mapping.get(entry["port"], mapping.get(str(entry["port"]), entry["port"])))
+        if entry.get("serve", "tcp") == "web":
+            tls = entry.get("tls")
+            settings = None
+            if tls:
+                cert = certificates[tls["certificate"]]
+                settings = TlsSettings(cert.cert_pem, cert.key_pem,
+                                       tls.get("min", "TLSv1.2"), tls.get("max", "TLSv1.3"))
+            listener: Any = WebEndpoint(address, port, tls=settings,
+                                        server_header=entry.get("server_header"),
+                                        options_allowed=bool(entry.get("options_allowed")),
+                                        internal_redirect=entry.get("internal_redirect"))
+        elif entry.get("serve", "tcp") == "filtered":  # a host firewall dropping SYNs
+            listener = FilteredPort(address, port)
+        else:
+            listener = TcpListener(address, port)
+        try:
+            listener.start()
+        except OSError as exc:
+            for other in started:
+                other.stop()
+            raise ConfigError(f"lab host {target.name}: cannot listen on {address}:{port} "
+                              f"({exc.strerror or exc})") from None
+        started.append(listener)
+    return started
+
+
+@dataclass
+class LabHost:
+    target: Target
+    image: Image
+    endpoint: WinRMEndpoint
+    listeners: list[Any] = field(default_factory=list)
+
+    def describe(self) -> dict:
+        return {"host": self.target.name, "winrm": self.endpoint.url, "image": self.image.name,
+                "listens": [f"{x.address}:{x.port}" for x in self.listeners]}
+
+    def stop(self) -> None:
+        self.endpoint.stop()
+        for listener in self.listeners:
+            listener.stop()
+
+
+@dataclass
+class LabFleet:
+    targets: list[Target]
+    inventory_dir: Path
+    state_dir: Path
+    log: RequestLog
+    hosts: list[LabHost] = field(default_factory=list)
+
+    def _endpoint(self, target: Target, image: Image, ca: certs.Issued,
+                  certificates: dict[str, certs.Issued]) -> WinRMEndpoint:
+        conn = target.connection
+        if conn.transport not in LAB_TRANSPORTS:
+            raise ConfigError(f"lab host {target.name}: the lab speaks ntlm and basic, not "
+                              f"{conn.transport}")
+        transport_fault, output_faults = split_faults(target.var("cwh_lab_fault"), target.name)
+        cert_file = key_file = None
+        if conn.scheme == "https":
+            leaf = certs.issue([conn.address, target.name, "localhost"], ca=ca)
+            cert_path, key_path = leaf.write(self.state_dir / "hosts", target.name)
+            cert_file, key_file = str(cert_path), str(key_path)
+        config = EndpointConfig(
+            name=target.name,
+            address=conn.address,
+            port=conn.port,
+            scheme=conn.scheme,
+            auth=frozenset({LAB_TRANSPORTS[conn.transport]}),
+            credentials=(_credential(target),),
+            cert_file=cert_file,
+            key_file=key_file,
+            latency_ms=int(target.var("cwh_lab_latency_ms", 0)),
+            fault=transport_fault,
+        )
+        handler = ImageCommandHandler(image, output_faults, Context(certificates))
+        return WinRMEndpoint(config, handler, self.log)
+
+    def start(self) -> None:
+        ca = ensure_ca(self.state_dir)
+        try:
+            for target in self.targets:
+                self.hosts.append(self._start_host(target, ca))
+        except ConfigError:
+            self.stop()
+            raise
+
+    def _start_host(self, target: Target, ca: certs.Issued) -> LabHost:
+        image = load_image(target.lab_image, self.inventory_dir)
+        certificates = host_certificates(target, image, ca)
+        endpoint = self._endpoint(target, image, ca, certificates)
+        try:
+            endpoint.start()
+        except OSError as exc:
+            conn = target.connection
+            raise ConfigError(f"lab host {target.name}: cannot listen on {conn.address}:"
+                              f"{conn.port} ({exc.strerror or exc})") from None
+        try:
+            listeners = start_listeners(target, image, certificates)
+        except ConfigError:
+            endpoint.stop()
+            raise
+        return LabHost(target, image, endpoint, listeners)
+
+    def stop(self) -> None:
+        for host in self.hosts:
+            host.stop()
+        self.hosts.clear()
