@@ -1,0 +1,129 @@
+"""The state one audit run shares, built from the command line before anything connects.
+
+Everything that can be wrong in the user's input (inventory, waivers, benchmark files, options)
+is checked here, so a mistake stops the run with one line and nothing is contacted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cwh.catalog.model import Catalog, load_catalog
+from cwh.catalog.xccdf import Benchmark, load_benchmark
+from cwh.collect.collect import FactStore
+from cwh.errors import ConfigError
+from cwh.inventory import Target, load_inventory, target_from_url
+from cwh.lab.process import LabServer
+from cwh.probes.store import ProbeStore
+from cwh.waivers import Waiver, load_waivers, waiver_for
+
+
+@dataclass
+class Options:
+    """The audit's options, read from the command line and pytest.ini."""
+
+    inventory: str | None
+    limit: str | None
+    hosts: str | None
+    report_dir: Path
+    lab_dir: Path
+    lab: str
+    waivers: str | None
+    fail_on: str
+    stig_xccdf: list[str]
+
+
+@dataclass
+class Audit:
+    """Everything one audit run shares; stored on the pytest config."""
+
+    options: Options
+    catalog: Catalog
+    inventory_path: str
+    targets: dict[str, Target]
+    waivers: list[Waiver]
+    benchmarks: dict[str, Benchmark]
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    lab: LabServer | None = None
+    facts: FactStore | None = None
+    probes: ProbeStore | None = None
+    results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    host_errors: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def report_dir(self) -> Path:
+        return self.options.report_dir
+
+    def waiver_record(self, host: str, control: str) -> dict[str, Any] | None:
+        target = self.targets[host]
+        waiver = waiver_for(self.waivers, host, target.groups, control)
+        return waiver.record(dt.date.today()) if waiver else None
+
+
+def _check_inputs(catalog: Catalog, targets: dict[str, Target]) -> None:
+    """Inventory inputs that relax a value may not go below the guide's own value, and
+    cwh_guide_only must name controls where the guide asks for less than the STIG."""
+    relaxable = {c.id for c in catalog.controls
+                 if any(cond.source == "stig" for cond in c.conditions())}
+    for target in targets.values():
+        for control_id in target.var("cwh_guide_only") or ():
+            if control_id not in relaxable:
+                raise ConfigError(f"host {target.name}: cwh_guide_only lists {control_id}, where "
+                                  "the guide asks for nothing less than the STIG (relaxable: "
+                                  f"{', '.join(sorted(relaxable))})")
+    for control in catalog.controls:
+        for condition in control.conditions():
+            if not condition.input:
+                continue
+            for target in targets.values():
+                value = target.var(condition.input)
+                floor = condition.guide if condition.guide is not None else condition.expected
+                if value is not None and condition.operator == "at_least" and value < floor:
+                    raise ConfigError(f"host {target.name}: {condition.input} = {value} is below "
+                                      f"the guide's minimum of {floor} for {control.id}")
+
+
+def _targets(options: Options, catalog: Catalog) -> tuple[str, dict[str, Target]]:
+    if options.hosts:
+        targets = [target_from_url(url.strip()) for url in options.hosts.split(",")
+                   if url.strip()]
+        return "--hosts", {t.name: t for t in targets}
+    assert options.inventory is not None
+    inventory = load_inventory(options.inventory, limit=options.limit,
+                               known_controls=catalog.ids)
+    return options.inventory, {t.name: t for t in inventory.targets}
+
+
+def _benchmarks(paths: list[str]) -> dict[str, Benchmark]:
+    """--stig-xccdf files (or folders of them), keyed by benchmark id."""
+    found: dict[str, Benchmark] = {}
+    for raw in paths:
+        path = Path(raw)
+        files = sorted(path.glob("*xccdf.xml")) if path.is_dir() else [path]
+        if not files:
+            raise ConfigError(f"--stig-xccdf {raw}: no *xccdf.xml file there")
+        for file in files:
+            try:
+                benchmark = load_benchmark(file)
+            except OSError as exc:
+                raise ConfigError(f"--stig-xccdf {file}: cannot read ({exc.strerror})") from None
+            except ValueError as exc:
+                raise ConfigError(f"--stig-xccdf {exc}") from None
+            found[benchmark.benchmark_id] = benchmark
+    return found
+
+
+def build_audit(options: Options) -> Audit:
+    """Load and check everything; ConfigError with one readable line on any problem."""
+    catalog = load_catalog()
+    inventory_path, targets = _targets(options, catalog)
+    _check_inputs(catalog, targets)
+    waivers = load_waivers(options.waivers, catalog.ids) if options.waivers else []
+    return Audit(options, catalog, inventory_path, targets, waivers,
+                 _benchmarks(options.stig_xccdf))

@@ -1,0 +1,302 @@
+"""The pytest plugin: options, fixtures and hooks that wire inventory -> connection -> facts ->
+judgement -> evidence -> reports.
+
+Loaded by the top-level conftest.py. It acts only when the run includes tests_controls/, so the
+project's own tests (tests/) run without an inventory, a lab or reports.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cwh.audit import Audit, Options, build_audit
+from cwh.catalog.model import Control
+from cwh.collect.collect import FactStore
+from cwh.collect.facts import HostFacts
+from cwh.collect.request import FactRequest
+from cwh.errors import CwhError
+from cwh.inventory import SECRET_VARS, Target, check_files
+from cwh.judge import judge, needs_runner
+from cwh.judge.verdict import Status, Verdict, not_reviewed
+from cwh.lab.process import LabServer
+from cwh.probes.runner import RunnerView
+from cwh.probes.store import ProbeStore
+from cwh.report.collector import ResultCollector, asset_of
+from cwh.report.exitcodes import FAIL_ON
+from cwh.report.record import build_record
+from cwh.transport.backend import host_for, register
+
+CONTROLS_DIR = "tests_controls"
+CASE_PARAM = "cwh_case"
+VERDICT_KEY = pytest.StashKey[Verdict]()
+AUDIT_KEY = pytest.StashKey[Audit]()
+
+
+# --- options ----------------------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cwh", "ScreenConnect hardening audit")
+    group.addoption("--inventory", default=None, metavar="PATH",
+                    help="Ansible-style YAML inventory (default: ini cwh_inventory, the lab)")
+    group.addoption("--limit", default=None, metavar="PATTERN",
+                    help="hosts or groups to audit: comma separated names or globs, !excludes")
+    group.addoption("--waivers", default=None, metavar="FILE",
+                    help="YAML file of accepted findings (control, hosts, justification, "
+                         "approver, ticket, expires)")
+    group.addoption("--fail-on", default="cat3", choices=tuple(FAIL_ON),
+                    help="lowest severity whose findings fail the run (default cat3: any)")
+    group.addoption("--stig-xccdf", action="append", default=[], metavar="FILE",
+                    help="DISA XCCDF benchmark (file or folder, repeatable): checklists then "
+                         "carry every rule of it with its full text")
+    group.addoption("--cwh-report-dir", default=None, metavar="DIR",
+                    help="where reports go (default: ini cwh_report_dir, 'reports')")
+    group.addoption("--cwh-lab", default="auto", choices=("auto", "off"),
+                    help="auto: start the lab for hosts with cwh_lab_image; off: it is running")
+    group.addoption("--cwh-lab-dir", default=None, metavar="DIR",
+                    help="lab state (CA and certificates), default .cwh-lab")
+    parser.addini("cwh_inventory", "default inventory", default="inventory/lab.yml")
+    parser.addini("cwh_report_dir", "default report directory", default="reports")
+    parser.addini("cwh_stig_xccdf", "DISA XCCDF benchmarks to use by default", type="paths",
+                  default=[])
+
+
+def _audits(config: pytest.Config) -> bool:
+    """True when the run collects tests_controls (explicitly, by testpaths, or by a parent)."""
+    controls = (config.rootpath / CONTROLS_DIR).resolve()
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::", 1)[0]).resolve()
+        if path == controls or controls in path.parents or path in controls.parents:
+            return True
+    return False
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _options(config: pytest.Config) -> Options:
+    root = config.rootpath
+
+    def under_root(value: str | Path) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else root / path
+
+    inventory = config.getoption("inventory") or config.getini("cwh_inventory")
+    xccdf = [str(under_root(p)) for p in config.getoption("stig_xccdf")] + \
+        [str(p) for p in config.getini("cwh_stig_xccdf")]
+    return Options(
+        inventory=str(under_root(inventory)),
+        limit=config.getoption("limit"),
+        hosts=config.getoption("hosts", default=None),
+        report_dir=under_root(config.getoption("cwh_report_dir") or
+                              config.getini("cwh_report_dir")),
+        lab_dir=under_root(config.getoption("cwh_lab_dir") or ".cwh-lab"),
+        lab=config.getoption("cwh_lab"),
+        waivers=str(under_root(config.getoption("waivers"))) if config.getoption("waivers")
+        else None,
+        fail_on=config.getoption("fail_on"),
+        stig_xccdf=xccdf,
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    register()
+    if not _audits(config) or config.option.help:
+        return
+    try:
+        audit = build_audit(_options(config))
+    except CwhError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[AUDIT_KEY] = audit
+    if _is_worker(config):
+        return
+    audit.report_dir.mkdir(parents=True, exist_ok=True)
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(audit.report_dir / "junit.xml")
+    config.pluginmanager.register(ResultCollector(audit, config), "cwh-results")
+    if config.pluginmanager.hasplugin("html"):
+        from cwh.report import html
+
+        html.configure(config, audit)
+        config.pluginmanager.register(html, "cwh-html")
+    if not config.option.collectonly:
+        _start_lab(audit)
+
+
+def _start_lab(audit: Audit) -> None:
+    lab_targets = [t for t in audit.targets.values() if t.lab_image]
+    if lab_targets and audit.options.lab == "auto":
+        audit.lab = LabServer(audit.inventory_path, ",".join(t.name for t in lab_targets),
+                              audit.options.lab_dir, audit.report_dir / "lab-requests.jsonl")
+        try:
+            audit.lab.start()
+        except CwhError as exc:
+            raise pytest.UsageError(f"lab: {exc}") from None
+    try:
+        for target in audit.targets.values():
+            check_files(audit.inventory_path, target)
+    except CwhError as exc:
+        if audit.lab:
+            audit.lab.stop()
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    audit = config.stash.get(AUDIT_KEY, None)
+    if audit is None:
+        return
+    if audit.probes is not None:
+        audit.probes.close()
+    if audit.facts is not None:
+        audit.facts.close()
+    if audit.lab is not None:
+        audit.lab.stop()
+
+
+# --- collection -------------------------------------------------------------------------------
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if CASE_PARAM not in metafunc.fixturenames:
+        return
+    audit = metafunc.config.stash.get(AUDIT_KEY, None)
+    marker = metafunc.definition.get_closest_marker("cwh_handler")
+    if audit is None or marker is None:
+        metafunc.parametrize(CASE_PARAM, [], ids=[], indirect=True)
+        return
+    controls = audit.catalog.for_handler(marker.args[0])
+    params = [
+        pytest.param((name, control.id), id=f"{name}::{control.id}",
+                     marks=[getattr(pytest.mark, m) for m in control.markers])
+        for name in sorted(audit.targets)
+        for control in controls
+    ]
+    metafunc.parametrize(CASE_PARAM, params, indirect=True)
+
+
+def _case_of(item: pytest.Item) -> tuple[str, str] | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get(CASE_PARAM) if callspec else None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start collecting every selected host's facts (one round trip each) and its probes."""
+    audit = session.config.stash.get(AUDIT_KEY, None)
+    if audit is None or session.config.option.collectonly:
+        return
+    wanted: dict[str, FactRequest] = defaultdict(FactRequest)
+    probes: dict[str, set[str]] = defaultdict(set)
+    for item in session.items:
+        case = _case_of(item)
+        if case:
+            control = audit.catalog[case[1]]
+            wanted[case[0]].add_control(control)
+            if isinstance(control.check, dict):
+                probes[case[0]].update(control.check.get("probes", ()))
+    targets = [audit.targets[n] for n in wanted]
+    audit.facts = FactStore(targets, dict(wanted))
+    audit.probes = ProbeStore(targets, audit.facts, dict(probes))
+    audit.facts.prefetch()
+    audit.probes.prefetch()
+
+
+# --- the fixture tests use --------------------------------------------------------------------
+
+class ControlCase:
+    """One host x control: the facts, the judgement and the pytest outcome."""
+
+    def __init__(self, audit: Audit, target: Target, control: Control, item: pytest.Item):
+        self.audit = audit
+        self.target = target
+        self.control = control
+        self.item = item
+
+    @property
+    def host(self) -> Any:
+        """The testinfra Host for this target (PowerShell over WinRM)."""
+        return host_for(self.target.connection)
+
+    @property
+    def facts(self) -> HostFacts:
+        assert self.audit.facts is not None
+        return self.audit.facts.get(self.target.name)
+
+    @property
+    def runner(self) -> RunnerView:
+        """What the runner sees of this host over real connections."""
+        assert self.audit.probes is not None
+        return self.audit.probes.get(self.target.name)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.target.vars.items()
+                if k.startswith("cwh_") and k not in SECRET_VARS}
+
+    def judge(self) -> Verdict:
+        runner = self.runner if needs_runner(self.control) else None
+        return judge(self.control, self.facts, self.inputs, runner)
+
+    def conclude(self, verdict: Verdict) -> None:
+        """Record the verdict and turn it into the pytest outcome."""
+        self.item.stash[VERDICT_KEY] = verdict
+        if verdict.status is Status.NOT_A_FINDING:
+            return
+        if verdict.status is Status.OPEN:
+            waiver = self.audit.waiver_record(self.target.name, self.control.id)
+            if waiver and not waiver["expired"]:
+                pytest.xfail(f"Open, waived ({waiver['id']}, approved by {waiver['approver']}, "
+                             f"until {waiver['expires']}): {verdict.reason}")
+            expired = f" (waiver {waiver['id']} expired on {waiver['expires']})" if waiver else ""
+            pytest.fail(f"Open{expired}: {verdict.reason}", pytrace=False)
+        if verdict.status is Status.NOT_APPLICABLE:
+            pytest.skip(f"Not_Applicable: {verdict.reason}")
+        if verdict.error:
+            pytest.fail(f"Not_Reviewed: {verdict.reason}", pytrace=False)
+        pytest.skip(f"Not_Reviewed: {verdict.reason}")
+
+
+@pytest.fixture
+def cwh_case(request: pytest.FixtureRequest) -> ControlCase:
+    audit = request.config.stash[AUDIT_KEY]
+    host, control_id = request.param
+    return ControlCase(audit, audit.targets[host], audit.catalog[control_id], request.node)
+
+
+# --- results ----------------------------------------------------------------------------------
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """Attach the result record (plain data, so it crosses to the xdist controller)."""
+    outcome = yield
+    report = outcome.get_result()
+    case = _case_of(item)
+    audit = item.config.stash.get(AUDIT_KEY, None)
+    if case is None or audit is None:
+        return
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    host, control_id = case
+    verdict = item.stash.get(VERDICT_KEY, None)
+    if verdict is None:
+        problem = call.excinfo.exconly().splitlines()[0] if call.excinfo else "no verdict"
+        verdict = not_reviewed(f"the check did not complete: {problem}")
+    facts = audit.facts.get(host) if audit.facts else None
+    waiver = audit.waiver_record(host, control_id) if verdict.status is Status.OPEN else None
+    record = build_record(
+        host=host, control=audit.catalog[control_id], verdict=verdict,
+        os_version=facts.os_version if facts else None,
+        os_summary=facts.os_summary() if facts else "unknown",
+        nodeid=report.nodeid, duration=report.duration, waiver=waiver)
+    report.cwh_result = record
+    report.cwh_asset = asset_of(audit.targets[host], facts)
+    if facts is not None and facts.error:
+        report.cwh_host_error = facts.error
+    report.user_properties.extend([
+        ("host", host), ("control", control_id), ("status", record["status"]),
+        ("stig_id", ",".join(record["stig_ids"])), ("severity", record["severity"]),
+        ("waived", str(bool(waiver and not waiver["expired"])).lower()),
+    ])

@@ -1,0 +1,83 @@
+"""The controller's side of a run: gather every record (from xdist workers too), write the
+reports, set the exit code, print the summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from cwh.collect.facts import FactUnavailable, HostFacts
+from cwh.inventory import Target
+from cwh.report import exitcodes
+from cwh.report.terminal import summary_lines
+from cwh.report.writers import write_reports
+
+if TYPE_CHECKING:
+    from cwh.audit import Audit
+
+
+def asset_of(target: Target, facts: HostFacts | None) -> dict[str, Any]:
+    """What checklists say about the machine (ASSET / target_data), from its facts."""
+    asset: dict[str, Any] = {"host": target.name, "address": target.connection.address,
+                             "role": target.var("cwh_role"), "marking": target.var("cwh_marking")}
+    if facts is None:
+        return asset
+    try:
+        identity = facts.identity()
+    except FactUnavailable:
+        identity = {}
+    dns_name = identity.get("dns_host_name")
+    domain = identity.get("domain")
+    asset.update({
+        "hostname": identity.get("computer_name"),
+        "fqdn": f"{dns_name}.{domain}" if dns_name and identity.get("part_of_domain") and domain
+        else dns_name,
+        "ip_addresses": [str(x) for x in identity.get("ip_addresses") or []],
+        "mac_addresses": [str(x) for x in identity.get("mac_addresses") or []],
+        "domain": domain,
+        "part_of_domain": identity.get("part_of_domain"),
+        "domain_role": identity.get("domain_role"),
+        "os": facts.os_summary(),
+        "os_version": facts.os_version,
+    })
+    return asset
+
+
+class ResultCollector:
+    def __init__(self, audit: Audit, config: pytest.Config) -> None:
+        self.audit = audit
+        self.config = config
+        self.written: list[Path] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "cwh_result", None)
+        if record is None:
+            return
+        self.audit.results[(record["host"], record["control_id"])] = record
+        asset = getattr(report, "cwh_asset", None)
+        if asset and len(asset) > len(self.audit.assets.get(record["host"], {})):
+            self.audit.assets[record["host"]] = asset
+        host_error = getattr(report, "cwh_host_error", None)
+        if host_error:
+            self.audit.host_errors[record["host"]] = host_error
+
+    def records(self) -> list[dict[str, Any]]:
+        return sorted(self.audit.results.values(), key=lambda r: (r["host"], r["control_id"]))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.config.option.collectonly:
+            return
+        records = self.records()
+        self.written = write_reports(self.audit, records, self.config)
+        session.exitstatus = exitcodes.decide(records, int(exitstatus),
+                                              self.audit.options.fail_on)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.config.option.collectonly:
+            return
+        terminalreporter.section("ScreenConnect hardening audit")
+        for line in summary_lines(self.audit, self.records(), self.written):
+            terminalreporter.write_line(line)

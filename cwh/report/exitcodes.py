@@ -1,0 +1,43 @@
+"""What the exit code of an audit run means, so a pipeline can gate on it.
+
+0  every selected control is NotAFinding, Not_Applicable, waived, or a manual control awaiting
+   review
+1  findings: at least one Open control at or above --fail-on (default: any severity)
+2  interrupted (pytest)
+3  internal error (pytest)
+4  usage error: bad option, inventory, waiver file or catalog; nothing was contacted
+5  nothing selected: no control ran for any host
+6  scan errors: some control could not be evaluated (host unreachable, authentication failed,
+   facts missing or unreadable); it takes precedence over 1 because the scan is incomplete
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cwh.report.record import counts_as_error, counts_as_finding
+
+OK = 0
+FINDINGS = 1
+INTERRUPTED = 2
+INTERNAL_ERROR = 3
+USAGE_ERROR = 4
+NOTHING_SELECTED = 5
+SCAN_ERROR = 6
+_RANK = {"low": 1, "medium": 2, "high": 3}
+FAIL_ON = {"cat1": "high", "cat2": "medium", "cat3": "low"}
+
+
+def decide(records: Iterable[dict[str, Any]], pytest_status: int, fail_on: str = "cat3") -> int:
+    if pytest_status in (INTERRUPTED, INTERNAL_ERROR, USAGE_ERROR):
+        return pytest_status
+    records = list(records)
+    if not records:
+        return NOTHING_SELECTED
+    if any(counts_as_error(r) for r in records):
+        return SCAN_ERROR
+    threshold = _RANK[FAIL_ON[fail_on]]
+    if any(counts_as_finding(r) and _RANK[r["severity"]] >= threshold for r in records):
+        return FINDINGS
+    return OK

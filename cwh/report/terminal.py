@@ -1,0 +1,41 @@
+"""The summary printed at the end of a run: per host counts, problems, where the evidence is."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cwh.report.record import counts_as_error, is_waived
+
+if TYPE_CHECKING:
+    from cwh.plugin import Audit
+
+STATUS_ORDER = ("NotAFinding", "Open", "Not_Applicable", "Not_Reviewed")
+
+
+def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Path]) -> list[str]:
+    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_host[record["host"]].append(record)
+    lines = []
+    width = max((len(h) for h in by_host), default=4)
+    for host in sorted(by_host):
+        counts = Counter(r["status"] for r in by_host[host])
+        waived = sum(1 for r in by_host[host] if is_waived(r))
+        errors = sum(1 for r in by_host[host] if counts_as_error(r))
+        parts = [f"{counts.get(s, 0)} {s}" for s in STATUS_ORDER]
+        extra = []
+        if waived:
+            extra.append(f"{waived} waived")
+        if errors:
+            extra.append(f"{errors} not evaluated (errors)")
+        lines.append(f"{host:<{width}}  " + ", ".join(parts) +
+                     (f"  [{'; '.join(extra)}]" if extra else ""))
+    for _host, error in sorted(audit.host_errors.items()):
+        lines.append(f"ERROR {error}")
+    if not records:
+        lines.append("no control was selected for any host")
+    for path in written:
+        lines.append(f"wrote {path}")
+    return lines

@@ -1,0 +1,125 @@
+"""Waivers: accepted findings, with who accepted them, why, and until when.
+
+A waived finding keeps its status (Open) everywhere, shows the waiver beside it, and does not fail
+the run. After its expiry date the finding counts again and the reports say the waiver expired.
+A waiver file with an unknown control, a missing approver or justification, or a bad date stops
+the run before anything connects.
+
+Format (YAML):
+
+    waivers:
+      - id: W-2026-014                 # optional; defaults to W-<position>
+        control: CWH-NET-05
+        hosts: [sc-legacy-*, backup]   # host or group names, globs
+        justification: SMB stays open for the backup agent until it is replaced
+        approver: J. Smith (ISSO)
+        ticket: CHG-1234
+        expires: 2027-03-31
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cwh.errors import ConfigError
+
+REQUIRED = ("control", "hosts", "justification", "approver", "expires")
+OPTIONAL = ("id", "ticket")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: str
+    control: str
+    hosts: tuple[str, ...]
+    justification: str
+    approver: str
+    ticket: str
+    expires: dt.date
+
+    def covers(self, host: str, groups: Iterable[str]) -> bool:
+        names = (host, *groups)
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.hosts for name in names)
+
+    def record(self, today: dt.date) -> dict[str, Any]:
+        """What results and reports carry about this waiver."""
+        return {"id": self.id, "justification": self.justification, "approver": self.approver,
+                "ticket": self.ticket, "expires": self.expires.isoformat(),
+                "expired": today > self.expires}
+
+
+def _date(where: str, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD), got {value!r}") from None
+
+
+def _text(where: str, entry: dict, key: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str | int) or not str(value).strip():
+        raise ConfigError(f"{where}: '{key}' is required and must be text")
+    return str(value).strip()
+
+
+def parse_waivers(path: str | Path, data: Any, known_controls: set[str]) -> list[Waiver]:
+    if not isinstance(data, dict) or not isinstance(data.get("waivers"), list):
+        raise ConfigError(f"waivers {path}: expected a top-level 'waivers:' list")
+    waivers = []
+    for index, entry in enumerate(data["waivers"], start=1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"waivers {path}: entry {index} must be a mapping")
+        where = f"waivers {path}: entry {index}" + (f" ({entry['id']})" if entry.get("id") else "")
+        unknown = set(entry) - set(REQUIRED) - set(OPTIONAL)
+        if unknown:
+            raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+        for key in REQUIRED:
+            if key not in entry:
+                raise ConfigError(f"{where}: '{key}' is required")
+        control = _text(where, entry, "control")
+        if control not in known_controls:
+            raise ConfigError(f"{where}: unknown control ID {control}")
+        hosts = entry["hosts"]
+        hosts = [hosts] if isinstance(hosts, str) else hosts
+        if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h
+                                                               for h in hosts):
+            raise ConfigError(f"{where}: 'hosts' must list host or group names (globs allowed)")
+        waivers.append(Waiver(
+            id=str(entry.get("id") or f"W-{index}"),
+            control=control,
+            hosts=tuple(hosts),
+            justification=_text(where, entry, "justification"),
+            approver=_text(where, entry, "approver"),
+            ticket=str(entry.get("ticket") or ""),
+            expires=_date(where, entry["expires"]),
+        ))
+    return waivers
+
+
+def load_waivers(path: str | Path, known_controls: set[str]) -> list[Waiver]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"waivers {path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"waivers {path}: not valid YAML ({exc})") from None
+    return parse_waivers(path, data, known_controls)
+
+
+def waiver_for(waivers: Iterable[Waiver], host: str, groups: Iterable[str],
+               control: str) -> Waiver | None:
+    """The first waiver for this host and control; an unexpired one wins over an expired one."""
+    matching = [w for w in waivers if w.control == control and w.covers(host, groups)]
+    return max(matching, key=lambda w: w.expires, default=None)
