@@ -1,0 +1,108 @@
+"""Run the audit the way a user does (`pytest tests_controls ...` in a subprocess) against lab
+hosts on loopback addresses of the test's own, and read back what it produced."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+AUTOMATED_A = ("CWH-GPO-01", "CWH-GPO-02", "CWH-GPO-03", "CWH-GPO-04", "CWH-GPO-05",
+               "CWH-GPO-06", "CWH-PWD-01", "CWH-PWD-02", "CWH-TLS-01", "CWH-TLS-02",
+               "CWH-ACCT-01", "CWH-STIG-01", "CWH-STIG-02", "CWH-STIG-03", "CWH-STIG-04",
+               "CWH-STIG-05", "CWH-STIG-06", "CWH-STIG-07", "CWH-STIG-08")
+_used: set[str] = set()
+
+
+def loopback() -> str:
+    """A loopback address no other test (or the bundled demo) uses: Linux routes all of 127/8."""
+    while True:
+        address = f"127.{random.randint(64, 250)}.{random.randint(0, 255)}.{random.randint(2, 250)}"
+        if address not in _used:
+            _used.add(address)
+            return address
+
+
+def lab_host(image: str, *, transport: str = "ntlm", **extra: Any) -> dict[str, Any]:
+    """Variables for a lab host on a fresh loopback address (http+NTLM or https+Basic)."""
+    host: dict[str, Any] = {
+        "ansible_host": loopback(), "cwh_lab_image": image, "cwh_probe_timeout_sec": 2,
+        "cwh_ca_bundle": "lab/ca.pem",  # the lab issues "trusted" web certificates from its CA
+        # privileged ports are served unprivileged, so the tests need no root
+        "cwh_port_map": {135: 10135, 139: 10139, 443: 10443, 445: 10445},
+    }
+    if transport == "ntlm":
+        host.update(ansible_port=5985, ansible_winrm_transport="ntlm")
+    else:
+        host.update(ansible_port=5986, ansible_winrm_transport="basic",
+                    ansible_winrm_ca_trust_path="lab/ca.pem")
+    host.update(extra)
+    return host
+
+
+def write_inventory(tmp_path: Path, hosts: dict[str, dict[str, Any]],
+                    common: dict[str, Any] | None = None) -> Path:
+    variables = {"ansible_connection": "winrm", "ansible_user": "auditor",
+                 "ansible_password": "lab-only-not-a-secret",
+                 "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor"]}
+    variables.update(common or {})
+    data = {"all": {"vars": variables, "children": {"lab": {"hosts": hosts}}}}
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@dataclass
+class AuditRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+    report_dir: Path
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return json.loads((self.report_dir / "results.json").read_text())
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return self.document["results"]
+
+    def by_control(self, host: str) -> dict[str, dict[str, Any]]:
+        return {r["control_id"]: r for r in self.results if r["host"] == host}
+
+    def lab_requests(self) -> list[dict[str, Any]]:
+        path = self.report_dir / "lab-requests.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def artifacts_text(self) -> str:
+        """Everything the run wrote, as text, plus what it printed."""
+        texts = [self.output]
+        for path in sorted(self.report_dir.rglob("*")):
+            if path.is_file():
+                texts.append(path.read_text(errors="replace"))
+        return "\n".join(texts)
+
+
+def run_audit(tmp_path: Path, inventory: Path | None, *args: str,
+              env: dict[str, str] | None = None, timeout: float = 180) -> AuditRun:
+    report_dir = tmp_path / "reports"
+    command = [sys.executable, "-m", "pytest", "tests_controls", "-p", "no:cacheprovider",
+               "--cwh-report-dir", str(report_dir), "--cwh-lab-dir", str(tmp_path / "lab"),
+               *args]
+    if inventory is not None:
+        command += ["--inventory", str(inventory)]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                               timeout=timeout, env={**os.environ, **(env or {})})
+    return AuditRun(completed.returncode, completed.stdout, completed.stderr, report_dir)

@@ -1,0 +1,307 @@
+"""cwh.judge.accounts and attestation: the manual account controls, automated where they can be,
+with the evidence attached and never a pass on an unreliable answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from cwh.judge.accounts import is_approved, judge_internet_use, judge_separate_admin_accounts
+from cwh.judge.attestation import attestation_for, parse_attestation
+from cwh.judge.verdict import Status
+from cwh.lab.image import load_image
+from tests.unit.helpers import control, facts, failed, image, image_facts, ok
+
+ACCT01 = control("CWH-ACCT-01")
+ACCT02 = control("CWH-ACCT-02")
+TODAY = dt.date(2026, 11, 27)
+DOM = "S-1-5-21-3623811015-3361044348-30300820"
+
+ADMINISTRATOR = {"name": "SC01\\Administrator", "sid": f"{DOM}-500", "object_class": "User",
+                 "principal_source": "Local", "resolved": True}
+ADM_JDOE = {"name": "CORP\\adm-jdoe", "sid": "S-1-5-21-111-222-333-4101",
+            "object_class": "User", "principal_source": "ActiveDirectory", "resolved": True}
+JDOE = {"name": "CORP\\jdoe", "sid": "S-1-5-21-111-222-333-4102", "object_class": "User",
+        "principal_source": "ActiveDirectory", "resolved": True}
+ORPHAN = {"name": None, "sid": "S-1-5-21-111-222-333-1105", "object_class": "User",
+          "principal_source": None, "resolved": False}
+
+
+def admins(*members: dict[str, Any], method: str = "Get-LocalGroupMember",
+           members_value: Any = ...) -> dict[str, Any]:
+    return ok({"group_sid": "S-1-5-32-544", "group_name": "BUILTIN\\Administrators",
+               "method": method, "note": None,
+               "members": list(members) if members_value is ... else members_value})
+
+
+def acct01(*members: dict[str, Any], inputs: dict[str, Any] | None = None, **kwargs: Any):
+    return judge_separate_admin_accounts(ACCT01, facts(local_admins=admins(*members, **kwargs)),
+                                         inputs or {}, today=TODAY)
+
+
+# --- CWH-ACCT-01 ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("approved", [
+    ["Administrator", "adm-jdoe"],
+    ["SC01\\Administrator", "CORP\\adm-jdoe"],
+    ["sc01\\ADMINISTRATOR", "corp\\ADM-JDOE"],
+    [f"{DOM}-500", "S-1-5-21-111-222-333-4101"],
+])
+def test_every_member_approved_passes(approved: list[str]) -> None:
+    verdict = acct01(ADMINISTRATOR, ADM_JDOE, inputs={"cwh_approved_admins": approved})
+    assert verdict.status is Status.NOT_A_FINDING
+    assert verdict.observed.startswith("2 members, all approved")
+    assert "CORP\\adm-jdoe [S-1-5-21-111-222-333-4101]" in verdict.evidence[0].observed
+    assert "local Administrators (S-1-5-32-544)" in verdict.evidence[0].source
+
+
+def test_approved_by_pattern() -> None:
+    verdict = acct01(ADM_JDOE, {**ADM_JDOE, "name": "CORP\\ADM-asmith", "sid": "S-1-5-21-9"},
+                     inputs={"cwh_admin_name_pattern": "adm-[a-z]+"})
+    assert verdict.status is Status.NOT_A_FINDING
+    assert verdict.expected == "every account name matches adm-[a-z]+"
+
+
+def test_pattern_must_match_the_whole_account_name() -> None:
+    verdict = acct01({**JDOE, "name": "CORP\\jdoe-adm-old"},
+                     inputs={"cwh_admin_name_pattern": "adm-.*"})
+    assert verdict.status is Status.OPEN
+
+
+def test_unapproved_member_is_open_and_named() -> None:
+    verdict = acct01(ADMINISTRATOR, ADM_JDOE, JDOE,
+                     inputs={"cwh_approved_admins": ["Administrator"],
+                             "cwh_admin_name_pattern": "adm-.*"})
+    assert verdict.status is Status.OPEN
+    assert verdict.observed == "not approved: CORP\\jdoe [S-1-5-21-111-222-333-4102]"
+    assert verdict.expected == ("every member is in cwh_approved_admins or every account name "
+                                "matches adm-.*")
+    assert "Administrator" in verdict.evidence[0].observed  # the whole list is evidence
+    assert "jdoe" in verdict.evidence[0].raw
+
+
+def test_domain_qualified_approval_does_not_approve_another_domain() -> None:
+    verdict = acct01({**ADM_JDOE, "name": "OTHER\\adm-jdoe", "sid": "S-1-5-21-5-5-5-1"},
+                     inputs={"cwh_approved_admins": ["CORP\\adm-jdoe"]})
+    assert verdict.status is Status.OPEN
+
+
+def test_nothing_declared_is_not_reviewed_with_the_member_list() -> None:
+    verdict = acct01(ADMINISTRATOR, ADM_JDOE, JDOE)
+    assert verdict.status is Status.NOT_REVIEWED
+    assert verdict.error is False
+    assert "no approved administrators declared" in verdict.reason
+    [evidence] = verdict.evidence
+    for member in (ADMINISTRATOR, ADM_JDOE, JDOE):
+        assert f"{member['name']} [{member['sid']}]" in evidence.observed
+    assert verdict.observed == evidence.observed
+
+
+@pytest.mark.parametrize("members_value", [[], None])
+def test_empty_member_list_is_unreliable(members_value: Any) -> None:
+    """The group always has a member; PowerShell 5.1 sends an empty array as null."""
+    verdict = acct01(members_value=members_value,
+                     inputs={"cwh_approved_admins": ["Administrator"]})
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert "no members" in verdict.reason
+
+
+def test_single_member_as_scalar_is_read() -> None:
+    verdict = acct01(members_value=ADMINISTRATOR, inputs={"cwh_approved_admins": ["Administrator"]})
+    assert verdict.status is Status.NOT_A_FINDING
+    assert verdict.observed.startswith("1 members, all approved")
+
+
+def test_orphaned_sid_is_unapproved() -> None:
+    verdict = acct01(ADMINISTRATOR, ORPHAN, method="ADSI",
+                     inputs={"cwh_approved_admins": ["Administrator"],
+                             "cwh_admin_name_pattern": ".*"})
+    assert verdict.status is Status.OPEN
+    assert verdict.observed == "not approved: (unresolved) [S-1-5-21-111-222-333-1105]"
+
+
+def test_orphaned_sid_approved_by_its_sid() -> None:
+    verdict = acct01(ADMINISTRATOR, ORPHAN, method="ADSI",
+                     inputs={"cwh_approved_admins": ["Administrator", ORPHAN["sid"]]})
+    assert verdict.status is Status.NOT_A_FINDING
+    assert '"method": "ADSI"' in verdict.evidence[0].raw
+
+
+def test_is_approved_never_matches_empty_names() -> None:
+    assert not is_approved({"name": None, "sid": None}, ["Administrator"], None)
+    assert not is_approved({"name": "", "sid": ""}, ["Administrator"], ".*")
+    assert not is_approved(ORPHAN, [""], None)  # an empty entry approves nobody
+
+
+@pytest.mark.parametrize("section", [
+    failed("Group S-1-5-32-544 was not found."),
+    ok(None),
+    ok({"members": [ADMINISTRATOR]}),  # no group_sid: not the collector's shape
+    ok([ADMINISTRATOR]),
+])
+def test_local_admins_failure_is_not_reviewed_with_error(section: dict[str, Any]) -> None:
+    verdict = judge_separate_admin_accounts(
+        ACCT01, facts(local_admins=section), {"cwh_approved_admins": ["Administrator"]},
+        today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert "could not read the local Administrators group" in verdict.reason
+
+
+def test_local_admins_section_missing() -> None:
+    verdict = judge_separate_admin_accounts(ACCT01, facts(), {"cwh_approved_admins": ["x"]},
+                                            today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+
+
+def test_lab_images() -> None:
+    inputs = {"cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor"]}
+    hardened = judge_separate_admin_accounts(ACCT01, image_facts(load_image("hardened")),
+                                             inputs, today=TODAY)
+    assert hardened.status is Status.NOT_A_FINDING
+    drifted = judge_separate_admin_accounts(ACCT01, image_facts(load_image("drifted")),
+                                            inputs, today=TODAY)
+    assert drifted.status is Status.OPEN
+    assert "SC-DRIFTED\\jdoe" in drifted.observed and "svc-backup" in drifted.observed
+    assert "adm-jdoe" not in drifted.observed
+
+
+# --- CWH-ACCT-02 ----------------------------------------------------------------------------
+
+def apps(installed: Any, profiles: Any) -> dict[str, Any]:
+    return ok({"installed": installed, "profiles": profiles})
+
+
+def test_internet_use_is_not_reviewed_with_evidence() -> None:
+    host = facts(local_admins=admins(ADMINISTRATOR, ADM_JDOE), internet_apps=apps(
+        [{"name": "Google Chrome", "version": "131.0", "publisher": "Google LLC"},
+         {"name": "Mozilla Thunderbird", "version": "128.5", "publisher": "Mozilla"}],
+        [{"sid": ADMINISTRATOR["sid"], "path": "C:\\Users\\Administrator",
+          "browser_data": ["AppData\\Local\\Google\\Chrome\\User Data"]},
+         {"sid": ADM_JDOE["sid"], "path": "C:\\Users\\adm-jdoe", "browser_data": []},
+         {"sid": JDOE["sid"], "path": "C:\\Users\\jdoe",
+          "browser_data": ["AppData\\Local\\Microsoft\\Outlook"]}]))
+    verdict = judge_internet_use(ACCT02, host, {}, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED and not verdict.error
+    assert "Google Chrome, Mozilla Thunderbird" in verdict.observed
+    assert "C:\\Users\\Administrator (AppData\\Local\\Google\\Chrome\\User Data)" in \
+        verdict.observed
+    assert "jdoe" not in verdict.observed.replace("adm-jdoe", "")  # not an administrator
+    installed, profiles = verdict.evidence
+    assert installed.observed == "Google Chrome, Mozilla Thunderbird"
+    assert profiles.observed == "C:\\Users\\Administrator"
+    assert "adm-jdoe" in profiles.raw  # every admin profile is in the raw evidence
+
+
+def test_internet_use_scalars_and_nulls() -> None:
+    """One installed app arrives as an object; no profiles arrive as null."""
+    host = facts(local_admins=admins(ADMINISTRATOR), internet_apps=apps(
+        {"name": "Microsoft Edge", "version": "131.0", "publisher": "Microsoft"}, None))
+    verdict = judge_internet_use(ACCT02, host, {}, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED
+    assert "Internet applications installed: Microsoft Edge" in verdict.observed
+    assert verdict.observed.endswith("browser or mail data: none")
+
+
+def test_internet_use_on_the_drifted_image() -> None:
+    verdict = judge_internet_use(ACCT02, image_facts(load_image("drifted")), {}, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED
+    assert "Google Chrome" in verdict.observed
+    assert "C:\\Users\\jdoe (" in verdict.observed  # jdoe is an administrator there
+
+
+def test_internet_use_evidence_failure_is_not_reviewed_with_error() -> None:
+    host = facts(local_admins=admins(ADMINISTRATOR), internet_apps=failed("Access denied"))
+    verdict = judge_internet_use(ACCT02, host, {}, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert "could not collect the evidence" in verdict.reason
+
+
+# --- attestations -----------------------------------------------------------------------------
+
+ATTESTED = {"status": "NotAFinding", "by": "J. Assessor", "date": dt.date(2026, 11, 1),
+            "expires": dt.date(2027, 5, 1), "note": "AppLocker denies browsers to adm-* accounts"}
+
+
+def _attested(entry: dict[str, Any], today: dt.date = TODAY):
+    inputs = {"cwh_attestations": {"CWH-ACCT-02": entry}}
+    host = image_facts(image("hardened"))
+    return judge_internet_use(ACCT02, host, inputs, today=today)
+
+
+def test_valid_attestation_sets_the_status_and_keeps_the_evidence() -> None:
+    verdict = _attested(ATTESTED)
+    assert verdict.status is Status.NOT_A_FINDING
+    assert verdict.reason == ("attested by J. Assessor on 2026-11-01: AppLocker denies browsers "
+                              "to adm-* accounts")
+    assert len(verdict.evidence) == 3  # the collected evidence stays beside the attestation
+    attestation = verdict.evidence[-1]
+    assert attestation.source == "assessor attestation (inventory cwh_attestations)"
+    assert attestation.observed == ("NotAFinding attested by J. Assessor on 2026-11-01, valid "
+                                    "until 2027-05-01")
+    assert "Microsoft Edge" in verdict.observed
+
+
+def test_attestation_expiring_today_still_counts() -> None:
+    assert _attested(ATTESTED, today=dt.date(2027, 5, 1)).status is Status.NOT_A_FINDING
+
+
+def test_expired_attestation_keeps_the_original_status() -> None:
+    verdict = _attested(ATTESTED, today=dt.date(2027, 5, 2))
+    assert verdict.status is Status.NOT_REVIEWED
+    assert "expired on 2027-05-01" in verdict.reason
+    assert "J. Assessor" in verdict.reason
+    assert verdict.evidence[-1].source.startswith("assessor attestation")
+
+
+def test_attestation_of_open_and_iso_strings() -> None:
+    verdict = _attested({"status": "Open", "by": "ISSO", "date": "2026-10-01"})
+    assert verdict.status is Status.OPEN
+    assert verdict.reason == "attested by ISSO on 2026-10-01"
+
+
+def test_attestation_on_acct01_without_declared_admins() -> None:
+    inputs = {"cwh_attestations": {"CWH-ACCT-01": {"status": "NotAFinding", "by": "ISSO",
+                                                   "date": "2026-11-02"}}}
+    verdict = judge_separate_admin_accounts(ACCT01, facts(local_admins=admins(ADMINISTRATOR)),
+                                            inputs, today=TODAY)
+    assert verdict.status is Status.NOT_A_FINDING
+    assert verdict.evidence[0].observed.startswith("SC01\\Administrator")
+
+
+def test_attestation_for_another_control_is_ignored() -> None:
+    inputs = {"cwh_attestations": {"CWH-ACCT-01": ATTESTED}}
+    verdict = judge_internet_use(ACCT02, image_facts(image("hardened")), inputs, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED
+    assert attestation_for("CWH-ACCT-02", inputs) is None
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    ({**ATTESTED, "status": "Not_Reviewed"}, "status must be one of"),
+    ({**ATTESTED, "status": "passed"}, "status must be one of"),
+    ({k: v for k, v in ATTESTED.items() if k != "status"}, "status must be one of"),
+    ({k: v for k, v in ATTESTED.items() if k != "by"}, "'by' (the assessor) is required"),
+    ({**ATTESTED, "by": ""}, "'by' (the assessor) is required"),
+    ({k: v for k, v in ATTESTED.items() if k != "date"}, "'date' is required"),
+    ({**ATTESTED, "date": "01/11/2026"}, "date must be a date (YYYY-MM-DD), got '01/11/2026'"),
+    ({**ATTESTED, "expires": "next year"}, "expires must be a date"),
+    ({**ATTESTED, "reviewer": "x"}, "unknown field reviewer"),
+    ("NotAFinding", "must be a mapping"),
+])
+def test_malformed_attestation_names_the_control(raw: Any, fragment: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_attestation("CWH-ACCT-02", raw)
+    assert "attestation for CWH-ACCT-02" in str(caught.value)
+    assert fragment in str(caught.value)
+
+
+def test_malformed_attestation_stops_the_judge() -> None:
+    with pytest.raises(ValueError, match="attestation for CWH-ACCT-02"):
+        _attested({**ATTESTED, "status": "Pass"})
+
+
+def test_timestamp_expiry_is_a_date() -> None:
+    attestation = parse_attestation("CWH-ACCT-02", {**ATTESTED,
+                                                    "expires": dt.datetime(2027, 5, 1, 12, 0)})
+    assert not attestation.expired(TODAY)
