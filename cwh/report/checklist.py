@@ -1,0 +1,699 @@
+"""The checklist model: one host's results laid out the way STIG checklists hold them.
+
+Built once per host and rendered by `ckl` (STIG Viewer 2), `cklb` (STIG Viewer 3); `hdf` (Heimdall)
+reuses the status rules and the evidence text. Everything here is plain, frozen data with every
+text already cleaned for XML 1.0, so a renderer only lays it out.
+
+One iSTIG per DISA benchmark the host's results reference (when that benchmark file was given),
+holding every rule of the benchmark with its full text; plus one iSTIG for the hardening guide
+itself, holding every control of the host's results.
+
+Several controls can map to one STIG rule (CWH-TLS-01, -02, -03 and CWH-STIG-07 all map to IIS
+V-218821). The rule's status is the worst of theirs, in this order (STATUS_PRECEDENCE):
+
+    Open > Not_Reviewed > NotAFinding > Not_Applicable
+
+- any Open makes the rule Open (a waived finding stays Open; the waiver is in COMMENTS);
+- otherwise anything not reviewed (an error, a manual control) keeps the rule Not_Reviewed: one
+  compliant part never vouches for a part nobody could check;
+- NotAFinding needs at least one compliant part and every other part compliant or N/A;
+- Not_Applicable only when every part is Not_Applicable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cwh.catalog.model import BENCHMARK_OS, Catalog, Combination, Condition, Control
+from cwh.catalog.xccdf import Benchmark, Rule
+
+GUIDE_BENCHMARK_ID = "ConnectWise_ScreenConnect_Hardening"
+GUIDE_TITLE = "ConnectWise ScreenConnect Hardening"
+GUIDE_FILENAME = "catalog.yml"
+
+STATUSES = ("NotAFinding", "Open", "Not_Applicable", "Not_Reviewed")
+STATUS_PRECEDENCE = ("Open", "Not_Reviewed", "NotAFinding", "Not_Applicable")  # worst first
+SEVERITIES = ("high", "medium", "low")
+ROLES = ("None", "Workstation", "Member Server", "Domain Controller")
+# Win32_ComputerSystem.DomainRole: 0/1 workstation, 2/3 server, 4/5 domain controller.
+ROLE_BY_DOMAIN_ROLE = {0: "Workstation", 1: "Workstation", 2: "Member Server",
+                       3: "Member Server", 4: "Domain Controller", 5: "Domain Controller"}
+
+# STIG Manager truncates FINDING_DETAILS and COMMENTS at 32767 characters, counted as JavaScript
+# (and Java) count them: UTF-16 code units. Stay below with room for the truncation note.
+TEXT_LIMIT = 32000
+FIELD_LIMIT = 4000  # one observed value or raw excerpt, so every part of a rule keeps its place
+HOST_NAME_LIMIT = 255  # STIG Manager rejects longer host names
+SEPARATOR = "\n--------------------------------\n"  # Heimdall's own separator between results
+
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cwh:evidence-export")
+_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.I)
+_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})$", re.I)
+_MAC = re.compile(r"^[0-9a-f]{2}([:-]?)(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}$", re.I)
+_CALVER = re.compile(r"^(\d{4})\.(\d{1,2})(?:\.|$)")
+_IMPACT = {"high": 0.7, "medium": 0.5, "low": 0.3}
+
+
+# --- text -------------------------------------------------------------------------------------
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(value: Any) -> str:
+    """Text any XML 1.0 or JSON consumer accepts: line ends as \\n, and characters XML forbids
+    (NUL, ESC and other C0 controls, lone surrogates, U+FFFE/U+FFFF) shown as \\xNN / \\uNNNN."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _XML_INVALID.sub(_escape_char, text)
+
+
+def utf16_len(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def truncate(text: str, limit: int, what: str = "text") -> str:
+    """Cut `text` to at most `limit` UTF-16 code units, saying that (and how much) was cut."""
+    total = utf16_len(text)
+    if total <= limit:
+        return text
+    note = f"\n[... {what} truncated: {total} characters in all; results.json has everything]"
+    room = max(0, limit - utf16_len(note))
+    keep = text[:room]
+    excess = utf16_len(keep) - room  # characters outside the BMP count twice
+    if excess > 0:
+        keep = keep[:-excess]
+    return keep + note
+
+
+def _indent(text: str, prefix: str) -> str:
+    return text.replace("\n", "\n" + prefix)
+
+
+def severity_impact(severity: str) -> float:
+    return _IMPACT.get(severity, 0.5)
+
+
+# --- the model --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Asset:
+    """The checklist's target data (CKL ASSET, CKLB target_data)."""
+
+    host_name: str  # never empty
+    ip_addresses: tuple[str, ...] = ()  # every valid, routable address, as reported
+    mac_addresses: tuple[str, ...] = ()
+    host_fqdn: str = ""  # a valid FQDN or IP, or empty (Heimdall rejects anything else)
+    role: str = "None"
+    marking: str = ""
+    asset_type: str = "Computing"
+    tech_area: str = "Windows OS"
+    target_comment: str = ""
+    target_key: str = ""
+    web_or_database: bool = False
+    web_db_site: str = ""
+    web_db_instance: str = ""
+    inventory_name: str = ""  # the inventory's name for the host; stable ids derive from it
+
+    @property
+    def host_ip(self) -> str:
+        """One address (the first IPv4, else the first): Heimdall's CKL reader up to at least
+        hdf-converters 2.11.1 rejects a list in HOST_IP; the others go in TARGET_COMMENT."""
+        return next((ip for ip in self.ip_addresses if ":" not in ip),
+                    self.ip_addresses[0] if self.ip_addresses else "")
+
+    @property
+    def host_mac(self) -> str:
+        return self.mac_addresses[0] if self.mac_addresses else ""
+
+
+@dataclass(frozen=True)
+class Vuln:
+    """One rule of a checklist with its result (a CKL VULN, a CKLB rule)."""
+
+    vuln_num: str  # group id V-..., or the control ID in the guide
+    rule_id: str  # with the _rule suffix
+    rule_ver: str  # STIG ID, or the control ID in the guide
+    severity: str
+    rule_title: str
+    group_title: str = ""  # the SRG id for DISA rules
+    discussion: str = ""
+    check_content: str = ""
+    fix_text: str = ""
+    ia_controls: str = ""
+    false_positives: str = ""
+    false_negatives: str = ""
+    documentable: str = "false"
+    mitigations: str = ""
+    potential_impact: str = ""
+    third_party_tools: str = ""
+    mitigation_control: str = ""
+    responsibility: str = ""
+    security_override_guidance: str = ""
+    check_content_ref: str = "M"
+    weight: str = "10.0"
+    rule_class: str = "Unclass"
+    stig_ref: str = ""
+    target_key: str = ""
+    stig_uuid: str = ""
+    uuid: str = ""
+    legacy_ids: tuple[str, ...] = ()
+    ccis: tuple[str, ...] = ()
+    status: str = "Not_Reviewed"
+    finding_details: str = ""
+    comments: str = ""
+    severity_override: str = ""
+    severity_justification: str = ""
+    controls: tuple[str, ...] = ()  # the controls whose results make this status; () = not run
+    checked_at: str = ""  # newest check time of those results (ISO 8601), or ""
+
+    @property
+    def evaluated(self) -> bool:
+        return bool(self.controls)
+
+    @property
+    def rule_id_short(self) -> str:
+        return self.rule_id.removesuffix("_rule")
+
+
+@dataclass(frozen=True)
+class IStig:
+    """One benchmark in a checklist (CKL iSTIG, CKLB stigs[])."""
+
+    benchmark_id: str  # SID stigid
+    title: str
+    version: str
+    release_info: str  # "Release: N Benchmark Date: DD Mon YYYY"
+    filename: str
+    description: str
+    uuid: str
+    vulns: tuple[Vuln, ...]
+    reference_identifier: str = ""
+    classification: str = "UNCLASSIFIED"
+    notice: str = "terms-of-use"
+    source: str = "STIG.DOD.MIL"
+    customname: str = ""
+    is_guide: bool = False
+    generated_at: str = ""  # newest check time of the host's results (ISO 8601)
+    unmatched: tuple[str, ...] = ()  # "CWH-X -> V-1": references the benchmark file lacks
+
+    @property
+    def release(self) -> str:
+        match = re.search(r"Release:\s*(\S+)", self.release_info)
+        return match.group(1) if match else ""
+
+    @property
+    def display_name(self) -> str:
+        return self.title.removesuffix(" Security Technical Implementation Guide").strip()
+
+    @property
+    def stig_ref(self) -> str:
+        return f"{self.title} :: Version {self.version}, {self.release_info}"
+
+
+def stable_uuid(*parts: str) -> str:
+    """The same id for the same host, benchmark and rule on every run (uuid5)."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+
+
+# --- asset ------------------------------------------------------------------------------------
+
+def valid_fqdn(name: str) -> bool:
+    """validator.js isFQDN with its defaults, as Heimdall applies it (ASCII labels, a TLD)."""
+    if not name or len(name) > 253 or name.endswith("."):
+        return False
+    labels = name.split(".")
+    return len(labels) >= 2 and all(_LABEL.match(lbl) for lbl in labels) \
+        and bool(_TLD.match(labels[-1]))
+
+
+def _ips(values: Any) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in _as_list(values):
+        text = str(value).strip().split("%", 1)[0]  # drop an IPv6 zone id (fe80::1%12)
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        if ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast:
+            continue
+        if str(ip) not in found:
+            found.append(str(ip))
+    return tuple(found)
+
+
+def _macs(values: Any) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in _as_list(values):
+        text = str(value).strip()
+        if not _MAC.match(text):
+            continue
+        digits = re.sub(r"[:-]", "", text).upper()
+        if digits in ("000000000000", "FFFFFFFFFFFF"):
+            continue
+        mac = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+        if mac not in found:
+            found.append(mac)
+    return tuple(found)
+
+
+def _as_list(values: Any) -> list[Any]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        return re.split(r"[\s,;]+", values)
+    if isinstance(values, Iterable):
+        return list(values)
+    return [values]
+
+
+def _role(role: str | None, domain_role: Any) -> str:
+    if role:
+        wanted = " ".join(str(role).split()).lower()
+        for known in ROLES:
+            if known.lower() == wanted:
+                return known
+    try:
+        return ROLE_BY_DOMAIN_ROLE.get(int(domain_role), "None")
+    except (TypeError, ValueError):
+        return "None"
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(clean(value).split())
+
+
+def asset_from(host: str, asset: dict | None, role: str | None = None,
+               marking: str | None = None) -> Asset:
+    """Target data from the facts the plugin gathered (possibly None or partial).
+
+    HOST_NAME is the host's own name, else the inventory name (never empty). Only valid,
+    routable IPs and real MACs are kept, because Heimdall rejects the file otherwise; HOST_IP and
+    HOST_MAC get one each (see Asset.host_ip), the rest are named in TARGET_COMMENT. HOST_FQDN is
+    the reported FQDN when it is a valid one, else the host name when that is a valid FQDN or an
+    IP, else empty: Heimdall rejects a bare host name there (validator.js isFQDN needs a TLD).
+    ROLE is `role` (inventory cwh_role) when it names a CKL role, else from domain_role.
+    """
+    facts = asset if isinstance(asset, Mapping) else {}
+    inventory_name = _one_line(host) or "unknown-host"
+    host_name = (_one_line(facts.get("hostname")) or inventory_name)[:HOST_NAME_LIMIT]
+    fqdn = _one_line(facts.get("fqdn")).lower().removesuffix(".")
+    if not valid_fqdn(fqdn):
+        fqdn = next((name for name in (host_name.lower(), inventory_name.lower())
+                     if valid_fqdn(name) or _ips([name])), "")
+    os_name = _one_line(facts.get("os"))
+    domain = _one_line(facts.get("domain"))
+    partial = Asset(host_name=host_name, ip_addresses=_ips(facts.get("ip_addresses")),
+                    mac_addresses=_macs(facts.get("mac_addresses")))
+    others = [a for a in (*partial.ip_addresses, *partial.mac_addresses)
+              if a not in (partial.host_ip, partial.host_mac)]
+    comment = "; ".join(part for part in (
+        os_name,
+        f"domain {domain}" if facts.get("part_of_domain") and domain else
+        (f"workgroup {domain}" if domain else ""),
+        f"inventory name {inventory_name}" if inventory_name.lower() != host_name.lower() else "",
+        f"other addresses {', '.join(others)}" if others else "",
+    ) if part)
+    return Asset(
+        host_name=host_name,
+        ip_addresses=partial.ip_addresses,
+        mac_addresses=partial.mac_addresses,
+        host_fqdn=fqdn,
+        role=_role(role, facts.get("domain_role")),
+        marking=_one_line(marking),
+        target_comment=comment,
+        inventory_name=inventory_name,
+    )
+
+
+# --- statuses ---------------------------------------------------------------------------------
+
+def record_status(record: Mapping[str, Any]) -> str:
+    status = str(record.get("status", ""))
+    return status if status in STATUSES else "Not_Reviewed"
+
+
+def combine_statuses(statuses: Iterable[str]) -> str:
+    """The status of a rule several results map to: the worst by STATUS_PRECEDENCE."""
+    present = {s if s in STATUSES else "Not_Reviewed" for s in statuses}
+    if not present:
+        return "Not_Reviewed"
+    return next(s for s in STATUS_PRECEDENCE if s in present)
+
+
+def is_error(record: Mapping[str, Any]) -> bool:
+    return record_status(record) == "Not_Reviewed" and bool(record.get("error"))
+
+
+# --- evidence text ----------------------------------------------------------------------------
+
+def _field(label: str, value: Any, limit: int = FIELD_LIMIT) -> str:
+    text = truncate(clean(value).strip(), limit, label.lower())
+    return f"{label}: {_indent(text, '  ')}" if text else ""
+
+
+def _waiver_state(waiver: Mapping[str, Any]) -> str:
+    return "EXPIRED" if waiver.get("expired") else "active"
+
+
+def status_line(record: Mapping[str, Any]) -> str:
+    status = record_status(record)
+    notes = []
+    if str(record.get("status", "")) not in STATUSES:
+        notes.append(f"the result said {clean(record.get('status'))!r}, which is no status")
+    if is_error(record):
+        notes.append("the check could not be completed")
+    if record.get("manual") and status == "Not_Reviewed":
+        notes.append("manual control: an assessor decides")
+    waiver = record.get("waiver")
+    if isinstance(waiver, Mapping) and status == "Open":
+        notes.append(f"waived by {clean(waiver.get('id')) or 'a waiver'}, "
+                     f"{_waiver_state(waiver)}")
+    return status + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def evidence_text(record: Mapping[str, Any], field_limit: int = FIELD_LIMIT) -> str:
+    """One control's result as readable text: what was expected, what was there, on which host
+    and when, then each piece of evidence (last, so a cut for length only shortens the list)."""
+    lines = [f"{clean(record.get('control_id'))}: {clean(record.get('title'))}",
+             f"Status: {status_line(record)}"]
+    for label, key in (("Reason", "reason"), ("Requirement", "requirement"),
+                       ("Expected", "expected"), ("Observed", "observed")):
+        line = _field(label, record.get(key), field_limit)
+        if line:
+            lines.append(line)
+    os_name = clean(record.get("os")) or "unknown"
+    os_version = clean(record.get("os_version"))
+    lines.append(f"Host OS: {os_name}" + (f" (Windows Server {os_version})" if os_version else ""))
+    checked = clean(record.get("checked_at"))
+    nodeid = clean(record.get("nodeid"))
+    lines.append(f"Checked: {checked or 'unknown time'} on {clean(record.get('host'))}"
+                 + (f" by {nodeid}" if nodeid else ""))
+    items = [e for e in record.get("evidence") or () if isinstance(e, Mapping)]
+    if items:
+        lines.append("Evidence:")
+    for number, item in enumerate(items, start=1):
+        head = ": ".join(p for p in (clean(item.get("source")), clean(item.get("location"))) if p)
+        lines.append(f"  {number}. {_indent(head, '     ')}")
+        for label in ("observed", "expected", "raw"):
+            text = truncate(clean(item.get(label)).strip(), field_limit, label)
+            if text:
+                lines.append(f"     {label}: {_indent(text, '       ')}")
+    return "\n".join(lines)
+
+
+def comments_text(record: Mapping[str, Any]) -> str:
+    """Waiver, attestation and assessor notes for one control (empty when there are none)."""
+    control = clean(record.get("control_id"))
+    lines = []
+    waiver = record.get("waiver")
+    if isinstance(waiver, Mapping):
+        expires = clean(waiver.get("expires")) or "no date"
+        lines.append(f"{control}: waiver {clean(waiver.get('id'))} accepts this finding; the "
+                     "status stays Open.")
+        lines.append(f"  Justification: {_indent(clean(waiver.get('justification')), '  ')}")
+        lines.append(f"  Approver: {clean(waiver.get('approver'))}")
+        if waiver.get("ticket"):
+            lines.append(f"  Ticket: {clean(waiver.get('ticket'))}")
+        if waiver.get("expired"):
+            lines.append(f"  Expires: {expires}. EXPIRED: the finding counts again.")
+        else:
+            lines.append(f"  Expires: {expires} (active)")
+    for item in record.get("evidence") or ():
+        if isinstance(item, Mapping) and "attestation" in str(item.get("source", "")):
+            note = clean(item.get("raw")).strip()
+            lines.append(f"{control}: {clean(item.get('observed'))}"
+                         + (f". Note: {_indent(note, '  ')}" if note else ""))
+    if record.get("manual") and record_status(record) == "Not_Reviewed":
+        lines.append(f"{control}: manual control; the evidence collected is in the finding "
+                     "details, an assessor decides the status.")
+    return "\n".join(lines)
+
+
+def _details(records: list[Mapping[str, Any]], status: str, subject: str, provenance: str) -> str:
+    if len(records) == 1:
+        header = f"Result: {status}. {subject} checked automatically by {provenance}."
+    else:
+        parts = "\n".join(f"  {clean(r.get('control_id'))}: {status_line(r)}" for r in records)
+        header = (f"Result: {status}, the worst of the {len(records)} cwh controls checking "
+                  f"{subject} (Open > Not_Reviewed > NotAFinding > Not_Applicable), checked "
+                  f"automatically by {provenance}:\n{parts}")
+    budget = max(1000, (TEXT_LIMIT - utf16_len(header)) // len(records) - len(SEPARATOR))
+    field_limit = min(FIELD_LIMIT, max(200, budget // 8))
+    blocks = [truncate(evidence_text(r, field_limit), budget, "evidence") for r in records]
+    return truncate(SEPARATOR.join([header, *blocks]), TEXT_LIMIT, "finding details")
+
+
+def _comments(records: list[Mapping[str, Any]]) -> str:
+    text = "\n".join(c for c in (comments_text(r) for r in records) if c)
+    return truncate(text, TEXT_LIMIT, "comments")
+
+
+# --- building ---------------------------------------------------------------------------------
+
+def _newest(records: Iterable[Mapping[str, Any]]) -> str:
+    return max((clean(r.get("checked_at")) for r in records), default="")
+
+
+def _by_control(records: Iterable[Mapping[str, Any]], catalog: Catalog) -> \
+        dict[str, list[Mapping[str, Any]]]:
+    """The host's records grouped by control, in catalog order (unknown IDs last, sorted)."""
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault(clean(record.get("control_id")) or "unknown-control", []).append(record)
+    order = {c.id: i for i, c in enumerate(catalog.controls)}
+    return dict(sorted(grouped.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def _refs(record: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    refs = []
+    for ref in record.get("stig_refs") or ():
+        if isinstance(ref, Mapping) and ref.get("benchmark") and ref.get("vuln_id"):
+            refs.append((str(ref["benchmark"]), str(ref["vuln_id"]), str(ref.get("stig_id", ""))))
+    return refs
+
+
+def _benchmark_order(benchmark_id: str) -> tuple[int, str]:
+    return (0 if benchmark_id in BENCHMARK_OS else 1, benchmark_id)
+
+
+def _rule_vuln(rule: Rule, istig_uuid: str, stig_ref: str, host_key: str, benchmark_id: str,
+               records: list[Mapping[str, Any]], provenance: str) -> Vuln:
+    d = rule.description
+    base = dict(
+        vuln_num=clean(rule.vuln_id), rule_id=clean(rule.rule_id), rule_ver=clean(rule.stig_id),
+        severity=rule.severity if rule.severity in SEVERITIES else "medium",
+        rule_title=clean(rule.title), group_title=clean(rule.group_title),
+        discussion=clean(d.get("VulnDiscussion")), check_content=clean(rule.check_content),
+        fix_text=clean(rule.fix_text), ia_controls=clean(d.get("IAControls")),
+        false_positives=clean(d.get("FalsePositives")),
+        false_negatives=clean(d.get("FalseNegatives")),
+        documentable=clean(d.get("Documentable")) or "false",
+        mitigations=clean(d.get("Mitigations")), potential_impact=clean(d.get("PotentialImpacts")),
+        third_party_tools=clean(d.get("ThirdPartyTools")),
+        mitigation_control=clean(d.get("MitigationControl")),
+        responsibility=clean(d.get("Responsibility")),
+        security_override_guidance=clean(d.get("SeverityOverrideGuidance")),
+        weight=clean(rule.weight) or "10.0", stig_ref=stig_ref, target_key=clean(rule.target_key),
+        stig_uuid=istig_uuid, uuid=stable_uuid(host_key, benchmark_id, rule.vuln_id),
+        legacy_ids=tuple(clean(i) for i in rule.legacy_ids),
+        ccis=tuple(clean(i) for i in rule.ccis),
+    )
+    if not records:
+        return Vuln(**base)
+    status = combine_statuses(record_status(r) for r in records)
+    subject = f"{rule.vuln_id} ({rule.stig_id})"
+    return Vuln(**base, status=status, finding_details=_details(records, status, subject,
+                                                                provenance),
+                comments=_comments(records),
+                controls=tuple(clean(r.get("control_id")) for r in records),
+                checked_at=_newest(records))
+
+
+def _benchmark_istig(benchmark: Benchmark, host_key: str,
+                     by_rule: dict[str, list[Mapping[str, Any]]], provenance: str,
+                     generated_at: str) -> IStig:
+    bid = benchmark.benchmark_id
+    istig_uuid = stable_uuid(host_key, bid, benchmark.version, benchmark.release_info)
+    title = clean(benchmark.title) or bid
+    release_info = clean(benchmark.release_info)
+    stig_ref = f"{title} :: Version {clean(benchmark.version)}, {release_info}"
+    vulns = tuple(_rule_vuln(rule, istig_uuid, stig_ref, host_key, bid,
+                             by_rule.get(vuln_id, []), provenance)
+                  for vuln_id, rule in benchmark.rules.items())
+    unmatched = tuple(f"{clean(r.get('control_id'))} -> {v}" for v, recs in by_rule.items()
+                      if v not in benchmark.rules for r in recs)
+    keys = [r.target_key for r in benchmark.rules.values() if r.target_key]
+    return IStig(
+        benchmark_id=clean(bid), title=title, version=clean(benchmark.version),
+        release_info=release_info, filename=clean(benchmark.path.name),
+        description=clean(benchmark.description), uuid=istig_uuid, vulns=vulns,
+        reference_identifier=clean(max(set(keys), key=keys.count)) if keys else "",
+        generated_at=generated_at, unmatched=unmatched)
+
+
+def guide_release(catalog_version: str, generated_at: str) -> tuple[str, str]:
+    """(version, release_info) of the guide's checklist from the catalog version.
+
+    Both numbers are plain integers: STIG Manager builds the revision from the first digits of a
+    CKL's version but from the whole version of a CKLB, so "2026.11" would give two revisions.
+    The catalog is versioned YYYY.MM.N: version YYYYMM, "Release: N Benchmark Date: 01 Mon YYYY"
+    (the first of the catalog's month). Otherwise the digits before the last component (0 if
+    none), the last component when numeric (else 1), and the date of the check.
+    """
+    raw = _one_line(catalog_version)
+    head, _, last = raw.rpartition(".")
+    if not re.fullmatch(r"\d+", last):
+        head, last = raw, "1"
+    version = str(int("".join(re.findall(r"\d", head)) or "0"))
+    match = _CALVER.match(raw)
+    if match and 1 <= int(match.group(2)) <= 12:
+        date = dt.date(int(match.group(1)), int(match.group(2)), 1)
+    else:
+        try:
+            date = dt.datetime.fromisoformat(generated_at).date()
+        except ValueError:
+            date = dt.datetime.now(dt.UTC).date()
+    return version, f"Release: {int(last)} Benchmark Date: {date.strftime('%d %b %Y')}"
+
+
+def describe_check(control: Control | None) -> str:
+    """What the catalog checks for a control, as text."""
+    if control is None:
+        return ""
+
+    def walk(node: Any, depth: int) -> list[str]:
+        pad = "  " * depth
+        if isinstance(node, Combination):
+            word = "all of" if node.mode == "all" else "any of"
+            return [f"{pad}{word}:", *(ln for p in node.parts for ln in walk(p, depth + 1))]
+        if isinstance(node, Condition):
+            expected = "" if node.expected is None else f" {node.expected}"
+            absent = " (absent counts as compliant)" if node.absent == "compliant" else ""
+            who = f" [asked by the {node.source}]" if node.source != "both" else ""
+            return [f"{pad}- {node.describe()} {node.operator.replace('_', ' ')}{expected}"
+                    f"{absent}{who}"]
+        if isinstance(node, Mapping):
+            labels = {"needs": "facts read", "probes": "runner probes",
+                      "inputs": "inventory inputs"}
+            extras = "; ".join(
+                f"{labels.get(k, k)}: "
+                + (", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v))
+                for k, v in node.items() if k != "method" and not isinstance(v, Mapping))
+            return [f"{pad}- {node.get('method', 'custom check')}"
+                    + (f" ({extras})" if extras else "")]
+        return []
+
+    lines = [f"Automated check (cwh handler {control.handler}):", *walk(control.check, 0)]
+    if control.not_applicable_when:
+        lines.append(f"Not applicable when {control.not_applicable_when.reason}.")
+    if control.manual:
+        lines.append("Manual in the STIG: evidence is collected automatically; without an "
+                     "assessor's attestation the result stays Not_Reviewed.")
+    return clean("\n".join(lines))
+
+
+def record_refs(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """(benchmark, vuln_id, stig_id) of every STIG reference of the records, once each."""
+    return list(dict.fromkeys(ref for r in records for ref in _refs(r)))
+
+
+def guide_texts(control: Control | None, record: Mapping[str, Any],
+                refs: list[tuple[str, str, str]]) -> tuple[str, str]:
+    """(discussion, check) of a guide control: where it comes from, and what cwh checks."""
+    section = clean(record.get("guide_section")) or (control.guide_section if control else "")
+    source = str(record.get("source") or (control.source if control else ""))
+    stig_text = "; ".join(f"{vid} {sid} ({bid})" for bid, vid, sid in refs)
+    if source == "stig":
+        discussion = f"Source: DISA STIG{': ' + stig_text if stig_text else ''}. Checked as part " \
+                     "of the ConnectWise ScreenConnect hardening audit."
+    else:
+        discussion = "Source: ConnectWise ScreenConnect hardening guide" \
+                     + (f', section "{section}"' if section else "") + "." \
+                     + (f" Related DISA STIG rules: {stig_text}." if stig_text else "")
+    check = "\n".join(p for p in (
+        describe_check(control),
+        _field("Requirement", record.get("requirement")),
+        _field("Expected", record.get("expected")),
+    ) if p)
+    cid = clean(record.get("control_id"))
+    return clean(discussion), check or f"Automated check {cid}."
+
+
+def _guide_vuln(control_id: str, control: Control | None, records: list[Mapping[str, Any]],
+                istig_uuid: str, stig_ref: str, host_key: str,
+                benchmarks: Mapping[str, Benchmark], provenance: str) -> Vuln:
+    first = records[-1]
+    title = clean(first.get("title")) or (control.title if control else control_id)
+    severity = str(first.get("severity") or (control.severity if control else "medium"))
+    refs = record_refs(records)
+    ccis = tuple(dict.fromkeys(
+        clean(cci) for bid, vid, _ in refs if bid in benchmarks and vid in benchmarks[bid].rules
+        for cci in benchmarks[bid].rules[vid].ccis))
+    discussion, check = guide_texts(control, first, refs)
+    status = combine_statuses(record_status(r) for r in records)
+    return Vuln(
+        vuln_num=control_id, rule_id=f"{control_id}_rule", rule_ver=control_id,
+        severity=severity if severity in SEVERITIES else "medium", rule_title=title,
+        group_title=title, discussion=discussion, check_content=check,
+        fix_text=clean(first.get("fix")) or (control.fix if control else ""),
+        stig_ref=stig_ref, stig_uuid=istig_uuid,
+        uuid=stable_uuid(host_key, GUIDE_BENCHMARK_ID, control_id), ccis=ccis, status=status,
+        finding_details=_details(records, status, control_id, provenance),
+        comments=_comments(records), controls=(control_id,),
+        checked_at=_newest(records))
+
+
+def _guide_istig(host_key: str, grouped: dict[str, list[Mapping[str, Any]]], catalog: Catalog,
+                 benchmarks: Mapping[str, Benchmark], provenance: str, catalog_version: str,
+                 suite_version: str, generated_at: str) -> IStig:
+    version, release_info = guide_release(catalog_version, generated_at)
+    istig_uuid = stable_uuid(host_key, GUIDE_BENCHMARK_ID, version, release_info)
+    stig_ref = f"{GUIDE_TITLE} :: Version {version}, {release_info}"
+    controls = {c.id: c for c in catalog.controls}
+    vulns = tuple(_guide_vuln(cid, controls.get(cid), recs, istig_uuid, stig_ref, host_key,
+                              benchmarks, provenance)
+                  for cid, recs in grouped.items())
+    return IStig(
+        benchmark_id=GUIDE_BENCHMARK_ID, title=GUIDE_TITLE, version=version,
+        release_info=release_info, filename=GUIDE_FILENAME,
+        description=clean(f"The controls of the ConnectWise ScreenConnect hardening guide and the "
+                          f"related DISA STIG rules, checked automatically by cwh "
+                          f"{suite_version} (catalog {catalog_version})."),
+        uuid=istig_uuid, vulns=vulns, source=clean(f"cwh {suite_version}"),
+        notice="", is_guide=True, generated_at=generated_at)
+
+
+def build_checklists(host: str, asset: Asset, records: list[dict], catalog: Catalog,
+                     benchmarks: dict[str, Benchmark], *, suite_version: str,
+                     catalog_version: str) -> list[IStig]:
+    """The host's checklists: one iSTIG per referenced benchmark present in `benchmarks` (every
+    rule of the file; the rules no control checked stay Not_Reviewed with empty details), then the
+    guide's iSTIG with every control of the host's records. Records of other hosts are ignored."""
+    mine = [r for r in records if isinstance(r, Mapping) and str(r.get("host")) == host]
+    host_key = asset.inventory_name or _one_line(host)
+    provenance = clean(f"cwh {suite_version} (catalog {catalog_version})")
+    generated_at = _newest(mine)
+    grouped = _by_control(mine, catalog)
+    by_benchmark: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+    for recs in grouped.values():
+        for record in recs:
+            for bid, vuln_id, _ in dict.fromkeys(_refs(record)):
+                by_benchmark.setdefault(bid, {}).setdefault(vuln_id, []).append(record)
+    istigs = [_benchmark_istig(benchmarks[bid], host_key, by_rule, provenance, generated_at)
+              for bid, by_rule in sorted(by_benchmark.items(), key=lambda kv:
+                                         _benchmark_order(kv[0]))
+              if bid in benchmarks]
+    istigs.append(_guide_istig(host_key, grouped, catalog, benchmarks, provenance,
+                               catalog_version, suite_version, generated_at))
+    return istigs

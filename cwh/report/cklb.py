@@ -1,0 +1,123 @@
+"""CKLB: the STIG Viewer 3 checklist (JSON), in the layout of the real files in
+evidence-formats.md 2.2-2.6. Ids are uuid5 values from the host, benchmark and rule, so a rerun
+produces the same ids and a checklist tool sees the same checklist, updated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cwh.report.checklist import Asset, IStig, Vuln, stable_uuid
+
+CKLB_VERSION = "1.0"
+STATUS = {"NotAFinding": "not_a_finding", "Open": "open", "Not_Applicable": "not_applicable",
+          "Not_Reviewed": "not_reviewed"}
+
+
+def _timestamp(value: str, fallback: str) -> str:
+    """ISO 8601 in UTC with milliseconds and Z, as STIG Viewer 3 writes createdAt/updatedAt."""
+    for candidate in (value, fallback):
+        try:
+            moment = dt.datetime.fromisoformat(candidate)
+        except (TypeError, ValueError):
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return "1970-01-01T00:00:00.000Z"
+
+
+def _target_data(asset: Asset) -> dict[str, Any]:
+    return {
+        "target_type": asset.asset_type,
+        "host_name": asset.host_name,
+        "ip_address": asset.host_ip,
+        "mac_address": asset.host_mac,
+        "fqdn": asset.host_fqdn,
+        "comments": asset.target_comment,
+        "role": asset.role,
+        "is_web_database": asset.web_or_database,
+        "technology_area": asset.tech_area,
+        "web_db_site": asset.web_db_site,
+        "web_db_instance": asset.web_db_instance,
+        "classification": asset.marking or None,
+    }
+
+
+def _rule(vuln: Vuln, istig: IStig) -> dict[str, Any]:
+    when = _timestamp(vuln.checked_at, istig.generated_at)
+    return {
+        "uuid": vuln.uuid,
+        "stig_uuid": istig.uuid,
+        "target_key": None,
+        "stig_ref": None,
+        "group_id": vuln.vuln_num,
+        "group_id_src": vuln.vuln_num,
+        "rule_id": vuln.rule_id_short,
+        "rule_id_src": vuln.rule_id,
+        "weight": vuln.weight,
+        "classification": "Unclassified",
+        "severity": vuln.severity,
+        "rule_version": vuln.rule_ver,
+        "group_title": vuln.rule_title,
+        "rule_title": vuln.rule_title,
+        "fix_text": vuln.fix_text,
+        "false_positives": vuln.false_positives,
+        "false_negatives": vuln.false_negatives,
+        "discussion": vuln.discussion,
+        "check_content": vuln.check_content,
+        "documentable": vuln.documentable,
+        "mitigations": vuln.mitigations,
+        "potential_impacts": vuln.potential_impact,
+        "third_party_tools": vuln.third_party_tools,
+        "mitigation_control": vuln.mitigation_control,
+        "responsibility": vuln.responsibility,
+        "security_override_guidance": vuln.security_override_guidance,
+        "ia_controls": vuln.ia_controls,
+        "check_content_ref": {"href": istig.filename, "name": vuln.check_content_ref},
+        "legacy_ids": list(vuln.legacy_ids),
+        "ccis": list(vuln.ccis),
+        "group_tree": [{"id": vuln.vuln_num, "title": vuln.group_title,
+                        "description": "<GroupDescription></GroupDescription>"}],
+        "reference_identifier": vuln.target_key or istig.reference_identifier,
+        "createdAt": when,
+        "updatedAt": when,
+        "STIGUuid": istig.uuid,
+        "status": STATUS.get(vuln.status, "not_reviewed"),
+        "overrides": ({"severity": {"severity": vuln.severity_override,
+                                    "reason": vuln.severity_justification}}
+                      if vuln.severity_override else {}),
+        "comments": vuln.comments,
+        "finding_details": vuln.finding_details,
+    }
+
+
+def _stig(istig: IStig) -> dict[str, Any]:
+    return {
+        "stig_name": istig.title,
+        "display_name": istig.display_name,
+        "stig_id": istig.benchmark_id,
+        "version": istig.version,
+        "release_info": istig.release_info,
+        "uuid": istig.uuid,
+        "reference_identifier": istig.reference_identifier,
+        "size": len(istig.vulns),
+        "rules": [_rule(vuln, istig) for vuln in istig.vulns],
+    }
+
+
+def render_cklb(asset: Asset, istigs: list[IStig]) -> dict:
+    """The STIG Viewer 3 checklist as a JSON-ready dict (write it with json.dumps)."""
+    ids = [istig.benchmark_id for istig in istigs]
+    host_key = asset.inventory_name or asset.host_name
+    return {
+        "title": f"{asset.host_name} - {', '.join(ids)}",
+        "id": stable_uuid(host_key, "cklb", *sorted(ids)),
+        "cklb_version": CKLB_VERSION,
+        "active": False,
+        "mode": 1,
+        "has_path": True,
+        "target_data": _target_data(asset),
+        "stigs": [_stig(istig) for istig in istigs],
+    }
