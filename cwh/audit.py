@@ -54,6 +54,7 @@ class Audit:
     results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     host_errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

@@ -295,7 +295,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report.cwh_asset = asset_of(audit.targets[host], facts)
     if facts is not None and facts.error:
         report.cwh_host_error = facts.error
-    report.user_properties.extend([
+    # junitxml reads the properties from the teardown report, which copies the item's.
+    item.user_properties.extend([
         ("host", host), ("control", control_id), ("status", record["status"]),
         ("stig_id", ",".join(record["stig_ids"])), ("severity", record["severity"]),
         ("waived", str(bool(waiver and not waiver["expired"])).lower()),

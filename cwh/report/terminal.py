@@ -36,6 +36,7 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
         lines.append(f"ERROR {error}")
     if not records:
         lines.append("no control was selected for any host")
+    lines += [f"warning: {w}" for w in audit.warnings]
     for path in written:
         lines.append(f"wrote {path}")
     return lines

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
+from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from cwh.report.checklist import asset_from, build_checklists
+from cwh.report.ckl import render_ckl
+from cwh.report.cklb import render_cklb
+from cwh.report.hdf import render_hdf
 from cwh.version import suite_version
 
 if TYPE_CHECKING:
@@ -54,12 +61,49 @@ def write_manifest(report_dir: Path, artifacts: list[Path]) -> Path:
     return write_json(report_dir / MANIFEST, {"algorithm": "sha256", "artifacts": entries})
 
 
+def _file_stem(host: str) -> str:
+    """An inventory host name made safe as a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", host).strip(".") or "host"
+
+
+def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[Path], list[str]]:
+    """<host>.ckl and <host>.cklb per host; also returns warnings (STIG references the given
+    benchmark files do not contain)."""
+    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_host[record["host"]].append(record)
+    written, warnings = [], []
+    for host, host_records in sorted(by_host.items()):
+        target = audit.targets.get(host)
+        asset = asset_from(host, audit.assets.get(host),
+                           role=target.var("cwh_role") if target else None,
+                           marking=target.var("cwh_marking") if target else None)
+        istigs = build_checklists(host, asset, host_records, audit.catalog, audit.benchmarks,
+                                  suite_version=suite_version(),
+                                  catalog_version=audit.catalog.version)
+        warnings += [f"{host}: {istig.benchmark_id} has no rule for {missing}"
+                     for istig in istigs for missing in istig.unmatched]
+        stem = audit.report_dir / _file_stem(host)
+        ckl = stem.with_suffix(".ckl")
+        ckl.write_bytes(render_ckl(asset, istigs))
+        cklb = write_json(stem.with_suffix(".cklb"), render_cklb(asset, istigs))
+        written += [ckl, cklb]
+    return written, warnings
+
+
 def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Config) -> \
         list[Path]:
     meta = run_metadata(audit, config)
     written = [write_json(audit.report_dir / "results.json", {
         "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
         "results": records})]
+    if records:
+        checklists, audit.warnings = write_checklists(audit, records)
+        written += checklists
+        duration = (dt.datetime.now(dt.UTC) - audit.started).total_seconds()
+        written.append(write_json(audit.report_dir / "results.hdf.json", render_hdf(
+            records, audit.catalog, audit.benchmarks, suite_version=suite_version(),
+            started=audit.started.isoformat(timespec="seconds"), duration=duration)))
     # Files other plugins wrote for this run (pytest-html, junitxml) belong in the manifest too.
     for option in ("htmlpath", "xmlpath"):
         value = getattr(config.option, option, None)
