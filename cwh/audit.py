@@ -14,11 +14,10 @@ from typing import Any
 
 from cwh.catalog.model import Catalog, load_catalog
 from cwh.catalog.xccdf import Benchmark, load_benchmark
-from cwh.collect.collect import FactStore
 from cwh.errors import ConfigError
+from cwh.gather import Gatherer
 from cwh.inventory import Target, load_inventory, target_from_url
 from cwh.lab.process import LabServer
-from cwh.probes.store import ProbeStore
 from cwh.waivers import Waiver, load_waivers, waiver_for
 
 
@@ -49,8 +48,8 @@ class Audit:
     benchmarks: dict[str, Benchmark]
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     lab: LabServer | None = None
-    facts: FactStore | None = None
-    probes: ProbeStore | None = None
+    gatherer: Gatherer | None = None
+    share_dir: Path | None = None  # where xdist workers share gathered hosts
     results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     host_errors: dict[str, str] = field(default_factory=dict)

@@ -7,6 +7,8 @@ project's own tests (tests/) run without an inventory, a lab or reports.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -15,16 +17,15 @@ import pytest
 
 from cwh.audit import Audit, Options, build_audit
 from cwh.catalog.model import Control
-from cwh.collect.collect import FactStore
 from cwh.collect.facts import HostFacts
 from cwh.collect.request import FactRequest
 from cwh.errors import CwhError
+from cwh.gather import Gatherer
 from cwh.inventory import SECRET_VARS, Target, check_files
 from cwh.judge import judge, needs_runner
 from cwh.judge.verdict import Status, Verdict, not_reviewed
 from cwh.lab.process import LabServer
 from cwh.probes.runner import RunnerView
-from cwh.probes.store import ProbeStore
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
@@ -114,8 +115,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT_KEY] = audit
     if _is_worker(config):
+        shared = config.workerinput.get("cwh_share_dir")
+        audit.share_dir = Path(shared) if shared else None
         return
     audit.report_dir.mkdir(parents=True, exist_ok=True)
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
+        from cwh import xdist_share
+
+        audit.share_dir = Path(tempfile.mkdtemp(prefix="cwh-share-"))
+        config.pluginmanager.register(xdist_share, "cwh-xdist-share")
     if not config.option.xmlpath:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
     config.pluginmanager.register(ResultCollector(audit, config), "cwh-results")
@@ -150,12 +158,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     audit = config.stash.get(AUDIT_KEY, None)
     if audit is None:
         return
-    if audit.probes is not None:
-        audit.probes.close()
-    if audit.facts is not None:
-        audit.facts.close()
+    if audit.gatherer is not None:
+        audit.gatherer.close()
     if audit.lab is not None:
         audit.lab.stop()
+    if audit.share_dir is not None and not _is_worker(config):
+        shutil.rmtree(audit.share_dir, ignore_errors=True)
 
 
 # --- collection -------------------------------------------------------------------------------
@@ -197,11 +205,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             wanted[case[0]].add_control(control)
             if isinstance(control.check, dict):
                 probes[case[0]].update(control.check.get("probes", ()))
-    targets = [audit.targets[n] for n in wanted]
-    audit.facts = FactStore(targets, dict(wanted))
-    audit.probes = ProbeStore(targets, audit.facts, dict(probes))
-    audit.facts.prefetch()
-    audit.probes.prefetch()
+    audit.gatherer = Gatherer([audit.targets[n] for n in wanted], dict(wanted), dict(probes),
+                              audit.share_dir)
+    audit.gatherer.start()
 
 
 # --- the fixture tests use --------------------------------------------------------------------
@@ -222,14 +228,14 @@ class ControlCase:
 
     @property
     def facts(self) -> HostFacts:
-        assert self.audit.facts is not None
-        return self.audit.facts.get(self.target.name)
+        assert self.audit.gatherer is not None
+        return self.audit.gatherer.facts(self.target.name)
 
     @property
     def runner(self) -> RunnerView:
         """What the runner sees of this host over real connections."""
-        assert self.audit.probes is not None
-        return self.audit.probes.get(self.target.name)
+        assert self.audit.gatherer is not None
+        return self.audit.gatherer.runner(self.target.name)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -284,7 +290,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     if verdict is None:
         problem = call.excinfo.exconly().splitlines()[0] if call.excinfo else "no verdict"
         verdict = not_reviewed(f"the check did not complete: {problem}")
-    facts = audit.facts.get(host) if audit.facts else None
+    facts = audit.gatherer.facts(host) if audit.gatherer else None
     waiver = audit.waiver_record(host, control_id) if verdict.status is Status.OPEN else None
     record = build_record(
         host=host, control=audit.catalog[control_id], verdict=verdict,

@@ -129,12 +129,24 @@ class RunnerView:
                 slot.done = True
         return slot.value
 
+    def export(self) -> dict[Any, Any]:
+        """Finished probe results, to hand to another process (xdist worker)."""
+        with self._lock:
+            return {key: slot.value for key, slot in self._cache.items() if slot.done}
+
+    def adopt(self, results: dict[Any, Any]) -> None:
+        """Take probe results another process already obtained for this host."""
+        with self._lock:
+            for key, value in results.items():
+                slot = self._cache.setdefault(key, _Slot())
+                slot.value, slot.done = value, True
+
     def run_named(self, name: str) -> None:
         """Run one of the catalog's probe names (prefetching, so judges find it done)."""
         if name in ("listener_port", "listener_http"):
             endpoint = self.web_listener()
-            self.port(endpoint)
-            if name == "listener_http":
+            # The judge asks for HTTP only once TCP got through; don't wait twice on a drop.
+            if self.port(endpoint).state == "open" and name == "listener_http":
                 self.http(endpoint)
         elif name in ("web_http", "web_http10_no_host", "web_options", "web_tls",
                       "web_certificate"):
