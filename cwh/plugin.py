@@ -19,6 +19,7 @@ from cwh.audit import Audit, Options, build_audit
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
 from cwh.collect.request import FactRequest
+from cwh.doctor import run_doctor
 from cwh.errors import CwhError
 from cwh.gather import Gatherer
 from cwh.inventory import SECRET_VARS, Target, check_files
@@ -26,9 +27,11 @@ from cwh.judge import judge, needs_runner
 from cwh.judge.verdict import Status, Verdict, not_reviewed
 from cwh.lab.process import LabServer
 from cwh.probes.runner import RunnerView
+from cwh.report import exitcodes
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
+from cwh.report.writers import remove_previous_artifacts
 from cwh.transport.backend import host_for, register
 
 CONTROLS_DIR = "tests_controls"
@@ -53,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--stig-xccdf", action="append", default=[], metavar="FILE",
                     help="DISA XCCDF benchmark (file or folder, repeatable): checklists then "
                          "carry every rule of it with its full text")
+    group.addoption("--cwh-doctor", action="store_true", default=False,
+                    help="check that every host can be audited (name, port, TLS, login, "
+                         "rights), print one line per host, and stop")
     group.addoption("--cwh-report-dir", default=None, metavar="DIR",
                     help="where reports go (default: ini cwh_report_dir, 'reports')")
     group.addoption("--cwh-lab", default="auto", choices=("auto", "off"),
@@ -105,6 +111,30 @@ def _options(config: pytest.Config) -> Options:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--cwh-doctor: the preflight instead of a run."""
+    if not config.getoption("cwh_doctor"):
+        return None
+    register()
+    try:
+        audit = build_audit(_options(config))
+        _start_lab(audit)
+    except (CwhError, pytest.UsageError) as exc:
+        print(f"ERROR: {exc}")
+        return exitcodes.USAGE_ERROR
+    try:
+        findings = run_doctor(audit.targets.values())
+    finally:
+        if audit.lab is not None:
+            audit.lab.stop()
+    for finding in findings:
+        print(finding.line())
+    failed = sum(not f.ok for f in findings)
+    print(f"{len(findings) - failed} of {len(findings)} hosts ready to audit")
+    return exitcodes.SCAN_ERROR if failed else exitcodes.OK
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     register()
     if not _audits(config) or config.option.help:
@@ -119,6 +149,8 @@ def pytest_configure(config: pytest.Config) -> None:
         audit.share_dir = Path(shared) if shared else None
         return
     audit.report_dir.mkdir(parents=True, exist_ok=True)
+    if not config.option.collectonly:
+        remove_previous_artifacts(audit.report_dir)
     if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
         from cwh import xdist_share
 
