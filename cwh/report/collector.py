@@ -66,13 +66,16 @@ class ResultCollector:
     def records(self) -> list[dict[str, Any]]:
         return sorted(self.audit.results.values(), key=lambda r: (r["host"], r["control_id"]))
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    # A wrapper, so this runs after every plugin's sessionfinish (pytest-html and junitxml write
+    # their files there and the manifest must hash them), yet before the terminal summary.
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:
+        yield
         if self.config.option.collectonly:
             return
         records = self.records()
         self.written = write_reports(self.audit, records, self.config)
-        session.exitstatus = exitcodes.decide(records, int(exitstatus),
+        session.exitstatus = exitcodes.decide(records, int(session.exitstatus),
                                               self.audit.options.fail_on)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

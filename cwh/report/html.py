@@ -100,18 +100,71 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             _evidence_html(record))]
 
 
+STATUSES = ("NotAFinding", "Open", "Not_Applicable", "Not_Reviewed")
+_SHORT = {"NotAFinding": "NF", "Open": "O", "Not_Applicable": "NA", "Not_Reviewed": "NR"}
+STYLE = """<style>
+.cwh-run li{margin:0}.cwh-summary td,.cwh-summary th,.cwh-matrix td,.cwh-matrix th{
+border:1px solid #ccc;padding:2px 6px;text-align:center}.cwh-summary,.cwh-matrix{
+border-collapse:collapse;margin:6px 0}.cwh-NotAFinding{background:#d4edda}
+.cwh-Open{background:#f8d7da}.cwh-Not_Applicable{background:#eee}.cwh-Not_Reviewed{
+background:#fff3cd}.cwh-waived{background:#e2d9f3}.cwh-evidence table{margin:4px 0}
+.cwh-evidence th{text-align:left;vertical-align:top;padding-right:8px}</style>"""
+
+
+def compliance(records: list[dict[str, Any]]) -> str:
+    """NotAFinding over everything that applies: Not_Reviewed counts against, N/A does not."""
+    applicable = [r for r in records if r["status"] != "Not_Applicable"]
+    if not applicable:
+        return "n/a"
+    passed = sum(r["status"] == "NotAFinding" for r in applicable)
+    return f"{100 * passed / len(applicable):.0f}%"
+
+
 def _host_table(records: list[dict[str, Any]]) -> str:
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_host[record["host"]].append(record)
-    statuses = ("NotAFinding", "Open", "Not_Applicable", "Not_Reviewed")
-    head = "".join(f"<th>{s}</th>" for s in statuses)
+    head = "".join(f"<th>{s}</th>" for s in STATUSES)
+    cats = ("CAT I", "CAT II", "CAT III")
     rows = []
     for host in sorted(by_host):
-        counts = Counter(r["status"] for r in by_host[host])
-        cells = "".join(f"<td>{counts.get(s, 0)}</td>" for s in statuses)
-        rows.append(f"<tr><td>{escape(host)}</td>{cells}</tr>")
-    return f"<table class='cwh-hosts'><tr><th>Host</th>{head}</tr>{''.join(rows)}</table>"
+        mine = by_host[host]
+        counts = Counter(r["status"] for r in mine)
+        cells = "".join(f"<td class='cwh-{s}'>{counts.get(s, 0)}</td>" for s in STATUSES)
+        open_by_cat = Counter(r["cat"] for r in mine if r["status"] == "Open")
+        cat_cells = "".join(f"<td>{open_by_cat.get(c, 0)}</td>" for c in cats)
+        waived = sum(1 for r in mine if is_waived(r))
+        errors = sum(1 for r in mine if counts_as_error(r))
+        rows.append(f"<tr><td>{escape(host)}</td>{cells}{cat_cells}<td>{waived}</td>"
+                    f"<td>{errors}</td><td>{compliance(mine)}</td></tr>")
+    cat_head = "".join(f"<th>Open {c}</th>" for c in cats)
+    return (f"<table class='cwh-summary'><tr><th>Host</th>{head}{cat_head}<th>Waived</th>"
+            f"<th>Errors</th><th>Compliance</th></tr>{''.join(rows)}</table>")
+
+
+def _fleet_matrix(records: list[dict[str, Any]]) -> str:
+    """Controls x hosts, for fleets: where one control fails everywhere, or one host drifts."""
+    hosts = sorted({r["host"] for r in records})
+    if len(hosts) < 2:
+        return ""
+    by_key = {(r["control_id"], r["host"]): r for r in records}
+    controls = sorted({r["control_id"] for r in records})
+    head = "".join(f"<th>{escape(h)}</th>" for h in hosts)
+    rows = []
+    for control in controls:
+        cells = []
+        for host in hosts:
+            record = by_key.get((control, host))
+            if record is None:
+                cells.append("<td></td>")
+                continue
+            css = "waived" if is_waived(record) else record["status"]
+            cells.append(f"<td class='cwh-{css}' title='{escape(_status_label(record))}'>"
+                         f"{_SHORT[record['status']]}</td>")
+        rows.append(f"<tr><th>{escape(control)}</th>{''.join(cells)}</tr>")
+    return (f"<p>Fleet matrix (NF NotAFinding, O Open, NA Not_Applicable, NR Not_Reviewed; "
+            f"purple: waived)</p><table class='cwh-matrix'><tr><th>Control</th>{head}</tr>"
+            f"{''.join(rows)}</table>")
 
 
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
@@ -124,4 +177,5 @@ def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: 
     facts = "".join(f"<li><b>{escape(k.replace('_', ' '))}</b>: {escape(str(v))}</li>"
                     for k, v in meta.items())
     records = sorted(_audit.results.values(), key=lambda r: (r["host"], r["control_id"]))
-    prefix.append(f"<ul class='cwh-run'>{facts}</ul>{_host_table(records)}")
+    prefix.append(f"{STYLE}<ul class='cwh-run'>{facts}</ul>{_host_table(records)}"
+                  f"{_fleet_matrix(records)}")

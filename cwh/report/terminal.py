@@ -34,6 +34,13 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
                      (f"  [{'; '.join(extra)}]" if extra else ""))
     for _host, error in sorted(audit.host_errors.items()):
         lines.append(f"ERROR {error}")
+    awaiting: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        if record["status"] == "Not_Reviewed" and not record.get("error"):
+            awaiting[record["control_id"]].append(record["host"])
+    for control, hosts in sorted(awaiting.items()):
+        lines.append(f"awaiting review (manual): {control} on {', '.join(sorted(hosts))} "
+                     "(record the answer in cwh_attestations)")
     if not records:
         lines.append("no control was selected for any host")
     lines += [f"warning: {w}" for w in audit.warnings]

@@ -54,6 +54,21 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def remove_previous_artifacts(report_dir: Path) -> None:
+    """Delete what the last run wrote (as its manifest lists it), so no stale checklist of a
+    host that is no longer audited sits beside this run's evidence. Nothing else is touched."""
+    manifest = report_dir / MANIFEST
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))["artifacts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for entry in entries:
+        path = (report_dir / str(entry.get("path", ""))).resolve()
+        if report_dir.resolve() in path.parents and path.is_file():
+            path.unlink()
+    manifest.unlink(missing_ok=True)
+
+
 def write_manifest(report_dir: Path, artifacts: list[Path]) -> Path:
     """SHA-256 of every artifact this run wrote, so evidence can be shown to be unaltered."""
     entries = [{"path": str(p.relative_to(report_dir)), "sha256": sha256_of(p),
