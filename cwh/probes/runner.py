@@ -198,9 +198,10 @@ class RunnerView:
             endpoint.address, endpoint.connect_port, version,
             server_name=_sni(endpoint.host), timeout=self.timeout))
 
-    @staticmethod
-    def capability(version: str) -> tls.CapabilityObservation:
-        return tls.client_capability(version)
+    def capability(self, version: str) -> tls.CapabilityObservation:
+        """Whether this client can speak `version` at all (a self-test against a local server):
+        a refused legacy handshake proves nothing without it."""
+        return self._once(("capability", version), lambda: tls.client_capability(version))
 
     def certificate(self, endpoint: Endpoint) -> certificate.CertificateObservation:
         return self._once(("cert", endpoint.connect_port), lambda: certificate.inspect_certificate(

@@ -44,6 +44,8 @@ def lab_host(image: str, *, transport: str = "ntlm", **extra: Any) -> dict[str, 
     else:
         host.update(ansible_port=5986, ansible_winrm_transport="basic",
                     ansible_winrm_ca_trust_path="lab/ca.pem")
+    if image == "drifted":  # users reach drifted through its TLS front end on 443
+        host["cwh_web_url"] = f"https://{host['ansible_host']}:443/"
     host.update(extra)
     return host
 

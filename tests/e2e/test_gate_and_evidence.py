@@ -134,10 +134,6 @@ def evidence_run(tmp_path_factory):
         "lab-hardened": lab_host("hardened"),
         "lab-drifted": lab_host("drifted", transport="basic"),
     })
-    inventory_data = yaml.safe_load(inventory.read_text())
-    drifted = inventory_data["all"]["children"]["lab"]["hosts"]["lab-drifted"]
-    drifted["cwh_web_url"] = f"https://{drifted['ansible_host']}:443/"
-    inventory.write_text(yaml.safe_dump(inventory_data))
     args = ["-m", "stig"]
     if STIG_DIR.is_dir():
         args.append(f"--stig-xccdf={STIG_DIR}")

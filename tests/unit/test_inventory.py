@@ -574,3 +574,16 @@ def test_url_errors_never_show_the_password() -> None:
 def test_url_with_a_bad_port_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError, match="--hosts winrm://sc01"):
         target_from_url(url, environ={})
+
+
+def test_bundled_example_inventory_loads() -> None:
+    from cwh.catalog.model import load_catalog
+
+    path = Path(__file__).resolve().parents[2] / "inventory" / "example.yml"
+    inventory = load_inventory(path, known_controls=load_catalog().ids,
+                               environ={"CWH_WINRM_PASSWORD": "from-the-environment"})
+    names = {t.name for t in inventory.targets}
+    assert names == {"sc01.corp.example", "sc02.corp.example", "cwa01.corp.example"}
+    sc02 = next(t for t in inventory.targets if t.name == "sc02.corp.example")
+    assert sc02.connection.password == "from-the-environment"
+    assert sc02.connection.endpoint == "https://10.20.30.41:5986/wsman"
