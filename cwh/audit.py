@@ -7,7 +7,6 @@ is checked here, so a mistake stops the run with one line and nothing is contact
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,6 @@ class Audit:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     host_errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def report_dir(self) -> Path:

@@ -94,13 +94,6 @@ class HostFacts:
                                   f"{type(data).__name__}")
         return data
 
-    def section_error(self, name: str) -> str | None:
-        try:
-            self.section(name)
-        except FactUnavailable as exc:
-            return str(exc)
-        return None
-
     # --- system ---------------------------------------------------------------------------
 
     @cached_property
@@ -166,9 +159,6 @@ class HostFacts:
         if isinstance(policy, FactUnavailable):
             raise policy
         return policy
-
-    def secedit_raw(self) -> str:
-        return self._object("secedit").get("inf", "")
 
     # --- other sections --------------------------------------------------------------------
 

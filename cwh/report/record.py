@@ -12,9 +12,6 @@ from typing import Any
 from cwh.catalog.model import SEVERITIES, Control
 from cwh.judge.verdict import Status, Verdict
 
-# What the CI gate accepts without failing the run (see status_counts and exit codes).
-PASSING = (Status.NOT_A_FINDING, Status.NOT_APPLICABLE)
-
 
 def build_record(*, host: str, control: Control, verdict: Verdict, os_version: str | None,
                  os_summary: str, nodeid: str, duration: float,
