@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from cwh.dates import as_date
 from cwh.errors import ConfigError
 
 REQUIRED = ("control", "hosts", "justification", "approver", "expires")
@@ -56,12 +57,8 @@ class Waiver:
 
 
 def _date(where: str, value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return as_date(value)
     except ValueError:
         raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD), got {value!r}") from None
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cwh.dates import as_date
 from cwh.judge.verdict import Evidence, Status
 
 ATTESTABLE = (Status.NOT_A_FINDING, Status.OPEN, Status.NOT_APPLICABLE)
@@ -35,12 +36,8 @@ class Attestation:
 
 
 def _date(value: Any, field: str, control: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return as_date(value)
     except ValueError:
         raise ValueError(f"attestation for {control}: {field} must be a date (YYYY-MM-DD), "
                          f"got {value!r}") from None
