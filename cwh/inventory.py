@@ -160,6 +160,7 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
     "cwh_marking": _string,
     "cwh_lab_image": _string,
     "cwh_lab_latency_ms": _int_range(0, 60000),
+    "cwh_lab_chunk_bytes": _int_range(64),
     "cwh_lab_fault": _string,
     "cwh_lab_password": _string,  # the password the lab host accepts (default: ansible_password)
 }

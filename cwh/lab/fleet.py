@@ -165,6 +165,7 @@ class LabFleet:
             cert_file=cert_file,
             key_file=key_file,
             latency_ms=int(target.var("cwh_lab_latency_ms", 0)),
+            receive_chunk_bytes=target.var("cwh_lab_chunk_bytes"),
             fault=transport_fault,
         )
         handler = ImageCommandHandler(image, output_faults, Context(certificates))
