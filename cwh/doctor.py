@@ -20,6 +20,7 @@ from cwh.errors import HostError
 from cwh.inventory import ConnectionSettings, Target
 from cwh.probes.certificate import inspect_certificate
 from cwh.probes.tcp import check_port
+from cwh.text import printable
 from cwh.transport.session import PowerShellSession
 
 
@@ -30,7 +31,7 @@ class Finding:
     message: str
 
     def line(self) -> str:
-        return f"{'OK   ' if self.ok else 'FAIL '} {self.host}: {self.message}"
+        return f"{'OK   ' if self.ok else 'FAIL '} {self.host}: {printable(self.message)}"
 
 
 def _resolves(settings: ConnectionSettings) -> str | None:

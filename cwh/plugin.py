@@ -32,6 +32,7 @@ from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
 from cwh.report.writers import remove_previous_artifacts
+from cwh.text import printable
 from cwh.transport.backend import host_for, register
 
 CONTROLS_DIR = "tests_controls"
@@ -283,18 +284,19 @@ class ControlCase:
         self.item.stash[VERDICT_KEY] = verdict
         if verdict.status is Status.NOT_A_FINDING:
             return
+        reason = printable(verdict.reason)
         if verdict.status is Status.OPEN:
             waiver = self.audit.waiver_record(self.target.name, self.control.id)
             if waiver and not waiver["expired"]:
                 pytest.xfail(f"Open, waived ({waiver['id']}, approved by {waiver['approver']}, "
-                             f"until {waiver['expires']}): {verdict.reason}")
+                             f"until {waiver['expires']}): {reason}")
             expired = f" (waiver {waiver['id']} expired on {waiver['expires']})" if waiver else ""
-            pytest.fail(f"Open{expired}: {verdict.reason}", pytrace=False)
+            pytest.fail(f"Open{expired}: {reason}", pytrace=False)
         if verdict.status is Status.NOT_APPLICABLE:
-            pytest.skip(f"Not_Applicable: {verdict.reason}")
+            pytest.skip(f"Not_Applicable: {reason}")
         if verdict.error:
-            pytest.fail(f"Not_Reviewed: {verdict.reason}", pytrace=False)
-        pytest.skip(f"Not_Reviewed: {verdict.reason}")
+            pytest.fail(f"Not_Reviewed: {reason}", pytrace=False)
+        pytest.skip(f"Not_Reviewed: {reason}")
 
 
 @pytest.fixture

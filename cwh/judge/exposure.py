@@ -34,16 +34,24 @@ def unknown_endpoint(endpoint: Endpoint) -> Verdict | None:
                                            "not available", raw=endpoint.unknown),))
 
 
-def rule_covers_port(rule: Mapping[str, Any], port: int) -> bool:
-    """An enabled inbound allow rule whose TCP port filter includes `port` (Any counts).
+def rule_covers_port(rule: Mapping[str, Any], port: int) -> bool | None:
+    """True for an enabled inbound allow rule whose TCP port filter includes `port` (Any
+    counts); None when the rule covers the port but its state or action is unreadable.
 
     Program-scoped rules are counted too: conservative, since a rule the judge ignores could
     be the one that exposes the port.
     """
-    if str(rule.get("enabled")) != "True" or str(rule.get("action")) != "Allow":
-        return False
     if str(rule.get("protocol") or "Any").upper() not in ("TCP", "ANY", "6"):
         return False
+    if not _ports_include(rule, port):
+        return False
+    enabled, action = str(rule.get("enabled")), str(rule.get("action"))
+    if enabled not in ("True", "False") or action not in ("Allow", "Block"):
+        return None
+    return enabled == "True" and action == "Allow"
+
+
+def _ports_include(rule: Mapping[str, Any], port: int) -> bool:
     ports = [str(p) for p in rule.get("local_ports") or ["Any"]]
     for entry in ports:
         entry = entry.strip()
@@ -72,12 +80,22 @@ def firewall_part(facts: HostFacts, port: int, *, want_open: bool) -> Outcome:
     except FactUnavailable as exc:
         return unknown(label, expected, str(exc), Evidence(FIREWALL, f"TCP {port}",
                                                            "not available", expected, str(exc)))
-    matching = [r for r in rules if rule_covers_port(r, port)]
+    covers = [(r, rule_covers_port(r, port)) for r in rules]
+    matching = [r for r, c in covers if c is True]
+    unreadable = [r for r, c in covers if c is None]
     observed = ("allowed by " + "; ".join(_rule_label(r) for r in matching)) if matching else \
         f"no enabled allow rule among {len(rules)} inbound rules"
+    if unreadable:
+        observed += "; unreadable state or action: " + "; ".join(map(_rule_label, unreadable))
     evidence = Evidence(FIREWALL, f"TCP {port}", observed, expected,
-                        compact_json(matching or [], limit=800))
-    return Outcome(bool(matching) == want_open, (evidence,), expected, observed, label=label)
+                        compact_json(matching + unreadable, limit=800))
+    if matching:
+        passed: bool | None = want_open
+    else:
+        passed = None if unreadable else not want_open
+    reason = f"firewall rules covering TCP {port} with an unreadable state or action" \
+        if passed is None else ""
+    return Outcome(passed, (evidence,), expected, observed, reason, label=label)
 
 
 def listener_part(facts: HostFacts, port: int) -> Outcome:

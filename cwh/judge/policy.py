@@ -154,7 +154,10 @@ def _secedit(condition: Condition, facts: HostFacts, expected: Any, text: str) -
 def _user_right(condition: Condition, facts: HostFacts, text: str) -> Outcome:
     policy = facts.security_policy()
     right = condition.params["right"]
-    holders = policy.right(right)
+    try:
+        holders = policy.right(right)
+    except SeceditParseError as exc:
+        return _unknown(condition, text, str(exc))
     raw = policy.value("Privilege Rights", right)
     observed = "assigned to no one" if not holders else "assigned to " + ", ".join(holders)
     evidence = Evidence(_SOURCE["user_right"], condition.describe(), observed, text,

@@ -8,7 +8,7 @@ from typing import Any
 
 from cwh.catalog.model import Control
 from cwh.collect.facts import FactUnavailable, HostFacts
-from cwh.judge.outcome import Outcome, combine, to_verdict
+from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
 from cwh.judge.verdict import Evidence, Verdict, compact_json, not_reviewed
 from cwh.parse.webconfig import ListenUriError, app_setting, parse_listen_uri
 
@@ -27,13 +27,19 @@ def judge_services_running(control: Control, facts: HostFacts,
     """CWH-SC-01: each server service exists (exact name: no thumbprint suffix, which marks the
     client agent), runs, and starts automatically."""
     try:
-        services = {s.get("name"): s for s in facts.services()}
+        listed = facts.services()
     except FactUnavailable as exc:
         return not_reviewed(f"could not read the services: {exc}")
     parts = []
     for name in control.check["services"]:
-        service = services.get(name)
+        entries = [s for s in listed if s.get("name") == name]
         expected = "Running, start mode Auto"
+        if len(entries) > 1:  # Windows service names are unique: the answer is not trusted
+            reason = f"{name} is listed {len(entries)} times"
+            parts.append(unknown(name, expected, reason, Evidence(
+                SERVICES, name, "contradictory", expected, compact_json(entries))))
+            continue
+        service = entries[0] if entries else None
         if service is None:
             observed = "not installed"
             passed = False

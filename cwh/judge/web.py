@@ -11,7 +11,12 @@ from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.judge.exposure import unknown_endpoint
 from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
 from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
-from cwh.parse.iis import IisConfigError, RequestFiltering, parse_request_filtering
+from cwh.parse.iis import (
+    IisConfigError,
+    RequestFiltering,
+    SiteRequestFiltering,
+    parse_request_filtering,
+)
 from cwh.parse.netsh import binding_for_port
 from cwh.parse.webconfig import ListenUriError, app_setting, parse_listen_uri
 from cwh.probes import http
@@ -52,10 +57,30 @@ def judge_iis_remove_server_header(control: Control, facts: HostFacts,
                 None: "removeServerHeader not set (IIS default: false)"}[value]
     if not filtering.found:
         observed = "no server-level requestFiltering element (IIS default: header sent)"
+    # A site can turn it back off for itself; that site then sends the header.
+    reverted = [s.path for s in filtering.site_overrides if s.remove_server_header is False]
+    if reverted:
+        observed += "; turned off again for site " + ", ".join(reverted)
     evidence = Evidence(APPHOST, "removeServerHeader", observed, 'removeServerHeader="true"',
                         compact_json(asdict(filtering), limit=600))
-    outcome = Outcome(value is True, (evidence,), 'removeServerHeader="true"', observed)
-    return to_verdict(outcome)
+    passed = value is True and not reverted
+    return to_verdict(Outcome(passed, (evidence,), 'removeServerHeader="true"', observed))
+
+
+def options_denied(verbs: dict[str, bool], allow_unlisted: bool | None) -> bool:
+    """Request filtering's answer for OPTIONS: an explicit entry, else the unlisted default."""
+    if "OPTIONS" in verbs:
+        return verbs["OPTIONS"] is False
+    return allow_unlisted is False
+
+
+def _site_verbs(server: dict[str, bool], site: SiteRequestFiltering) -> dict[str, bool]:
+    """The verb rules in force for a site: inherited ones (unless cleared or removed) + its own."""
+    verbs = {} if site.verbs_cleared else dict(server)
+    for removed in site.verbs_removed:
+        verbs.pop(removed.upper(), None)
+    verbs.update({v.name.upper(): v.allowed for v in site.verbs})
+    return verbs
 
 
 def judge_iis_options_denied(control: Control, facts: HostFacts,
@@ -66,13 +91,19 @@ def judge_iis_options_denied(control: Control, facts: HostFacts,
         return filtering
     verbs = {v.name.upper(): v.allowed for v in filtering.verbs}
     expected = 'OPTIONS allowed="false" (or unlisted verbs denied without OPTIONS allowed)'
+    denied = options_denied(verbs, filtering.allow_unlisted_verbs)
     if "OPTIONS" in verbs:
-        denied = verbs["OPTIONS"] is False
         observed = f'OPTIONS allowed="{str(verbs["OPTIONS"]).lower()}"'
-    elif filtering.allow_unlisted_verbs is False:
-        denied, observed = True, 'OPTIONS unlisted and allowUnlisted="false"'
+    elif denied:
+        observed = 'OPTIONS unlisted and allowUnlisted="false"'
     else:
-        denied, observed = False, "OPTIONS not denied (no verb rule; unlisted verbs allowed)"
+        observed = "OPTIONS not denied (no verb rule; unlisted verbs allowed)"
+    reopened = [site.path for site in filtering.site_overrides if not options_denied(
+        _site_verbs(verbs, site), site.allow_unlisted_verbs if site.allow_unlisted_verbs
+        is not None else filtering.allow_unlisted_verbs)]
+    if denied and reopened:
+        denied = False
+        observed += "; allowed again for site " + ", ".join(reopened)
     evidence = Evidence(APPHOST, "verbs", observed, expected,
                         compact_json(asdict(filtering), limit=600))
     return to_verdict(Outcome(denied, (evidence,), expected, observed))
@@ -209,14 +240,21 @@ def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[
                        (evidence,))
     certificate, warning = _certificate_part(runner, endpoint)
     parts = [certificate]
+    served_here: bool | None
     try:
         listen = app_setting(facts.screenconnect_settings(), "WebServerListenUri")
         served_here = bool(listen) and parse_listen_uri(listen).scheme == "https"
-    except (FactUnavailable, ListenUriError):
-        served_here = False
+    except (FactUnavailable, ListenUriError) as exc:
+        served_here, why = None, str(exc)
     if served_here:
         thumbprint = runner.certificate(endpoint).sha1
         parts.append(_binding_part(facts, endpoint.port, thumbprint))
-    note = warning or ("" if served_here else "TLS is terminated in front of ScreenConnect "
-                       "(WebServerListenUri is not https); only the runner view applies")
+    elif served_here is None:
+        # Unknown whether ScreenConnect itself holds the binding: the host view can't be skipped.
+        expected = "the http.sys binding, when ScreenConnect serves TLS itself"
+        parts.append(unknown("binding", expected, f"web.config not read ({why})", Evidence(
+            "web.config (collector)", "WebServerListenUri", "not available", expected, why)))
+    note = warning or ("TLS is terminated in front of ScreenConnect (WebServerListenUri is "
+                       "not https); only the runner view applies" if served_here is False
+                       else "")
     return to_verdict(combine("all", parts), note=note)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
+import zlib
 from collections.abc import Callable
 
 from cwh.collect.document import DocumentError, parse_output
@@ -51,6 +53,75 @@ def _slow(document: dict | None, output: bytes) -> CommandResult:
     return CommandResult(stdout=output, runtime_s=3600.0)
 
 
+def _huge(document: dict | None, output: bytes) -> CommandResult:
+    """The document padded past the suite's decompressed-size cap (a gzip bomb, 70 MB of
+    spaces in ~70 KB)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    blob = compressor.compress(json.dumps(document).encode())
+    for _ in range(70):
+        blob += compressor.compress(b" " * (1 << 20))
+    blob += compressor.flush()
+    return CommandResult(stdout=b"CWH-FACTS-GZIP:" + base64.b64encode(blob) + b"\r\n")
+
+
+def _utf16(document: dict | None, output: bytes) -> CommandResult:
+    """The output line as UTF-16LE with a BOM (the console's encoding switched to Unicode)."""
+    return CommandResult(stdout=output.decode("ascii").encode("utf-16"))
+
+
+def _codepage(document: dict | None, output: bytes) -> CommandResult:
+    """The JSON inside the gzip written in OEM code page 850 instead of UTF-8."""
+    text = json.dumps(document, ensure_ascii=False)
+    blob = gzip.compress(text.encode("cp850", "replace"))
+    return CommandResult(stdout=b"CWH-FACTS-GZIP:" + base64.b64encode(blob) + b"\r\n")
+
+
+def _trailing_garbage(document: dict | None, output: bytes) -> CommandResult:
+    """A whole document, then console noise on the following lines."""
+    return CommandResult(stdout=output + b"\x1b[0m\x00\xff\xfegarbage after the document\r\n")
+
+
+def _wrapped(document: dict | None, output: bytes) -> CommandResult:
+    """The output line wrapped at a console width of 120 columns."""
+    line = output.rstrip(b"\r\n")
+    return CommandResult(stdout=b"\r\n".join(line[i:i + 120] for i in range(0, len(line), 120))
+                         + b"\r\n")
+
+
+def _stderr_progress(document: dict | None, output: bytes) -> CommandResult:
+    """A good answer with CLIXML progress records on stderr, as module loading writes them."""
+    return CommandResult(stdout=output, stderr=b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns='
+                         b'"http://schemas.microsoft.com/powershell/2004/04"><Obj S="progress" '
+                         b'RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject'
+                         b"</T></TN></Obj></Objs>\r\n")
+
+
+def _edited(edit: Callable[[dict], None]) -> OutputFilter:
+    """A fault that changes the (decoded) document before it is encoded again."""
+    def apply(document: dict | None, output: bytes) -> CommandResult:
+        changed = json.loads(json.dumps(document))
+        edit(changed)
+        return CommandResult(stdout=encode_document(changed))
+    return apply
+
+
+def _schema_2(document: dict) -> None:
+    document["schema"] = 2
+
+
+def _registry_contradiction(document: dict) -> None:
+    """Every value that exists is reported inside a key that does not."""
+    for value in document["sections"]["registry"]["data"]["values"]:
+        if value["value_exists"]:
+            value["key_exists"] = False
+
+
+def _no_privilege_rights(document: dict) -> None:
+    """The secedit export without its [Privilege Rights] section (an incomplete export)."""
+    data = document["sections"]["secedit"]["data"]
+    data["inf"] = re.sub(r"\[Privilege Rights\][^\[]*", "", data["inf"])
+
+
 def _section_change(name: str, how: str) -> OutputFilter:
     def apply(document: dict | None, output: bytes) -> CommandResult:
         changed = json.loads(json.dumps(document))
@@ -73,6 +144,15 @@ OUTPUT_FAULTS: dict[str, OutputFilter] = {
     "garbage_output": _garbage,
     "exit_nonzero": _exit_nonzero,
     "never_finishes": _slow,
+    "huge_output": _huge,
+    "utf16_output": _utf16,
+    "codepage_document": _codepage,
+    "trailing_garbage": _trailing_garbage,
+    "wrapped_output": _wrapped,
+    "stderr_progress": _stderr_progress,
+    "schema_2": _edited(_schema_2),
+    "registry_contradiction": _edited(_registry_contradiction),
+    "secedit_no_privilege_rights": _edited(_no_privilege_rights),
 }
 SECTION_FAULTS = ("missing", "error", "null")  # used as e.g. "section_error:secedit"
 

@@ -32,7 +32,13 @@ class SecurityPolicy:
         return None
 
     def right(self, right: str) -> list[str]:
-        """Accounts holding a user right: SIDs keep their `*` prefix stripped, names stay names."""
+        """Accounts holding a user right: SIDs keep their `*` prefix stripped, names stay names.
+
+        Windows always assigns some rights (logon, backup, ...), so an empty [Privilege Rights]
+        means the export is broken, not that nobody holds this one."""
+        if not self._section("Privilege Rights"):
+            raise SeceditParseError("the [Privilege Rights] section is empty: the export is "
+                                    "incomplete")
         raw = self.value("Privilege Rights", right)
         if not raw:
             return []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cwh.collect.facts import FactUnavailable, HostFacts
+from cwh.collect.facts import FactUnavailable, HostFacts, as_list
 from cwh.inventory import Target
 from cwh.report import exitcodes
 from cwh.report.terminal import summary_lines
@@ -34,8 +34,8 @@ def asset_of(target: Target, facts: HostFacts | None) -> dict[str, Any]:
         "hostname": identity.get("computer_name"),
         "fqdn": f"{dns_name}.{domain}" if dns_name and identity.get("part_of_domain") and domain
         else dns_name,
-        "ip_addresses": [str(x) for x in identity.get("ip_addresses") or []],
-        "mac_addresses": [str(x) for x in identity.get("mac_addresses") or []],
+        "ip_addresses": [str(x) for x in as_list(identity.get("ip_addresses"))],
+        "mac_addresses": [str(x) for x in as_list(identity.get("mac_addresses"))],
         "domain": domain,
         "part_of_domain": identity.get("part_of_domain"),
         "domain_role": identity.get("domain_role"),

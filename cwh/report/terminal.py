@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cwh.report.record import counts_as_error, is_waived
+from cwh.text import printable
 
 if TYPE_CHECKING:
     from cwh.plugin import Audit
@@ -33,7 +34,7 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
         lines.append(f"{host:<{width}}  " + ", ".join(parts) +
                      (f"  [{'; '.join(extra)}]" if extra else ""))
     for _host, error in sorted(audit.host_errors.items()):
-        lines.append(f"ERROR {error}")
+        lines.append(f"ERROR {printable(error)}")
     awaiting: dict[str, list[str]] = defaultdict(list)
     for record in records:
         if record["status"] == "Not_Reviewed" and not record.get("error"):

@@ -244,7 +244,8 @@ def test_rendered_secedit_is_a_parsable_export() -> None:
 
 def test_rendered_secedit_omits_rights_assigned_to_no_one() -> None:
     text = render_secedit_inf({"System Access": {"PasswordComplexity": True},
-                               "Privilege Rights": {"SeTcbPrivilege": None}})
+                               "Privilege Rights": {"SeTcbPrivilege": None,
+                                                    "SeBackupPrivilege": ["*S-1-5-32-544"]}})
     assert "SeTcbPrivilege" not in text
     assert "PasswordComplexity = 1" in text
     assert parse_inf(text).right("SeTcbPrivilege") == []

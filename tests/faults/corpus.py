@@ -1,0 +1,311 @@
+"""The fault corpus: one lab host per fault, the controls each fault touches, and the audit runs
+that serve them beside clean reference hosts (one run for the whole corpus, so it stays fast).
+
+A fault *touches* a control when it damages a fact that control needs: the control must then be
+Open or Not_Reviewed with a reason (or, where `expect` says so, exactly that status). Every other
+control must keep the verdict it has on the clean reference host of the same run.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import html
+import json
+import os
+import re
+import urllib.parse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cwh.catalog.model import load_catalog
+from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
+
+CATALOG = load_catalog()
+ALL = frozenset(c.id for c in CATALOG.controls)
+REGISTRY = frozenset(c.id for c in CATALOG.controls
+                     if any(cond.method == "registry" for cond in c.conditions()))
+SECEDIT = frozenset({"CWH-PWD-01", "CWH-PWD-02", "CWH-GPO-05"})
+# Controls whose endpoint comes from web.config's listener URIs (unknown without it).
+ENDPOINTS = frozenset({"CWH-NET-01", "CWH-NET-02", "CWH-TLS-03", "CWH-WEB-02", "CWH-WEB-04",
+                       "CWH-WEB-05"})
+IMAGES = Path(__file__).with_name("images")
+REFERENCE = "ref"
+# Distinctive, and with characters that URL encoding changes.
+SECRET = "Zebra+7731/Kx=q&pw%21"
+LAB_ONLY_PASSWORD = "Lab+Only/Pw=5521"  # what the wrong-password host accepts instead
+FAST = {"ansible_winrm_read_timeout_sec": 3, "ansible_winrm_operation_timeout_sec": 2,
+        "cwh_command_timeout_sec": 3}
+PROBES = {"cwh_probe_timeout_sec": 4}  # room for a loaded machine: probes take < 0.6 s here
+HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    touches: frozenset[str]
+    host: dict[str, Any]  # host variables that make the fault (image, cwh_lab_fault, timeouts)
+    why: str = ""  # a regular expression every touched control's reason must match
+    expect: dict[str, str] = field(default_factory=dict)  # touched controls with one exact status
+
+    @property
+    def host_name(self) -> str:
+        return f"f-{self.name}"
+
+
+def image(name: str, touches: Iterable[str] = (), why: str = "", **kw: Any) -> Fault:
+    """A fault that lives on the host: an image under images/ (extends hardened)."""
+    return Fault(name, frozenset(touches), {"cwh_lab_image": str(IMAGES / f"{name}.yml")}, why,
+                 **kw)
+
+
+def output(fault: str, touches: Iterable[str] = ALL, why: str = "unusable collector output",
+           **host: Any) -> Fault:
+    """A cwh_lab_fault that damages the collector's answer (see cwh/lab/faults.py)."""
+    touches = frozenset(touches)
+    return Fault(fault.replace(":", "-"), touches, {"cwh_lab_fault": fault, **host},
+                 why if touches else "")
+
+
+def transport(name: str, why: str, **host: Any) -> Fault:
+    """A connection that fails: every control needs the host's facts (short timeouts)."""
+    return Fault(name, ALL, {**FAST, **host}, why)
+
+
+GERMAN = str(IMAGES / "localized-german.yml")
+SMB1_ABSENT = str(IMAGES / "smb1-value-absent.yml")
+WEB_CONFIG = ENDPOINTS | {"CWH-SC-03"}
+IIS = {"CWH-WEB-01", "CWH-WEB-03"}
+
+FAULTS: list[Fault] = [
+    # --- the connection ---------------------------------------------------------------------
+    transport("refused", "connection refused", cwh_lab_fault="refuse"),
+    transport("nothing-listens", "connection refused", cwh_lab_image=None),  # not a lab host
+    transport("accept-then-hang", "did not answer within 3 s", cwh_lab_fault="hang"),
+    transport("http-500", "answered HTTP 500", cwh_lab_fault="http500"),
+    transport("wrong-password", "authentication failed", cwh_lab_password=LAB_ONLY_PASSWORD,
+              ansible_port=5986, ansible_winrm_transport="basic",
+              ansible_winrm_ca_trust_path="lab/ca.pem"),
+    transport("drop-after-auth", "HTTP 400|closed the connection",
+              cwh_lab_fault="drop_after_auth"),
+    transport("receive-slower-than-timeout", "did not finish within 3 s",
+              cwh_lab_fault="slow_receive"),
+    transport("command-never-finishes", "did not finish within 3 s",
+              cwh_lab_fault="never_finishes"),
+    transport("https-untrusted-ca", "TLS certificate verification failed", ansible_port=5986,
+              ansible_winrm_transport="basic"),  # no ansible_winrm_ca_trust_path: CA unknown
+    # --- the collector's output -------------------------------------------------------------
+    output("empty_output", why="produced no output"),
+    output("truncated_output"),
+    output("invalid_json", why="not valid JSON"),
+    output("no_marker", why="no facts document"),
+    output("garbage_output", why="not valid base64"),
+    output("exit_nonzero", why="exited with code 1"),
+    output("huge_output", why="larger than 67108864 bytes"),
+    output("utf16_output", why="no facts document"),
+    output("wrapped_output"),
+    output("schema_2", why="not schema 1"),
+    output("codepage_document", why="not valid JSON", cwh_lab_image=GERMAN),
+    output("trailing_garbage", ()),  # a whole document, then noise: still read correctly
+    output("stderr_progress", ()),  # CLIXML progress records on stderr, exit 0: harmless
+    # TLS-03 reads the SCHANNEL keys for its evidence only; its verdict is the live handshake.
+    output("registry_contradiction", REGISTRY - {"CWH-TLS-03"}, why="contradictory"),
+    output("secedit_no_privilege_rights", SECEDIT, why=r"no \[Privilege Rights\] section"),
+    # --- one section missing, failed or null --------------------------------------------------
+    output("section_missing:registry", REGISTRY - {"CWH-TLS-03"}, why="no 'registry' section"),
+    output("section_missing:secedit", SECEDIT, why="no 'secedit' section"),
+    output("section_missing:screenconnect", WEB_CONFIG | {"CWH-SC-02"},
+           why="no 'screenconnect' section"),
+    output("section_missing:firewall_rules", {"CWH-NET-01", "CWH-NET-02", "CWH-NET-03",
+                                              "CWH-NET-04", "CWH-NET-05"},
+           why="no 'firewall_rules' section"),
+    output("section_missing:iis", IIS, why="no 'iis' section"),
+    output("section_error:local_admins", {"CWH-ACCT-01", "CWH-ACCT-02"},
+           why="collecting 'local_admins' failed"),
+    output("section_error:services", {"CWH-SC-01"}, why="collecting 'services' failed"),
+    output("section_error:tcp_listeners", {"CWH-NET-01", "CWH-NET-02"},
+           why="collecting 'tcp_listeners' failed"),
+    output("section_error:http_sslcert", {"CWH-WEB-05"}, why="collecting 'http_sslcert' failed"),
+    output("section_error:firewall_profiles", {"CWH-STIG-06"},
+           why="collecting 'firewall_profiles' failed"),
+    output("section_null:certificates", {"CWH-WEB-05"}, why="'certificates' section came back"),
+    output("section_null:internet_apps", {"CWH-ACCT-02"}, why="'internet_apps' section came back"),
+    output("section_null:os", ()),  # no OS: no Windows STIG IDs, but the verdicts stand
+    # FS-SMB1 unknown and the SMB1 value absent: CWH-STIG-04 (any of the two) cannot pass.
+    output("section_missing:features", {"CWH-STIG-04"}, why="no 'features' section",
+           cwh_lab_image=SMB1_ABSENT),
+    # --- registry values of the wrong type, or unreadable ---------------------------------------
+    image("reg-sz-for-dword", {"CWH-GPO-01"}, "wrong type"),
+    image("reg-qword", {"CWH-GPO-04"}, "wrong type"),
+    image("reg-multi-sz", {"CWH-STIG-02"}, "wrong type"),
+    image("reg-binary", {"CWH-GPO-06"}, "wrong type"),
+    image("reg-expand-sz", {"CWH-STIG-08"}, "wrong type"),
+    image("reg-dword-data-text", {"CWH-STIG-01"}, 'observed DWord "1"'),
+    image("reg-dword-data-bool", {"CWH-STIG-03"}, "observed DWord false"),
+    image("reg-ssl3-wrong-type", {"CWH-STIG-07"}, "wrong type"),
+    image("reg-tls10-enabled-ffffffff", {"CWH-TLS-01"}, "0xFFFFFFFF"),
+    image("reg-access-denied", {"CWH-GPO-01", "CWH-STIG-01", "CWH-STIG-03"},
+          "registry access is not allowed"),
+    # --- unexpected nulls ---------------------------------------------------------------------
+    image("service-state-null", {"CWH-SC-01"}, "Relay: None"),
+    image("file-version-null", {"CWH-SC-02"}, "version cannot be judged"),
+    image("member-name-null", {"CWH-ACCT-01"}, r"\(unresolved\)"),
+    image("text-facts-null"),
+    image("iis-config-null", IIS, "applicationHost.config was not read"),
+    image("web-config-null", WEB_CONFIG, "web.config was not found"),
+    # --- size ---------------------------------------------------------------------------------
+    Fault("thousands-of-rules-and-apps", frozenset({"CWH-NET-05"}),
+          {"cwh_lab_image": "generated/thousands.yml"}, "Legacy backup agent"),
+    # --- hostile strings ----------------------------------------------------------------------
+    image("hostile-identity", {"CWH-ACCT-01"}, "not approved: .*<script>alert"),
+    image("hostile-control-chars", {"CWH-ACCT-01"}, "not approved: .*管理员"),
+    image("hostile-evidence"),
+    image("hostile-webconfig", {"CWH-NET-02"}, "RelayListenUri .* is not understood"),
+    image("hostile-iis"),
+    image("hostile-netsh", {"CWH-WEB-05"}, "not recognised"),
+    image("hostile-certificate", {"CWH-WEB-05"}, "not in DNS:<script>"),
+    image("hostile-server-header", {"CWH-WEB-02"}, "Server: <script>"),
+    # --- XML bombs and external entities ------------------------------------------------------
+    image("webconfig-xml-bomb", WEB_CONFIG, "XML bomb"),
+    image("webconfig-xxe", WEB_CONFIG, "external entity"),
+    image("apphost-xml-bomb", IIS, "XML bomb"),
+    image("apphost-xxe", IIS, "external entity"),
+    # --- localized Windows --------------------------------------------------------------------
+    image("netsh-german", {"CWH-WEB-05"}, "not recognised .*SSL-Zertifikatbindungen"),
+    image("localized-german"),  # group names by SID: nothing changes
+    # --- who, where and what the host is ------------------------------------------------------
+    image("non-admin", SECEDIT, "Access is denied"),
+    image("orphaned-sid", {"CWH-ACCT-01"}, r"\(unresolved\)"),
+    image("os-build-unknown"),
+    image("domain-joined", {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"}, "joined to the domain",
+          expect=dict.fromkeys(("CWH-NET-03", "CWH-NET-04", "CWH-NET-05"), "Not_Applicable")),
+    image("iis-absent", IIS, "IIS is not installed",
+          expect=dict.fromkeys(IIS, "Not_Applicable")),
+    # --- contradictory or unreadable answers (each once read as a pass; fixed) ---------------
+    image("secedit-empty-privilege-rights", {"CWH-GPO-05"}, "Privilege Rights"),
+    image("firewall-action-unknown", {"CWH-NET-05"}, "unreadable state or action"),
+    image("duplicate-service", {"CWH-SC-01"}, "listed 2 times"),
+    # A site-level requestFiltering that re-allows OPTIONS and sends the Server header.
+    image("iis-site-overrides", IIS, "for site"),
+    # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
+    # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
+    Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",
+                                                            "CWH-NET-02", "CWH-WEB-05"}),
+          {"cwh_lab_image": str(IMAGES / "webconfig-xml-bomb.yml"),
+           "cwh_web_url": "https://{address}:8040/"}),
+]
+
+
+def write_generated_images(directory: Path) -> None:
+    """Images too large to keep in the repository: thousands of firewall rules and software
+    entries, one of the rules (deep in the list) opening TCP 445."""
+    rules = [{"display_name": f"Vendor agent rule {i}", "enabled": i % 3 == 0,
+              "local_ports": [str(20000 + i)], "program": f"C:\\Agents\\agent{i}.exe"}
+             for i in range(5000)]
+    rules.insert(3999, {"display_name": "Legacy backup agent (SMB-In)", "local_ports": ["445"],
+                        "program": "System"})
+    rules[:0] = [{"display_name": "ScreenConnect Web Server (TCP-In)", "local_ports": ["8040"]},
+                 {"display_name": "ScreenConnect Relay (TCP-In)", "local_ports": ["8041"]}]
+    software = [{"name": f"Microsoft Edge WebView2 Runtime {i}", "version": f"1.0.{i}",
+                 "publisher": "Microsoft Corporation"} for i in range(5000)]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "thousands.yml").write_text(yaml.safe_dump(
+        {"extends": "hardened", "firewall": {"rules": rules}, "software": software}))
+
+
+def host_vars(fault: Fault) -> dict[str, Any]:
+    """The fault's host on a fresh loopback address; `{address}` in cwh_web_url becomes it."""
+    host = {k: v for k, v in lab_host("hardened", **PROBES, **fault.host).items()
+            if v is not None}
+    if "cwh_web_url" in host:
+        host["cwh_web_url"] = host["cwh_web_url"].format(address=host["ansible_host"])
+    return host
+
+
+def shared_run(tmp_path_factory: Any, name: str, make: Callable[[Path], AuditRun]) -> AuditRun:
+    """An audit run made once per test session, even when pytest-xdist spreads the tests over
+    several processes: the first one makes it (under a file lock), the others read it back."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of the session
+    directory, saved = root / name, root / name / "run.json"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            directory.mkdir(exist_ok=True)
+            run = make(directory)
+            saved.write_text(json.dumps({"exit_code": run.exit_code, "stdout": run.stdout,
+                                         "stderr": run.stderr}))
+    data = json.loads(saved.read_text())
+    return AuditRun(data["exit_code"], data["stdout"], data["stderr"], directory / "reports")
+
+
+SECRET_VARS = {"ansible_password": "{{ lookup('env', 'CWH_TEST_SECRET') }}"}
+
+
+def _corpus(tmp: Path) -> AuditRun:
+    write_generated_images(tmp / "generated")
+    hosts = {REFERENCE: lab_host("hardened", **PROBES),
+             "ref-basic": lab_host("hardened", transport="basic", **PROBES)}
+    hosts.update({fault.host_name: host_vars(fault) for fault in FAULTS})
+    inventory = write_inventory(tmp, hosts, SECRET_VARS)
+    return run_audit(tmp, inventory, "-m", "stig", "-n", "2", env={"CWH_TEST_SECRET": SECRET},
+                     timeout=170)
+
+
+def corpus_run(tmp_path_factory: Any) -> AuditRun:
+    """The whole corpus and two clean reference hosts (NTLM over http, Basic over https) in one
+    audit run, every host logging on with SECRET."""
+    return shared_run(tmp_path_factory, "corpus", _corpus)
+
+
+# A host whose identity lists its addresses as one number instead of a list.
+CRASH_IMAGE = {"extends": "hardened", "identity": {"ip_addresses": 170403851}}
+
+
+def _crash(tmp: Path) -> AuditRun:
+    (tmp / "scalar-ip.yml").write_text(yaml.safe_dump(CRASH_IMAGE))
+    inventory = write_inventory(tmp, {REFERENCE: lab_host("hardened"),
+                                      "scalar-ip": lab_host("scalar-ip.yml")}, SECRET_VARS)
+    return run_audit(tmp, inventory, "-m", "stig", env={"CWH_TEST_SECRET": SECRET}, timeout=120)
+
+
+def crash_run(tmp_path_factory: Any) -> AuditRun:
+    """A clean host and one whose facts make the suite's own report hook raise."""
+    return shared_run(tmp_path_factory, "crash", _crash)
+
+
+# --- reading what a run wrote -----------------------------------------------------------------
+
+def secret_forms(secret: str, user: str = "auditor") -> list[str]:
+    """The secret as it is, and as base64, HTTP Basic and URL encoding would carry it."""
+    return [secret, base64.b64encode(secret.encode()).decode(),
+            base64.b64encode(f"{user}:{secret}".encode()).decode(),
+            urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)]
+
+
+def html_blob(report: Path) -> dict[str, Any]:
+    """pytest-html's test data: the JSON in the data-jsonblob attribute of report.html."""
+    match = re.search(r'data-jsonblob="([^"]*)"', report.read_text(encoding="utf-8"))
+    assert match, "report.html has no data-jsonblob"
+    return json.loads(html.unescape(match.group(1)))
+
+
+def html_fragments(report: Path) -> dict[str, list[str]]:
+    """Every piece of report.html a browser renders as markup, by test id ("page": the page
+    itself): each test's table cells, its log and its HTML extras (a data: URI is decoded)."""
+    fragments = {"page": [report.read_text(encoding="utf-8")]}
+    for test_id, runs in html_blob(report)["tests"].items():
+        mine = fragments.setdefault(test_id, [])
+        for test in runs:
+            mine += [*test.get("resultsTableRow", []), test.get("log", "")]
+            for extra in test.get("extras", []):
+                content = str(extra.get("content", ""))
+                if content.startswith("data:") and ";base64," in content:
+                    content = base64.b64decode(content.split(";base64,", 1)[1]).decode("utf-8")
+                mine.append(content)
+    return fragments
