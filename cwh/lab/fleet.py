@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cwh import certs
 from cwh.errors import ConfigError
 from cwh.inventory import Target
-from cwh.lab import certs
 from cwh.lab.emulator import Context, ImageCommandHandler
 from cwh.lab.faults import split_faults
 from cwh.lab.image import Image, load_image

@@ -407,7 +407,7 @@ _self_test_cert: tuple[bytes, bytes] | None = None
 def _self_test_server_context(version: str) -> ssl.SSLContext:
     global _self_test_cert
     if _self_test_cert is None:
-        from cwh.lab.certs import issue  # the same generator the lab uses; only needed here
+        from cwh.certs import issue  # the same generator the lab uses; only needed here
 
         issued = issue(["127.0.0.1"])
         _self_test_cert = (issued.cert_pem, issued.key_pem)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cwh.lab import certs
+from cwh import certs
 from tests.e2e.audit_run import REPO, lab_host, loopback, write_inventory
 
 

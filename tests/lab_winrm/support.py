@@ -14,7 +14,7 @@ from typing import Any
 
 from winrm.protocol import Protocol
 
-from cwh.lab.certs import Issued, issue, make_ca
+from cwh.certs import Issued, issue, make_ca
 from cwh.lab.winrm import (
     CommandResult,
     Credential,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwh.lab.certs import Issued, issue, make_ca
+from cwh.certs import Issued, issue, make_ca
 from cwh.lab.listeners import TlsSettings, WebEndpoint
 from cwh.probes.tls import LEGACY_CIPHERS, server_context
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from cwh.lab.certs import Issued, issue
+from cwh.certs import Issued, issue
 from cwh.lab.listeners import ClosedPort, TcpListener
 from cwh.probes.certificate import (
     CertificateObservation,

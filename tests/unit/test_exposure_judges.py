@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from cwh import certs
 from cwh.catalog.model import load_catalog
 from cwh.collect.document import parse_output
 from cwh.collect.facts import HostFacts
@@ -14,7 +15,6 @@ from cwh.collect.request import request_for
 from cwh.inventory import ConnectionSettings, Target
 from cwh.judge import judge
 from cwh.judge.verdict import Status
-from cwh.lab import certs
 from cwh.lab.emulator import encode_document, run_collector
 from cwh.lab.image import Image, load_image
 from cwh.lab.listeners import TlsSettings, WebEndpoint

@@ -1,6 +1,5 @@
-"""Certificates for the lab and the probe tests: a private CA and the leaf certificates it issues.
-
-Everything is generated with `cryptography` at run time; no key material is ever committed.
+"""Certificates generated at run time: the lab's CA and the leaf certificates it issues, and the
+throwaway certificate the TLS self-test serves. No key material is ever committed.
 """
 
 from __future__ import annotations
