@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cwh.certs import issue
 from cwh.probes._net import (
     LEGACY_CIPHERS,
     TLS_VERSIONS,
@@ -407,8 +408,6 @@ _self_test_cert: tuple[bytes, bytes] | None = None
 def _self_test_server_context(version: str) -> ssl.SSLContext:
     global _self_test_cert
     if _self_test_cert is None:
-        from cwh.certs import issue  # the same generator the lab uses; only needed here
-
         issued = issue(["127.0.0.1"])
         _self_test_cert = (issued.cert_pem, issued.key_pem)
     with tempfile.TemporaryDirectory(prefix="cwh-tls-selftest-") as tmp:
