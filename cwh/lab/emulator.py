@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from cwh.collect.script import (
     bootstrap_command,
     collector_version,
@@ -316,7 +318,8 @@ def _certificates(image: Image, request: dict, context: Context) -> dict:
             "not_after": cert.not_valid_after_utc.isoformat(),
             "has_private_key": True,
             "dns_names": issued.names(),
-            "key_algorithm": "RSA",
+            # What PublicKey.Oid.FriendlyName says on Windows.
+            "key_algorithm": "RSA" if isinstance(cert.public_key(), rsa.RSAPublicKey) else "ECC",
             "key_bits": cert.public_key().key_size,
             "lab_name": name,
         })

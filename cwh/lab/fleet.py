@@ -76,10 +76,12 @@ def host_certificates(target: Target, image: Image, ca: certs.Issued) -> dict[st
                         "not_after": now - dt.timedelta(days=30)}
         elif spec.get("days_left") is not None:
             validity = {"not_after": now + dt.timedelta(days=int(spec["days_left"]))}
+        # EC keys by default: generating RSA keys dominates starting a fleet of lab hosts.
+        key_type = spec.get("key_type", "ec")
         issued[name] = certs.issue(
             list(spec.get("names") or default_names),
-            ca=ca if spec.get("issuer", "lab-ca") == "lab-ca" else None,
-            key_size=int(spec.get("key_size", 2048)), **validity)
+            ca=ca if spec.get("issuer", "lab-ca") == "lab-ca" else None, key_type=key_type,
+            key_size=int(spec.get("key_size", 256 if key_type == "ec" else 2048)), **validity)
     return issued
 
 
@@ -152,7 +154,8 @@ class LabFleet:
         transport_fault, output_faults = split_faults(target.var("cwh_lab_fault"), target.name)
         cert_file = key_file = None
         if conn.scheme == "https":
-            leaf = certs.issue([conn.address, target.name, "localhost"], ca=ca)
+            leaf = certs.issue([conn.address, target.name, "localhost"], ca=ca, key_type="ec",
+                               key_size=256)
             cert_path, key_path = leaf.write(self.state_dir / "hosts", target.name)
             cert_file, key_file = str(cert_path), str(key_path)
         config = EndpointConfig(

@@ -79,7 +79,8 @@ def clean(value: Any) -> str:
 
 
 def utf16_len(text: str) -> int:
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    """Length in UTF-16 code units (STIG Viewer's limits count those), computed in C."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def truncate(text: str, limit: int, what: str = "text") -> str:
