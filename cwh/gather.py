@@ -68,6 +68,9 @@ class Gatherer:
         except Exception as exc:  # a bug here must surface as Not_Reviewed, never pass
             facts = HostFacts.failed(name, f"{name}: fact collection crashed: "
                                            f"{exc.__class__.__name__}: {exc}")
+        # The one command is done: delete the shell now, overlapped with the other hosts,
+        # rather than host after host at the end of the run (where xdist cuts workers short).
+        host_for(target.connection).backend.close()
         self._publish(name, ".facts", {"document": facts.document, "error": facts.error})
         host.facts.set_result(facts)
         runner = RunnerView(target, facts)
@@ -153,6 +156,3 @@ class Gatherer:
     def close(self) -> None:
         self._host_pool.shutdown(wait=True, cancel_futures=True)
         self._probe_pool.shutdown(wait=False, cancel_futures=True)
-        for name, host in self._hosts.items():
-            if host.local:
-                host_for(self._targets[name].connection).backend.close()

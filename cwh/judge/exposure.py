@@ -134,6 +134,8 @@ def http_answer_part(runner: RunnerView, endpoint: Endpoint) -> Outcome:
                         f"HTTP {observation.status}" if observation.status else
                         f"no answer: {observation.error}", expected,
                         compact_json(observation.to_evidence(), limit=600))
+    if observation.inconclusive:
+        return unknown(label, expected, f"no HTTP answer ({observation.error})", evidence)
     if observation.status is None:
         return Outcome(False, (evidence,), expected, f"no HTTP answer ({observation.error})",
                        label=label)

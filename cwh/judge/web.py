@@ -181,7 +181,7 @@ def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
                        Evidence("TLS handshake from the runner", endpoint.describe(),
                                 "not available", expected, raw)), ""
     problems = []
-    if not cert.chain_valid:
+    if cert.chain_valid is False:
         problems.append(f"chain not trusted ({cert.chain_error})")
     if not cert.hostname_matches:
         problems.append(f"name {endpoint.host} not in {', '.join(cert.sans) or 'no SAN'}")
@@ -198,6 +198,11 @@ def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
                                        f"expires {cert.not_after}, {cert.key_type} {cert.key_bits}")
     evidence = Evidence("TLS handshake from the runner, chain checked against " + cert.trust_store,
                         endpoint.describe(), observed, expected, raw)
+    if not problems and cert.chain_valid is None:
+        # The leaf looks fine but its chain was never verified (e.g. the second handshake
+        # timed out): that is no pass, and no finding either.
+        return unknown("certificate", expected, f"chain not verified: {cert.chain_error}",
+                       evidence), ""
     return Outcome(not problems, (evidence,), expected, observed, label="certificate"), warning
 
 

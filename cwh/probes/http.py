@@ -73,6 +73,13 @@ class HttpObservation:
     def header_values(self, name: str) -> list[str]:
         return header_values(self.headers, name)
 
+    @property
+    def inconclusive(self) -> bool:
+        """No answer for a reason that says nothing about the server: time ran out (a loaded
+        runner or network), or this connection failed although a TCP probe got through."""
+        return self.status is None and (
+            self.error_stage == "connect" or "timed out" in (self.error or ""))
+
     def to_evidence(self) -> dict:
         return {
             "probe": "http_request",

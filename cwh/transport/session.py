@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import types
 
+import requests
+import winrm.transport
 from winrm import exceptions as winrm_exc
 from winrm.protocol import Protocol
 
@@ -22,6 +25,27 @@ SHELL_NOT_FOUND = 2150858843
 MAX_OUTPUT_BYTES = 96 * 1024 * 1024
 # WinRS Send carries at most one envelope; stay well under pywinrm's 150 KiB maximum.
 _SEND_CHUNK = 96 * 1024
+
+
+class _EnvFreeSession(requests.Session):
+    """A requests session that never reads os.environ.
+
+    With trust_env, requests reads (and, for no_proxy, briefly rewrites) os.environ on every
+    request, while pytest sets and deletes PYTEST_CURRENT_TEST in the main thread around every
+    test phase: a gathering thread then dies of KeyError and its host goes unaudited. The
+    suite passes proxies and CA paths explicitly, so the environment has nothing to add.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+
+
+# pywinrm builds its session with `requests.Session()` inside Transport.build_session and offers
+# no hook: give its module a `requests` whose Session is ours, leaving the real module alone.
+winrm.transport.requests = types.SimpleNamespace(  # type: ignore[assignment]
+    **{k: getattr(requests, k) for k in dir(requests) if not k.startswith("__")})
+winrm.transport.requests.Session = _EnvFreeSession
 
 
 class PowerShellSession:

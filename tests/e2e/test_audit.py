@@ -212,3 +212,6 @@ def test_each_host_is_one_winrm_command_with_and_without_xdist(tmp_path, workers
         actions = [r["action"] for r in requests if r["endpoint"] == host]
         assert actions.count("Command") == 1, (host, actions)
         assert len(actions) <= 8, (host, actions)
+        # Each host's shell is deleted once its command is done, workers or not: a run must
+        # not leave shells behind on the servers it audits.
+        assert actions.count("Create") == actions.count("Delete") == 1, (host, actions)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -15,18 +16,19 @@ from cwh.collect.request import request_for
 from cwh.inventory import ConnectionSettings, Target
 from cwh.judge import judge
 from cwh.judge.verdict import Status
-from cwh.lab.emulator import encode_document, run_collector
+from cwh.lab.emulator import Context, encode_document, run_collector
 from cwh.lab.image import Image, load_image
-from cwh.lab.listeners import TlsSettings, WebEndpoint
+from cwh.lab.listeners import TcpListener, TlsSettings, WebEndpoint
 from cwh.probes.runner import RunnerView
 from cwh.probes.tls import CapabilityObservation
 
 CATALOG = load_catalog()
 
 
-def facts_for(image: Image, name: str = "h") -> HostFacts:
+def facts_for(image: Image, name: str = "h", context: Context | None = None) -> HostFacts:
     request = json.loads(request_for(CATALOG.controls).to_json())
-    return HostFacts(name, parse_output(encode_document(run_collector(image, request)), b"", 0))
+    return HostFacts(name, parse_output(encode_document(run_collector(image, request, context)),
+                                        b"", 0))
 
 
 def target(address: str, **variables) -> Target:
@@ -112,3 +114,48 @@ def test_unknown_web_endpoint_is_not_reviewed_not_a_guess():
         verdict = judge(CATALOG[control], facts, {}, runner)
         assert verdict.status is Status.NOT_REVIEWED and verdict.error, control
         assert "endpoint to probe is unknown" in verdict.reason, control
+
+
+def test_web_port_that_never_answers_http_is_not_reviewed_not_open():
+    """TCP gets through but no HTTP answer comes back in time (a loaded runner or network):
+    that says nothing about the host, so it is no finding and no pass either."""
+    silent = TcpListener("127.0.0.1", 0, idle_timeout=5.0)
+    silent.start()
+    try:
+        facts = facts_for(load_image("hardened"))
+        runner = RunnerView(target("127.0.0.1", cwh_port_map={8040: silent.port},
+                                   cwh_probe_timeout_sec=0.3), facts)
+        verdict = judge(CATALOG["CWH-NET-01"], facts, {}, runner)
+    finally:
+        silent.stop()
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert "timed out" in verdict.reason
+
+
+def test_certificate_whose_chain_was_never_verified_is_not_reviewed(tmp_path):
+    ca = certs.make_ca()
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(ca.cert_pem)
+    leaf = certs.issue(["127.0.0.1"], ca=ca)
+    endpoint = WebEndpoint("127.0.0.1", 0, tls=TlsSettings(leaf.cert_pem, leaf.key_pem),
+                           server_header=None, options_allowed=False)
+    endpoint.start()
+    try:
+        # The host's http.sys binding holds this very certificate, as on a hardened server.
+        facts = facts_for(load_image("hardened"), context=Context({"web": leaf}))
+        view = target("127.0.0.1", cwh_port_map={8040: endpoint.port}, cwh_ca_bundle=str(bundle))
+        good = judge(CATALOG["CWH-WEB-05"], facts, {}, RunnerView(view, facts))
+        seen = RunnerView(view, facts)
+        observed = seen.certificate(seen.web())
+        # The same certificate, but the verifying handshake timed out this time.
+        unverified = RunnerView(view, facts)
+        unverified.adopt({("cert", endpoint.port): dataclasses.replace(
+            observed, chain_valid=None,
+            chain_error="verification handshake did not finish within the timeout")})
+        verdict = judge(CATALOG["CWH-WEB-05"], facts, {}, unverified)
+    finally:
+        endpoint.stop()
+    assert observed.chain_valid is True
+    assert good.status is Status.NOT_A_FINDING, good.reason
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert "chain not verified" in verdict.reason
