@@ -5,6 +5,7 @@ throwaway certificate the TLS self-test serves. No key material is ever committe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass
@@ -53,6 +54,12 @@ class Issued:
         key_path.touch(mode=0o600)
         key_path.write_bytes(self.key_pem)
         return cert_path, key_path
+
+
+@functools.lru_cache(maxsize=8)
+def _load_key(pem: bytes) -> PrivateKey:
+    # One CA signs every lab host's certificate: parse its key once, not once per host.
+    return serialization.load_pem_private_key(pem, password=None)  # type: ignore[return-value]
 
 
 def _new_key(key_type: str, key_size: int) -> PrivateKey:
@@ -138,7 +145,7 @@ def issue(
     else:
         ca_cert = ca.certificate
         issuer_name = ca_cert.subject
-        signing_key = serialization.load_pem_private_key(ca.key_pem, password=None)
+        signing_key = _load_key(ca.key_pem)
     usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
     builder = (
         x509.CertificateBuilder()

@@ -8,6 +8,8 @@ The format is documented in docs/lab-images.md.
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,10 +75,21 @@ def load_image(name_or_path: str, relative_to: Path | None = None) -> Image:
     """Load an image by bundled name (hardened, drifted) or by path; ConfigError when invalid."""
     path = _resolve(name_or_path, relative_to)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        stat = path.stat()
     except OSError as exc:
         raise ConfigError(f"lab image {name_or_path}: cannot read {path} ({exc.strerror})") \
             from None
+    # A fleet of hundreds of hosts shares a few images: parse each file once, and give every
+    # host its own copy, since faults change a host's image.
+    return Image(path.stem, path, copy.deepcopy(_parsed(path, stat.st_mtime_ns, stat.st_size)))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"lab image {path}: cannot read {path} ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"lab image {path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
@@ -85,4 +98,4 @@ def load_image(name_or_path: str, relative_to: Path | None = None) -> Image:
     if parent:
         data = _merge(load_image(parent, path.parent).data, data)
     _validate(path, data)
-    return Image(path.stem, path, data)
+    return data

@@ -485,7 +485,14 @@ class FilteredPort(_Port):
             raise RuntimeError(f"could not make {self._address} look filtered on this kernel")
         return self
 
+    # Connections that filled the queue on this kernel, per address family: proving it costs
+    # one check_timeout per port, so it is proven once and later ports are filled to match.
+    _proven_fill: dict[int, int] = {}
+
     def _fill(self, family: int) -> bool:
+        known = FilteredPort._proven_fill.get(family)
+        if known is not None and self._fill_to(family, known):
+            return True
         for _ in range(self.max_fill):
             client = socket.socket(family, socket.SOCK_STREAM)
             client.settimeout(self.check_timeout)
@@ -493,12 +500,26 @@ class FilteredPort(_Port):
                 client.connect((self._address, self.port))
             except TimeoutError:
                 client.close()
+                FilteredPort._proven_fill[family] = len(self._fillers)
                 return True  # the queue is full: SYNs are being dropped
             except OSError:
                 client.close()
                 return False
             self._fillers.append(client)
         return False
+
+    def _fill_to(self, family: int, count: int) -> bool:
+        """Fill the queue with as many connections as proved enough before on this kernel."""
+        while len(self._fillers) < count:
+            client = socket.socket(family, socket.SOCK_STREAM)
+            client.settimeout(self.check_timeout)
+            try:
+                client.connect((self._address, self.port))
+            except OSError:  # a timeout too: this queue behaves differently, prove it instead
+                client.close()
+                return False
+            self._fillers.append(client)
+        return True
 
     def stop(self) -> None:
         for client in self._fillers:

@@ -264,3 +264,16 @@ def test_internet_apps_match_the_request_patterns() -> None:
     assert [a["name"] for a in data["installed"]] == ["Microsoft Edge"]  # not ScreenConnect
     jdoe = next(p for p in data["profiles"] if p["path"] == "C:\\Users\\jdoe")
     assert jdoe["browser_data"] == ["AppData\\Local\\Microsoft\\Edge\\User Data"]
+
+
+def test_images_are_parsed_once_but_every_host_gets_its_own_copy(tmp_path):
+    first, second = load_image("drifted"), load_image("drifted")
+    assert first.data == second.data
+    first.data["registry"].clear()  # what a fault does to one host's image
+    assert load_image("drifted").data["registry"] == second.data["registry"] != {}
+    # An edited image file is read again, not served from the cache.
+    path = tmp_path / "mine.yml"
+    path.write_text("extends: hardened\nidentity: {hostname: ONE}\n")
+    assert load_image(str(path)).data["identity"]["hostname"] == "ONE"
+    path.write_text("extends: hardened\nidentity: {hostname: TWO-LONGER}\n")
+    assert load_image(str(path)).data["identity"]["hostname"] == "TWO-LONGER"
