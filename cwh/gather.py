@@ -58,8 +58,14 @@ class Gatherer:
 
     def _gather(self, name: str) -> None:
         host = self._hosts[name]
-        host.local = self._share is None or self._claim(name)
-        host.decided.set()
+        try:
+            host.local = self._share is None or self._claim(name)
+        except OSError:
+            # The shared directory is not there (a remote xdist worker, a cleaned /tmp):
+            # gather here, at the cost of one more round trip, rather than wait forever.
+            host.local = True
+        finally:
+            host.decided.set()
         if not host.local:
             return  # another worker gathers it; facts() and runner() adopt its results
         target = self._targets[name]
@@ -71,14 +77,14 @@ class Gatherer:
         # The one command is done: delete the shell now, overlapped with the other hosts,
         # rather than host after host at the end of the run (where xdist cuts workers short).
         host_for(target.connection).backend.close()
-        self._publish(name, ".facts", {"document": facts.document, "error": facts.error})
         host.facts.set_result(facts)
+        self._publish(name, ".facts", {"document": facts.document, "error": facts.error})
         runner = RunnerView(target, facts)
         # Probes wait on the network (timeouts, filtered ports): run them side by side.
         wait([self._probe_pool.submit(runner.run_named, probe)
               for probe in sorted(self._probes.get(name, ()))])
-        self._publish(name, ".probes", runner.export())
         host.runner.set_result(runner)
+        self._publish(name, ".probes", runner.export())
 
     # --- sharing between xdist workers -----------------------------------------------------
 
@@ -98,9 +104,14 @@ class Gatherer:
         if self._share is None:
             return
         tmp = self._path(name, suffix + ".tmp")
-        with open(tmp, "wb") as handle:
-            pickle.dump(payload, handle)
-        tmp.replace(self._path(name, suffix))
+        try:
+            with open(tmp, "wb") as handle:
+                pickle.dump(payload, handle)
+            tmp.replace(self._path(name, suffix))
+        except OSError:
+            # The other workers then wait out their deadline and report this host
+            # Not_Reviewed; this worker's own tests already have the results.
+            return
 
     def _wait_for(self, name: str, suffix: str) -> Any:
         """What the claiming worker published, or None when it never came."""

@@ -147,7 +147,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[AUDIT_KEY] = audit
     if _is_worker(config):
         shared = config.workerinput.get("cwh_share_dir")
-        audit.share_dir = Path(shared) if shared else None
+        # A worker on another machine (--tx ssh=...) cannot see the controller's directory:
+        # it then gathers its hosts itself (correct, one more round trip per such worker).
+        audit.share_dir = Path(shared) if shared and Path(shared).is_dir() else None
         return
     audit.report_dir.mkdir(parents=True, exist_ok=True)
     if not config.option.collectonly:

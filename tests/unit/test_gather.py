@@ -1,0 +1,59 @@
+"""The gatherer hands out each host's facts once, and never leaves a test waiting forever."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+from cwh.collect.request import FactRequest
+from cwh.gather import Gatherer
+from cwh.inventory import ConnectionSettings, Target
+
+
+def _refusing_target(name: str) -> Target:
+    with socket.socket() as probe:  # a port nothing listens on: connects are refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = ConnectionSettings(name=name, address="127.0.0.1", port=port, scheme="http",
+                                  transport="ntlm", user="auditor", password="x",
+                                  read_timeout_sec=3, operation_timeout_sec=2,
+                                  command_timeout_sec=5)
+    return Target(name, (), settings, {})
+
+
+def _facts_within(gatherer: Gatherer, name: str, seconds: float):
+    result: list = []
+    reader = threading.Thread(target=lambda: result.append(gatherer.facts(name)), daemon=True)
+    reader.start()
+    reader.join(seconds)
+    assert result, f"facts({name!r}) still waiting after {seconds} s"
+    return result[0]
+
+
+def test_a_missing_share_directory_gathers_locally_instead_of_hanging(tmp_path: Path):
+    """A remote xdist worker cannot see the controller's share directory."""
+    target = _refusing_target("far")
+    gatherer = Gatherer([target], {"far": FactRequest()}, {}, share_dir=tmp_path / "gone")
+    gatherer.start()
+    try:
+        facts = _facts_within(gatherer, "far", 20)
+    finally:
+        gatherer.close()
+    assert facts.document is None and "far" in facts.error
+
+
+def test_workers_sharing_a_directory_gather_a_host_once(tmp_path: Path):
+    target = _refusing_target("one")
+    first = Gatherer([target], {"one": FactRequest()}, {}, share_dir=tmp_path)
+    second = Gatherer([target], {"one": FactRequest()}, {}, share_dir=tmp_path)
+    first.start()
+    second.start()
+    try:
+        facts = [_facts_within(g, "one", 20) for g in (first, second)]
+    finally:
+        first.close()
+        second.close()
+    claims = list(tmp_path.glob("*.claim"))
+    assert len(claims) == 1
+    assert facts[0].error == facts[1].error and facts[0].error
