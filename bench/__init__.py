@@ -1,0 +1,1 @@
+"""Benchmark of the audit against a fleet of lab hosts: `python bench/run.py --help`."""
