@@ -1,0 +1,288 @@
+"""Merge the reports of several audit runs (slices of one fleet) into one.
+
+    python -m cwh.report.merge OUT_DIR IN_DIR [IN_DIR ...] [--fail-on cat1|cat2|cat3]
+
+A large fleet is audited in slices (`--limit` by group or glob, one CI job or machine each);
+every slice writes its own report directory. This checks each slice against its own manifest
+(every artifact still has the SHA-256 the run recorded), then writes into OUT_DIR:
+
+- `results.json`: every slice's records in one document, the same shape a run writes (`run`,
+  `hosts`, `host_errors`, `results`). A host x control pair found in two slices is refused: the
+  fleet's result for it would be ambiguous. `run.slices` keeps each slice's own run metadata
+  (suite and catalog version, inventory, markers, start time, hosts) with where it came from
+  and the hash of its results.json.
+- `slices/<NN-name>/`: every slice's artifacts exactly as the run wrote them, its manifest
+  included, so each one can still be checked against the manifest that run made.
+- `<host>.ckl` / `<host>.cklb` at the top, one per host, copied from the slice that audited
+  the host. When slices split one host's controls between them (slicing by marker), that host's
+  checklists stay in the slices' folders, one per slice (STIG Manager merges such imports).
+- `manifest.json`: the SHA-256 of every file above, written last.
+
+Exit codes: 0 merged; with --fail-on, the suite's gate on the merged records (0, 1 findings,
+5 nothing, 6 scan errors); 4 when the inputs cannot be merged (nothing is written then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import shutil
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cwh.report import exitcodes
+from cwh.report.exitcodes import FAIL_ON
+from cwh.report.writers import MANIFEST, sha256_of, write_json
+from cwh.version import suite_version
+
+RESULTS = "results.json"
+SLICES = "slices"
+CHECKLIST_SUFFIXES = (".ckl", ".cklb")
+# The lab's request log is diagnostics about the stand-in servers, not evidence, and a lab
+# still running (`--cwh-lab=off` with a lab of one's own) appends to it after the run hashed
+# it: a changed lab log is reported, not refused.
+LAB_LOG = "lab-requests.jsonl"
+
+
+class MergeError(Exception):
+    """The inputs cannot be merged; the message says which and why."""
+
+
+@dataclass
+class Slice:
+    name: str  # NN-<directory name>: unique, ordered as given
+    source: Path
+    document: dict[str, Any]
+    artifacts: list[str]  # paths relative to source, as its manifest lists them
+    results_sha256: str
+    warnings: list[str]
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.document["results"]
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text).strip("._") or "slice"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MergeError(f"{path}: cannot read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise MergeError(f"{path}: not valid JSON ({exc})") from None
+
+
+def verify(directory: Path, warnings: list[str] | None = None) -> list[str]:
+    """The artifacts a run's manifest lists, each checked against its recorded SHA-256."""
+    manifest = directory / MANIFEST
+    if not manifest.is_file():
+        raise MergeError(f"{directory}: no {MANIFEST}: not the report directory of an audit run")
+    data = _read_json(manifest)
+    try:
+        entries = [(str(e["path"]), str(e["sha256"])) for e in data["artifacts"]]
+    except (KeyError, TypeError):
+        raise MergeError(f"{manifest}: not a manifest (artifacts with path and sha256)") from None
+    root = directory.resolve()
+    listed = []
+    for relative, digest in entries:
+        path = (root / relative).resolve()
+        if root not in path.parents:
+            raise MergeError(f"{manifest}: {relative} lies outside {directory}")
+        if not path.is_file():
+            raise MergeError(f"{directory}: {relative} is listed in {MANIFEST} but missing")
+        if sha256_of(path) != digest:
+            if relative == LAB_LOG and warnings is not None:
+                warnings.append(f"{directory}: {LAB_LOG} changed after the run's manifest "
+                                "was written (a lab still running logs on); copied as it is "
+                                "now")
+                listed.append(relative)
+                continue
+            raise MergeError(f"{directory}: {relative} does not match the SHA-256 in {MANIFEST} "
+                             "(changed after the run)")
+        listed.append(relative)
+    if RESULTS not in listed:
+        raise MergeError(f"{directory}: {MANIFEST} does not list {RESULTS}")
+    return listed
+
+
+def load_slice(index: int, directory: Path) -> Slice:
+    if not directory.is_dir():
+        raise MergeError(f"{directory}: not a directory")
+    warnings: list[str] = []
+    artifacts = verify(directory, warnings)
+    document = _read_json(directory / RESULTS)
+    if not isinstance(document, dict) or not isinstance(document.get("results"), list) or \
+            not isinstance(document.get("run"), dict):
+        raise MergeError(f"{directory / RESULTS}: not a results.json of an audit run")
+    for record in document["results"]:
+        if not isinstance(record, dict) or not {"host", "control_id", "status"} <= set(record):
+            raise MergeError(f"{directory / RESULTS}: a result without host, control_id, status")
+    name = f"{index:02d}-{_safe_name(directory.resolve().name)}"
+    return Slice(name, directory, document, artifacts, sha256_of(directory / RESULTS), warnings)
+
+
+def check_duplicates(slices: list[Slice]) -> None:
+    owner: dict[tuple[str, str], str] = {}
+    clashes = []
+    for piece in slices:
+        for record in piece.records:
+            pair = (record["host"], record["control_id"])
+            if pair in owner:
+                clashes.append(f"{pair[0]} x {pair[1]} is in {owner[pair]} and {piece.name}")
+            else:
+                owner[pair] = piece.name
+    if clashes:
+        more = f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""
+        raise MergeError("the same host x control in two slices: " + "; ".join(clashes[:5]) +
+                         more + ". Slice the fleet so each host x control is audited once "
+                         "(--limit by host or group, or disjoint -m selections)")
+
+
+def merged_document(slices: list[Slice]) -> dict[str, Any]:
+    records = sorted((r for s in slices for r in s.records),
+                     key=lambda r: (r["host"], r["control_id"]))
+    hosts: dict[str, Any] = {}
+    host_errors: dict[str, list[str]] = defaultdict(list)
+    for piece in slices:
+        for host, asset in (piece.document.get("hosts") or {}).items():
+            # A host split between slices: keep the fullest description (one with facts).
+            if len(asset or {}) > len(hosts.get(host) or {}):
+                hosts[host] = asset
+        for host, error in (piece.document.get("host_errors") or {}).items():
+            host_errors[host].append(error if len(slices) == 1 else f"[{piece.name}] {error}")
+    runs = [s.document["run"] for s in slices]
+
+    def values(key: str) -> list[Any]:
+        return sorted({json.dumps(r.get(key), sort_keys=True) for r in runs})
+
+    return {
+        "run": {
+            "merged": True,
+            "merged_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "merged_by": suite_version(),
+            "started": min((str(r.get("started")) for r in runs if r.get("started")),
+                           default=None),
+            "hosts": sorted({r["host"] for r in records} |
+                            {h for run in runs for h in run.get("hosts") or []}),
+            "suite_versions": [json.loads(v) for v in values("suite_version")],
+            "catalog_versions": [json.loads(v) for v in values("catalog_version")],
+            "slices": [{"name": s.name, "source": str(s.source.resolve()),
+                        "results_sha256": s.results_sha256, "results": len(s.records),
+                        "run": s.document["run"], "warnings": s.warnings} for s in slices],
+        },
+        "hosts": dict(sorted(hosts.items())),
+        "host_errors": {h: "; ".join(e) for h, e in sorted(host_errors.items())},
+        "results": records,
+    }
+
+
+def _prepare_output(out_dir: Path, inputs: list[Path]) -> None:
+    out = out_dir.resolve()
+    for directory in inputs:
+        source = directory.resolve()
+        if out == source or source in out.parents or out in source.parents:
+            raise MergeError(f"the output {out_dir} overlaps the input {directory}")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise MergeError(f"{out_dir}: exists and is not a directory")
+    if not any(out.iterdir()):
+        return
+    manifest = out / MANIFEST
+    previous = _read_json(manifest) if manifest.is_file() else {}
+    if not (isinstance(previous, dict) and previous.get("merged") is True):
+        raise MergeError(f"{out_dir}: not empty and not the output of an earlier merge; "
+                         "give an empty or new directory")
+    # An earlier merge: remove what it wrote (as its manifest lists it), nothing else.
+    for entry in previous.get("artifacts", []):
+        path = (out / str(entry.get("path", ""))).resolve()
+        if out in path.parents and path.is_file():
+            path.unlink()
+    manifest.unlink()
+    slices = out / SLICES
+    if slices.is_dir():
+        for directory in sorted(slices.rglob("*"), reverse=True):
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+        if not any(slices.iterdir()):
+            slices.rmdir()
+
+
+def _copy(source: Path, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+def merge(out_dir: Path, inputs: list[Path]) -> tuple[dict[str, Any], list[Path]]:
+    """Check and merge; returns the merged document and every file written (manifest last)."""
+    if not inputs:
+        raise MergeError("no input directory")
+    slices = [load_slice(i, Path(d)) for i, d in enumerate(inputs, start=1)]
+    check_duplicates(slices)
+    document = merged_document(slices)
+    _prepare_output(out_dir, [Path(d) for d in inputs])
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    written: list[Path] = []
+    names = Counter(Path(a).name for s in slices for a in s.artifacts
+                    if a.endswith(CHECKLIST_SUFFIXES))
+    for piece in slices:
+        for relative in [*piece.artifacts, MANIFEST]:
+            written.append(_copy(piece.source / relative, out_dir / SLICES / piece.name /
+                                 relative))
+            if relative.endswith(CHECKLIST_SUFFIXES) and names[Path(relative).name] == 1:
+                written.append(_copy(piece.source / relative, out_dir / Path(relative).name))
+    written.append(write_json(out_dir / RESULTS, document))
+    out = out_dir.resolve()
+    entries = [{"path": str(p.resolve().relative_to(out)), "sha256": sha256_of(p),
+                "bytes": p.stat().st_size} for p in sorted(set(written))]
+    manifest = write_json(out_dir / MANIFEST,
+                          {"algorithm": "sha256", "merged": True, "artifacts": entries})
+    return document, [*written, manifest]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cwh.report.merge",
+        description="Merge the report directories of several audit runs (slices of a fleet).")
+    parser.add_argument("out_dir", metavar="OUT_DIR", type=Path)
+    parser.add_argument("inputs", metavar="IN_DIR", type=Path, nargs="+")
+    parser.add_argument("--fail-on", choices=tuple(FAIL_ON), default=None,
+                        help="exit with the suite's gate on the merged results (0, 1, 5, 6)")
+    args = parser.parse_args(argv)
+    try:
+        document, written = merge(args.out_dir, args.inputs)
+    except MergeError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return exitcodes.USAGE_ERROR
+    records = document["results"]
+    counts = Counter(r["status"] for r in records)
+    slices = document["run"]["slices"]
+    print(f"merged {len(slices)} slices: {len(document['run']['hosts'])} hosts, "
+          f"{len(records)} results ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))})")
+    for piece in slices:
+        for warning in piece["warnings"]:
+            print(f"warning: {warning}")
+    if len(document["run"]["catalog_versions"]) > 1:
+        print("warning: the slices used different catalog versions: "
+              + ", ".join(map(str, document["run"]["catalog_versions"])))
+    for host, error in document["host_errors"].items():
+        print(f"ERROR {host}: {error}")
+    print(f"wrote {args.out_dir / RESULTS} and {args.out_dir / MANIFEST} "
+          f"({len(written)} files)")
+    if args.fail_on is None:
+        return exitcodes.OK
+    return exitcodes.decide(records, exitcodes.OK, args.fail_on)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""python -m cwh.report.merge: slices of a fleet's audit merged into one report directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cwh.report.merge import MANIFEST, main, verify
+from cwh.report.writers import write_json, write_manifest
+from tests.e2e.audit_run import REPO, lab_host, run_audit, write_inventory
+
+
+def record(host: str, control: str, status: str = "NotAFinding", severity: str = "medium",
+           error: bool = False) -> dict:
+    return {"host": host, "control_id": control, "status": status, "severity": severity,
+            "error": error, "waiver": None}
+
+
+def make_slice(directory: Path, records: list[dict], *, started: str = "2026-11-01T10:00:00+00:00",
+               markers: str = "stig", host_errors: dict | None = None) -> Path:
+    """A report directory the way a run leaves it: results.json, checklists, a manifest."""
+    hosts = sorted({r["host"] for r in records})
+    written = [write_json(directory / "results.json", {
+        "run": {"suite_version": "0.1.0", "catalog_version": "2026.11.1", "markers": markers,
+                "inventory": f"/inv/{directory.name}.yml", "started": started, "hosts": hosts},
+        "hosts": {h: {"host": h, "os_version": "2022"} for h in hosts},
+        "host_errors": host_errors or {}, "results": records})]
+    for host in hosts:
+        for suffix in (".ckl", ".cklb"):
+            path = directory / f"{host}{suffix}"
+            path.write_text(f"{directory.name} {host} {suffix}\n")
+            written.append(path)
+    junit = directory / "junit.xml"
+    junit.write_text("<testsuites/>\n")
+    write_manifest(directory, [*written, junit])
+    return directory
+
+
+@pytest.fixture
+def two_slices(tmp_path):
+    a = make_slice(tmp_path / "hardened", [record("h1", "CWH-GPO-01"), record("h1", "CWH-TLS-01")])
+    b = make_slice(tmp_path / "drifted", [record("d1", "CWH-GPO-01", "Open"),
+                                          record("d1", "CWH-TLS-01", "Open", "high")],
+                   started="2026-11-01T09:00:00+00:00")
+    return a, b
+
+
+def test_disjoint_slices_merge_into_one_verifiable_report(tmp_path, two_slices, capsys):
+    out = tmp_path / "fleet"
+    assert main([str(out), *map(str, two_slices)]) == 0
+    merged = json.loads((out / "results.json").read_text())
+    assert [(r["host"], r["control_id"]) for r in merged["results"]] == [
+        ("d1", "CWH-GPO-01"), ("d1", "CWH-TLS-01"), ("h1", "CWH-GPO-01"), ("h1", "CWH-TLS-01")]
+    run = merged["run"]
+    assert run["merged"] is True and run["hosts"] == ["d1", "h1"]
+    assert run["started"] == "2026-11-01T09:00:00+00:00"  # the earliest slice
+    assert [s["name"] for s in run["slices"]] == ["01-hardened", "02-drifted"]
+    for piece, source in zip(run["slices"], two_slices, strict=True):
+        # each slice's own run metadata is kept, with where it came from
+        assert piece["run"] == json.loads((source / "results.json").read_text())["run"]
+        assert piece["source"] == str(source.resolve())
+    assert set(merged["hosts"]) == {"d1", "h1"}
+    # one checklist per host at the top, every slice's artifacts kept as they were
+    assert (out / "h1.ckl").read_text() == "hardened h1 .ckl\n"
+    assert (out / "d1.cklb").read_text() == "drifted d1 .cklb\n"
+    for piece in ("01-hardened", "02-drifted"):
+        assert (out / "slices" / piece / "junit.xml").exists()
+        verify(out / "slices" / piece)  # still matches the manifest its run wrote
+    listed = verify(out)  # and the merged manifest covers every file the merge wrote
+    on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {MANIFEST}
+    assert set(listed) == on_disk
+    assert "merged 2 slices: 2 hosts, 4 results" in capsys.readouterr().out
+
+
+def test_the_same_host_and_control_in_two_slices_is_refused(tmp_path, two_slices, capsys):
+    again = make_slice(tmp_path / "again", [record("h1", "CWH-TLS-01", "Open")])
+    out = tmp_path / "fleet"
+    assert main([str(out), *map(str, two_slices), str(again)]) == 4
+    error = capsys.readouterr().err
+    assert "h1 x CWH-TLS-01 is in 01-hardened and 03-again" in error
+    assert not out.exists()  # nothing written
+
+
+def test_a_host_split_by_marker_merges_and_keeps_both_checklists(tmp_path, capsys):
+    gpo = make_slice(tmp_path / "gpo", [record("h1", "CWH-GPO-01")], markers="stig and gpo")
+    tls = make_slice(tmp_path / "tls", [record("h1", "CWH-TLS-01", "Open")],
+                     markers="stig and tls",
+                     host_errors={"h1": "h1: read timed out"})
+    out = tmp_path / "fleet"
+    assert main([str(out), str(gpo), str(tls)]) == 0
+    merged = json.loads((out / "results.json").read_text())
+    assert len(merged["results"]) == 2
+    assert not (out / "h1.ckl").exists()  # two partial checklists: none is "the" checklist
+    assert (out / "slices" / "01-gpo" / "h1.ckl").exists()
+    assert (out / "slices" / "02-tls" / "h1.ckl").exists()
+    assert merged["host_errors"] == {"h1": "[02-tls] h1: read timed out"}
+    assert {s["run"]["markers"] for s in merged["run"]["slices"]} == {"stig and gpo",
+                                                                       "stig and tls"}
+
+
+def test_an_altered_slice_is_refused(tmp_path, two_slices, capsys):
+    a, b = two_slices
+    (b / "d1.ckl").write_text("edited after the run\n")
+    assert main([str(tmp_path / "fleet"), str(a), str(b)]) == 4
+    assert "d1.ckl does not match the SHA-256" in capsys.readouterr().err
+
+
+def test_a_lab_log_that_grew_after_the_run_is_reported_not_refused(tmp_path, capsys):
+    piece = tmp_path / "lab"
+    piece.mkdir()
+    log = piece / "lab-requests.jsonl"
+    log.write_text('{"action": "Command"}\n')
+    make_slice(piece, [record("h1", "CWH-GPO-01")])
+    write_manifest(piece, [piece / n for n in ("results.json", "h1.ckl", "lab-requests.jsonl")])
+    with log.open("a") as handle:  # the lab logs the shell's Delete after the manifest
+        handle.write('{"action": "Delete"}\n')
+    out = tmp_path / "fleet"
+    assert main([str(out), str(piece)]) == 0
+    assert "lab-requests.jsonl changed after the run's manifest" in capsys.readouterr().out
+    assert (out / "slices" / "01-lab" / "lab-requests.jsonl").read_text().count("\n") == 2
+    merged = json.loads((out / "results.json").read_text())
+    assert merged["run"]["slices"][0]["warnings"]
+    verify(out)
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("no_manifest", "no manifest.json"),
+    ("not_a_dir", "not a directory"),
+    ("bad_results", "not a results.json"),
+])
+def test_unusable_inputs_are_refused(tmp_path, two_slices, capsys, problem, message):
+    a, _ = two_slices
+    if problem == "no_manifest":
+        (a / MANIFEST).unlink()
+    elif problem == "not_a_dir":
+        a = tmp_path / "missing"
+    else:
+        write_json(a / "results.json", {"results": "nope"})
+        write_manifest(a, [a / "results.json"])
+    assert main([str(tmp_path / "fleet"), str(a)]) == 4
+    assert message in capsys.readouterr().err
+
+
+def test_output_must_be_new_empty_or_an_earlier_merge(tmp_path, two_slices, capsys):
+    out = tmp_path / "fleet"
+    assert main([str(out), *map(str, two_slices)]) == 0
+    # merging again into the same place replaces the earlier merge, leaving nothing stale
+    assert main([str(out), str(two_slices[0])]) == 0
+    assert not (out / "d1.ckl").exists() and not (out / "slices" / "02-drifted").exists()
+    assert [r["host"] for r in json.loads((out / "results.json").read_text())["results"]] == \
+        ["h1", "h1"]
+    verify(out)
+    # a directory holding anything else is left alone
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert main([str(other), str(two_slices[0])]) == 4
+    assert (other / "notes.txt").read_text() == "mine"
+    # and the output may not be inside an input (or the other way round)
+    assert main([str(two_slices[0] / "merged"), str(two_slices[0])]) == 4
+    assert "overlaps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("records, fail_on, code", [
+    ([record("h", "C1")], "cat3", 0),
+    ([record("h", "C1", "Open", "low")], "cat3", 1),
+    ([record("h", "C1", "Open", "low")], "cat2", 0),
+    ([record("h", "C1", "Not_Reviewed", error=True), record("h", "C2", "Open", "high")],
+     "cat1", 6),
+])
+def test_fail_on_gates_the_merged_results(tmp_path, records, fail_on, code):
+    piece = make_slice(tmp_path / "s", records)
+    assert main([str(tmp_path / "out"), str(piece), "--fail-on", fail_on]) == code
+
+
+def test_slices_of_real_runs_merge_to_what_one_run_reports(tmp_path):
+    """Two CI jobs each audit one group (--limit); merged, they equal one run of the fleet."""
+    hosts = {"hard": lab_host("hardened"), "drift": lab_host("drifted", transport="basic")}
+
+    def audit(name: str, *args: str):
+        where = tmp_path / name  # its own inventory, lab state and reports, like a CI job
+        where.mkdir()
+        return run_audit(where, write_inventory(where, hosts), "-m", "stig", *args)
+
+    whole = audit("whole")
+    slices = [audit(name, "--limit", name) for name in ("hard", "drift")]
+    for run in (whole, *slices):
+        assert run.exit_code in (0, 1), run.output
+    out = tmp_path / "fleet"
+    completed = subprocess.run(
+        [sys.executable, "-m", "cwh.report.merge", str(out),
+         *(str(s.report_dir) for s in slices), "--fail-on", "cat3"],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == whole.exit_code == 1, completed.stdout + completed.stderr
+    merged = json.loads((out / "results.json").read_text())
+
+    def essence(records):
+        return sorted((r["host"], r["control_id"], r["status"], r["severity"]) for r in records)
+
+    assert essence(merged["results"]) == essence(whole.results)
+    assert set(merged["hosts"]) == {"hard", "drift"}
+    assert (out / "hard.ckl").exists() and (out / "drift.cklb").exists()
+    assert [s["run"]["hosts"] for s in merged["run"]["slices"]] == [["hard"], ["drift"]]
+    verify(out)
