@@ -2,7 +2,7 @@
 
 pywinrm polls Receive forever while a command runs, so the Receive loop here enforces the
 suite's deadline and terminates the command when it passes. A finished command needs no Signal:
-the shell's Delete at the end of the run cleans it up, which saves one request per host.
+the shell's Delete right after it cleans it up, which saves one request per host.
 """
 
 from __future__ import annotations
