@@ -42,6 +42,15 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
     for control, hosts in sorted(awaiting.items()):
         lines.append(f"awaiting review (manual): {control} on {', '.join(sorted(hosts))} "
                      "(record the answer in cwh_attestations)")
+    expired: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for record in records:
+        waiver = record.get("waiver")
+        if waiver and waiver.get("expired"):
+            expired[(waiver["id"], str(waiver["expires"]))].append(
+                f"{record['control_id']} on {record['host']}")
+    for (waiver_id, expires), where in sorted(expired.items()):
+        lines.append(f"waiver {printable(waiver_id)} expired on {expires}; counts again: "
+                     + ", ".join(sorted(where)))
     if not records:
         lines.append("no control was selected for any host")
     lines += [f"warning: {w}" for w in audit.warnings]
