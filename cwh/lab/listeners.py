@@ -457,20 +457,15 @@ def _parse_request(head: bytes) -> tuple[str, str, dict[str, str]] | None:
     return parts[0], parts[2], headers
 
 
-class FilteredPort(_Port):
-    """A port whose connects time out, as behind a firewall that drops packets.
+class ClosedPort(_Port):
+    """Reserves a port with nothing listening on it, so connects are refused (RST).
 
-    A listening socket with backlog 0 that never accepts: once its accept queue holds a
-    connection, Linux drops further SYNs, so clients see no answer at all. start() fills the
-    queue and checks that a further connect really times out."""
+    A bound socket that never listens keeps the port out of other hands; this is what the lab
+    uses for 135/139/445 when a host has them closed."""
 
-    def __init__(self, address: str, port: int = 0, *, check_timeout: float = 0.05,
-                 max_fill: int = 16) -> None:
+    def __init__(self, address: str, port: int = 0) -> None:
         super().__init__(address, port)
-        self.check_timeout = check_timeout
-        self.max_fill = max_fill
         self._sock: socket.socket | None = None
-        self._fillers: list[socket.socket] = []
 
     def start(self) -> Self:
         if self._sock is not None:
@@ -478,9 +473,36 @@ class FilteredPort(_Port):
         family = _family(self._address)
         self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.bind((self._address, self._requested_port))
-        self._sock.listen(0)
         self._started(self._sock.getsockname()[1])
-        if not self._fill(family):
+        return self
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._running = False
+
+
+class FilteredPort(ClosedPort):
+    """A port whose connects time out, as behind a firewall that drops packets.
+
+    A listening socket with backlog 0 that never accepts: once its accept queue holds a
+    connection, Linux drops further SYNs, so clients see no answer at all. start() fills the
+    queue; the first port of a process also checks that a further connect really times out,
+    and later ones are filled to the depth that proved enough."""
+
+    def __init__(self, address: str, port: int = 0, *, check_timeout: float = 0.05,
+                 max_fill: int = 16) -> None:
+        super().__init__(address, port)
+        self.check_timeout = check_timeout
+        self.max_fill = max_fill
+        self._fillers: list[socket.socket] = []
+
+    def start(self) -> Self:
+        super().start()
+        assert self._sock is not None
+        self._sock.listen(0)
+        if not self._fill(self._sock.family):
             self.stop()
             raise RuntimeError(f"could not make {self._address} look filtered on this kernel")
         return self
@@ -525,33 +547,4 @@ class FilteredPort(_Port):
         for client in self._fillers:
             client.close()
         self._fillers.clear()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        self._running = False
-
-
-class ClosedPort(_Port):
-    """Reserves a port with nothing listening on it, so connects are refused (RST).
-
-    A bound socket that never listens keeps the port out of other hands; this is what the lab
-    uses for 135/139/445 when a host has them closed."""
-
-    def __init__(self, address: str, port: int = 0) -> None:
-        super().__init__(address, port)
-        self._sock: socket.socket | None = None
-
-    def start(self) -> Self:
-        if self._sock is not None:
-            raise RuntimeError(f"{self!r} is already started")
-        family = _family(self._address)
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
-        self._sock.bind((self._address, self._requested_port))
-        self._started(self._sock.getsockname()[1])
-        return self
-
-    def stop(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        self._running = False
+        super().stop()
