@@ -10,6 +10,7 @@ each host costs one round trip per run however its tests are spread over workers
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import threading
@@ -76,7 +77,9 @@ class Gatherer:
                                            f"{exc.__class__.__name__}: {exc}")
         # The one command is done: delete the shell now, overlapped with the other hosts,
         # rather than host after host at the end of the run (where xdist cuts workers short).
-        host_for(target.connection).backend.close()
+        # Best effort: a failure here must not keep the facts from the tests waiting for them.
+        with contextlib.suppress(Exception):
+            host_for(target.connection).backend.close()
         host.facts.set_result(facts)
         self._publish(name, ".facts", {"document": facts.document, "error": facts.error})
         runner = RunnerView(target, facts)
