@@ -33,6 +33,14 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
             extra.append(f"{errors} not evaluated (errors)")
         lines.append(f"{host:<{width}}  " + ", ".join(parts) +
                      (f"  [{'; '.join(extra)}]" if extra else ""))
+        # Which controls, so a CI log says what to fix without opening the report.
+        for label, chosen in (("open", [r for r in by_host[host] if r["status"] == "Open"
+                                         and not is_waived(r)]),
+                              ("not evaluated", [r for r in by_host[host]
+                                                 if counts_as_error(r)])):
+            if chosen:
+                lines.append(f"{'':<{width}}  {label}: " +
+                             " ".join(sorted(r["control_id"] for r in chosen)))
     for _host, error in sorted(audit.host_errors.items()):
         lines.append(f"ERROR {printable(error)}")
     awaiting: dict[str, list[str]] = defaultdict(list)

@@ -103,6 +103,9 @@ def test_wrong_password_is_one_line_and_the_other_host_survives(tmp_path):
     assert "Traceback" not in run.output
     lines = [line for line in run.stdout.splitlines() if line.startswith("ERROR locked:")]
     assert len(lines) == 1 and "authentication failed" in lines[0], run.stdout
+    # The summary names the controls that could not be evaluated, for the CI log.
+    assert any(line.strip().startswith("not evaluated: CWH-") and "CWH-GPO-01" in line
+               for line in run.stdout.splitlines()), run.stdout
     good, locked = run.by_control("good"), run.by_control("locked")
     assert len(good) == len(locked) == len(ALL_CONTROLS)
     assert all(r["status"] != "Not_Reviewed" or not r["error"] for r in good.values())

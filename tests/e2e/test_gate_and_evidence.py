@@ -94,6 +94,8 @@ def test_expired_waiver_counts_again_and_says_so(tmp_path):
     record = run.by_control("sc-01")["CWH-GPO-04"]
     assert record["waiver"]["expired"] is True
     assert "waiver W-7 expired on" in run.stdout
+    assert any(line.strip() == "open: CWH-GPO-04" for line in run.stdout.splitlines()), \
+        run.stdout
 
 
 @pytest.mark.parametrize("change, message", [
