@@ -74,9 +74,10 @@ class ResultCollector:
         if self.config.option.collectonly:
             return
         records = self.records()
-        self.written = write_reports(self.audit, records, self.config)
-        session.exitstatus = exitcodes.decide(records, int(session.exitstatus),
-                                              self.audit.options.fail_on)
+        status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on)
+        self.written = write_reports(self.audit, records, self.config, status,
+                                     session.testscollected)
+        session.exitstatus = status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.config.option.collectonly:

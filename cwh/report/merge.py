@@ -18,8 +18,13 @@ every slice writes its own report directory. This checks each slice against its 
   checklists stay in the slices' folders, one per slice (STIG Manager merges such imports).
 - `manifest.json`: the SHA-256 of every file above, written last.
 
+A slice that did not finish (interrupted, an internal error, fewer results than the tests it
+selected, a host without results) is merged but reported, and counts as a scan error for the
+gate: a fleet report must not pass because part of the fleet was never audited.
+
 Exit codes: 0 merged; with --fail-on, the suite's gate on the merged records (0, 1 findings,
-5 nothing, 6 scan errors); 4 when the inputs cannot be merged (nothing is written then).
+5 nothing, 6 scan errors or an incomplete slice); 4 when the inputs cannot be merged (nothing
+is written then); 3 on an unexpected error (a bug: please report it).
 """
 
 from __future__ import annotations
@@ -38,15 +43,13 @@ from typing import Any
 from cwh.report import exitcodes
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.writers import MANIFEST, sha256_of, write_json
+from cwh.text import printable
 from cwh.version import suite_version
 
 RESULTS = "results.json"
 SLICES = "slices"
 CHECKLIST_SUFFIXES = (".ckl", ".cklb")
-# The lab's request log is diagnostics about the stand-in servers, not evidence, and a lab
-# still running (`--cwh-lab=off` with a lab of one's own) appends to it after the run hashed
-# it: a changed lab log is reported, not refused.
-LAB_LOG = "lab-requests.jsonl"
+SEVERITIES = ("low", "medium", "high")
 
 
 class MergeError(Exception):
@@ -60,7 +63,7 @@ class Slice:
     document: dict[str, Any]
     artifacts: list[str]  # paths relative to source, as its manifest lists them
     results_sha256: str
-    warnings: list[str]
+    incomplete: list[str]  # why this slice's run did not audit everything it selected
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -80,7 +83,7 @@ def _read_json(path: Path) -> Any:
         raise MergeError(f"{path}: not valid JSON ({exc})") from None
 
 
-def verify(directory: Path, warnings: list[str] | None = None) -> list[str]:
+def verify(directory: Path) -> list[str]:
     """The artifacts a run's manifest lists, each checked against its recorded SHA-256."""
     manifest = directory / MANIFEST
     if not manifest.is_file():
@@ -93,18 +96,17 @@ def verify(directory: Path, warnings: list[str] | None = None) -> list[str]:
     root = directory.resolve()
     listed = []
     for relative, digest in entries:
-        path = (root / relative).resolve()
-        if root not in path.parents:
-            raise MergeError(f"{manifest}: {relative} lies outside {directory}")
+        # The same relative path is written under the output: it must name a plain file
+        # inside the slice, with no way (.., absolute, a link) to point anywhere else.
+        parts = Path(relative).parts
+        if Path(relative).is_absolute() or ".." in parts or not parts:
+            raise MergeError(f"{manifest}: {relative!r} is not a path inside {directory}")
+        path = root / relative
+        if any((root / Path(*parts[:i])).is_symlink() for i in range(1, len(parts) + 1)):
+            raise MergeError(f"{manifest}: {relative} is or lies behind a symbolic link")
         if not path.is_file():
             raise MergeError(f"{directory}: {relative} is listed in {MANIFEST} but missing")
         if sha256_of(path) != digest:
-            if relative == LAB_LOG and warnings is not None:
-                warnings.append(f"{directory}: {LAB_LOG} changed after the run's manifest "
-                                "was written (a lab still running logs on); copied as it is "
-                                "now")
-                listed.append(relative)
-                continue
             raise MergeError(f"{directory}: {relative} does not match the SHA-256 in {MANIFEST} "
                              "(changed after the run)")
         listed.append(relative)
@@ -113,20 +115,47 @@ def verify(directory: Path, warnings: list[str] | None = None) -> list[str]:
     return listed
 
 
+def _check_records(path: Path, document: Any) -> None:
+    if not isinstance(document, dict) or not isinstance(document.get("results"), list) or \
+            not isinstance(document.get("run"), dict):
+        raise MergeError(f"{path}: not a results.json of an audit run")
+    for record in document["results"]:
+        if not isinstance(record, dict) or not all(
+                isinstance(record.get(k), str) for k in ("host", "control_id", "status")):
+            raise MergeError(f"{path}: a result without host, control_id and status")
+        if record.get("severity") not in SEVERITIES:
+            raise MergeError(f"{path}: {record['host']} x {record['control_id']}: severity "
+                             f"{record.get('severity')!r} is not one of {', '.join(SEVERITIES)}")
+
+
+def incompleteness(document: dict[str, Any]) -> list[str]:
+    """Why a run's results.json does not cover everything the run selected (empty: complete)."""
+    run, records = document["run"], document["results"]
+    status, selected = run.get("exit_status"), run.get("selected")
+    if not isinstance(status, int) or not isinstance(selected, int):
+        return ["results.json does not say how the run ended (exit_status, selected)"]
+    reasons = []
+    if status in (exitcodes.INTERRUPTED, exitcodes.INTERNAL_ERROR, exitcodes.USAGE_ERROR):
+        reasons.append(f"the run ended with exit code {status} "
+                       f"({'interrupted' if status == exitcodes.INTERRUPTED else 'an error'})")
+    if len(records) < selected:
+        reasons.append(f"{len(records)} results for {selected} selected tests")
+    audited = {r["host"] for r in records}
+    missing = sorted(h for h in run.get("hosts") or [] if h not in audited)
+    if records and missing:
+        reasons.append(f"no result for {', '.join(map(str, missing))}")
+    return reasons
+
+
 def load_slice(index: int, directory: Path) -> Slice:
     if not directory.is_dir():
         raise MergeError(f"{directory}: not a directory")
-    warnings: list[str] = []
-    artifacts = verify(directory, warnings)
+    artifacts = verify(directory)
     document = _read_json(directory / RESULTS)
-    if not isinstance(document, dict) or not isinstance(document.get("results"), list) or \
-            not isinstance(document.get("run"), dict):
-        raise MergeError(f"{directory / RESULTS}: not a results.json of an audit run")
-    for record in document["results"]:
-        if not isinstance(record, dict) or not {"host", "control_id", "status"} <= set(record):
-            raise MergeError(f"{directory / RESULTS}: a result without host, control_id, status")
+    _check_records(directory / RESULTS, document)
     name = f"{index:02d}-{_safe_name(directory.resolve().name)}"
-    return Slice(name, directory, document, artifacts, sha256_of(directory / RESULTS), warnings)
+    return Slice(name, directory, document, artifacts, sha256_of(directory / RESULTS),
+                 incompleteness(document))
 
 
 def check_duplicates(slices: list[Slice]) -> None:
@@ -163,6 +192,10 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
     def values(key: str) -> list[Any]:
         return sorted({json.dumps(r.get(key), sort_keys=True) for r in runs})
 
+    # A merged directory can itself be a slice of a larger merge: say how "the run" ended in
+    # the same terms a run does, an incomplete slice making the whole an interrupted run.
+    ended = exitcodes.INTERRUPTED if any(s.incomplete for s in slices) else exitcodes.OK
+
     return {
         "run": {
             "merged": True,
@@ -174,9 +207,12 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
                             {h for run in runs for h in run.get("hosts") or []}),
             "suite_versions": [json.loads(v) for v in values("suite_version")],
             "catalog_versions": [json.loads(v) for v in values("catalog_version")],
+            "exit_status": exitcodes.decide(records, ended),
+            "selected": sum(int(r.get("selected") or 0) for r in runs),
             "slices": [{"name": s.name, "source": str(s.source.resolve()),
                         "results_sha256": s.results_sha256, "results": len(s.records),
-                        "run": s.document["run"], "warnings": s.warnings} for s in slices],
+                        "run": s.document["run"], "complete": not s.incomplete,
+                        "incomplete": s.incomplete} for s in slices],
         },
         "hosts": dict(sorted(hosts.items())),
         "host_errors": {h: "; ".join(e) for h, e in sorted(host_errors.items())},
@@ -262,26 +298,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         document, written = merge(args.out_dir, args.inputs)
     except MergeError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        print(f"ERROR: {printable(str(exc))}", file=sys.stderr)
         return exitcodes.USAGE_ERROR
+    except OSError as exc:
+        print(f"ERROR: {exc.filename or args.out_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return exitcodes.USAGE_ERROR
+    except Exception as exc:  # a bug: one line, not a traceback, and not "findings"
+        print(f"ERROR: unexpected {exc.__class__.__name__}: {printable(str(exc))}",
+              file=sys.stderr)
+        return exitcodes.INTERNAL_ERROR
     records = document["results"]
     counts = Counter(r["status"] for r in records)
     slices = document["run"]["slices"]
     print(f"merged {len(slices)} slices: {len(document['run']['hosts'])} hosts, "
           f"{len(records)} results ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))})")
     for piece in slices:
-        for warning in piece["warnings"]:
-            print(f"warning: {warning}")
+        for reason in piece["incomplete"]:
+            print(f"INCOMPLETE {piece['name']}: {printable(reason)}")
     if len(document["run"]["catalog_versions"]) > 1:
         print("warning: the slices used different catalog versions: "
-              + ", ".join(map(str, document["run"]["catalog_versions"])))
+              + printable(", ".join(map(str, document["run"]["catalog_versions"]))))
     for host, error in document["host_errors"].items():
-        print(f"ERROR {host}: {error}")
+        print(f"ERROR {printable(host)}: {printable(error)}")
     print(f"wrote {args.out_dir / RESULTS} and {args.out_dir / MANIFEST} "
           f"({len(written)} files)")
     if args.fail_on is None:
         return exitcodes.OK
-    return exitcodes.decide(records, exitcodes.OK, args.fail_on)
+    status = exitcodes.decide(records, exitcodes.OK, args.fail_on)
+    if any(not piece["complete"] for piece in slices) and status in (
+            exitcodes.OK, exitcodes.FINDINGS):
+        return exitcodes.SCAN_ERROR  # part of the fleet was never audited
+    return status
 
 
 if __name__ == "__main__":

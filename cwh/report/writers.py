@@ -106,9 +106,11 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[
     return written, warnings
 
 
-def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Config) -> \
-        list[Path]:
-    meta = run_metadata(audit, config)
+def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Config,
+                  exit_status: int, selected: int) -> list[Path]:
+    # How the run ended and how many host x control tests it selected: whoever reads
+    # results.json alone (the fleet merge) can tell a complete run from an interrupted one.
+    meta = {**run_metadata(audit, config), "exit_status": exit_status, "selected": selected}
     written = [write_json(audit.report_dir / "results.json", {
         "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
         "results": records})]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cwh.report.merge import MANIFEST, main, verify
-from cwh.report.writers import write_json, write_manifest
+from cwh.report.writers import sha256_of, write_json, write_manifest
 from tests.e2e.audit_run import REPO, lab_host, run_audit, write_inventory
 
 
@@ -21,12 +21,15 @@ def record(host: str, control: str, status: str = "NotAFinding", severity: str =
 
 
 def make_slice(directory: Path, records: list[dict], *, started: str = "2026-11-01T10:00:00+00:00",
-               markers: str = "stig", host_errors: dict | None = None) -> Path:
+               markers: str = "stig", host_errors: dict | None = None, exit_status: int = 0,
+               selected: int | None = None, hosts: list[str] | None = None) -> Path:
     """A report directory the way a run leaves it: results.json, checklists, a manifest."""
-    hosts = sorted({r["host"] for r in records})
+    hosts = hosts or sorted({r["host"] for r in records})
     written = [write_json(directory / "results.json", {
         "run": {"suite_version": "0.1.0", "catalog_version": "2026.11.1", "markers": markers,
-                "inventory": f"/inv/{directory.name}.yml", "started": started, "hosts": hosts},
+                "inventory": f"/inv/{directory.name}.yml", "started": started, "hosts": hosts,
+                "exit_status": exit_status,
+                "selected": len(records) if selected is None else selected},
         "hosts": {h: {"host": h, "os_version": "2022"} for h in hosts},
         "host_errors": host_errors or {}, "results": records})]
     for host in hosts:
@@ -109,22 +112,80 @@ def test_an_altered_slice_is_refused(tmp_path, two_slices, capsys):
     assert "d1.ckl does not match the SHA-256" in capsys.readouterr().err
 
 
-def test_a_lab_log_that_grew_after_the_run_is_reported_not_refused(tmp_path, capsys):
+def test_a_lab_log_that_changed_after_the_run_is_refused_like_any_artifact(tmp_path, capsys):
     piece = tmp_path / "lab"
     piece.mkdir()
     log = piece / "lab-requests.jsonl"
     log.write_text('{"action": "Command"}\n')
     make_slice(piece, [record("h1", "CWH-GPO-01")])
     write_manifest(piece, [piece / n for n in ("results.json", "h1.ckl", "lab-requests.jsonl")])
-    with log.open("a") as handle:  # the lab logs the shell's Delete after the manifest
+    with log.open("a") as handle:
         handle.write('{"action": "Delete"}\n')
+    assert main([str(tmp_path / "fleet"), str(piece)]) == 4
+    assert "lab-requests.jsonl does not match the SHA-256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ending, expected", [
+    ({"exit_status": 2}, "the run ended with exit code 2 (interrupted)"),
+    ({"selected": 34}, "1 results for 34 selected tests"),
+    ({"hosts": ["h1", "h2"]}, "no result for h2"),
+])
+def test_an_incomplete_slice_is_merged_but_fails_the_gate(tmp_path, capsys, ending, expected):
+    """A slice stopped after one test must not let the fleet pass (its absent results are
+    not findings, so the gate alone would say 0)."""
+    done = make_slice(tmp_path / "done", [record("d1", "CWH-GPO-01")])
+    partial = make_slice(tmp_path / "partial", [record("h1", "CWH-GPO-01")], **ending)
     out = tmp_path / "fleet"
-    assert main([str(out), str(piece)]) == 0
-    assert "lab-requests.jsonl changed after the run's manifest" in capsys.readouterr().out
-    assert (out / "slices" / "01-lab" / "lab-requests.jsonl").read_text().count("\n") == 2
+    assert main([str(out), str(done), str(partial), "--fail-on", "cat3"]) == 6
+    assert f"INCOMPLETE 02-partial: {expected}" in capsys.readouterr().out
     merged = json.loads((out / "results.json").read_text())
-    assert merged["run"]["slices"][0]["warnings"]
-    verify(out)
+    assert [s["complete"] for s in merged["run"]["slices"]] == [True, False]
+    # merged again as a slice of a larger merge, it still counts as incomplete
+    assert main([str(tmp_path / "world"), str(out), "--fail-on", "cat3"]) == 6
+
+
+def test_a_slice_from_before_completion_was_recorded_is_incomplete(tmp_path, capsys):
+    piece = make_slice(tmp_path / "old", [record("h1", "CWH-GPO-01")])
+    document = json.loads((piece / "results.json").read_text())
+    del document["run"]["exit_status"], document["run"]["selected"]
+    write_json(piece / "results.json", document)
+    write_manifest(piece, [piece / "results.json"])
+    assert main([str(tmp_path / "fleet"), str(piece), "--fail-on", "cat3"]) == 6
+    assert "does not say how the run ended" in capsys.readouterr().out
+
+
+def test_complete_merges_merge_again(tmp_path, two_slices):
+    out = tmp_path / "fleet"
+    assert main([str(out), str(two_slices[0])]) == 0
+    assert main([str(tmp_path / "world"), str(out), "--fail-on", "cat3"]) == 0
+
+
+@pytest.mark.parametrize("trick", ["dotdot", "absolute", "symlink"])
+def test_manifest_paths_cannot_reach_outside_the_slice(tmp_path, capsys, trick):
+    piece = make_slice(tmp_path / "evil" / "s", [record("h1", "CWH-GPO-01")])
+    manifest = json.loads((piece / MANIFEST).read_text())
+    victim = tmp_path / "victim.ckl"
+    victim.write_text("outside\n")
+    if trick == "dotdot":
+        path = "../../victim.ckl"
+    elif trick == "absolute":
+        path = str(victim)
+    else:
+        (piece / "link").symlink_to(tmp_path)
+        path = "link/victim.ckl"
+    manifest["artifacts"].append({"path": path, "sha256": sha256_of(victim)})
+    write_json(piece / MANIFEST, manifest)
+    out = tmp_path / "a" / "b" / "fleet"
+    assert main([str(out), str(piece)]) == 4
+    assert path in capsys.readouterr().err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil", "victim.ckl"]
+
+
+def test_a_result_with_an_unknown_severity_is_refused(tmp_path, capsys):
+    piece = make_slice(tmp_path / "s", [record("h1", "CWH-GPO-01", severity="urgent")])
+    assert main([str(tmp_path / "fleet"), str(piece), "--fail-on", "cat3"]) == 4
+    assert "severity 'urgent'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("problem, message", [
