@@ -49,11 +49,13 @@ class Gatherer:
         self._host_pool = ThreadPoolExecutor(max_hosts, thread_name_prefix="cwh-host")
         self._probe_pool = ThreadPoolExecutor(max_probes, thread_name_prefix="cwh-probe")
         self._hosts = {name: _Host() for name in requests}
+        self._started = time.monotonic()
         self._adopting: dict[str, threading.Lock] = {n: threading.Lock() for n in requests}
 
     # --- gathering -------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._started = time.monotonic()
         for name in self._hosts:
             self._host_pool.submit(self._gather, name)
 
@@ -75,13 +77,12 @@ class Gatherer:
         except Exception as exc:  # a bug here must surface as Not_Reviewed, never pass
             facts = HostFacts.failed(name, f"{name}: fact collection crashed: "
                                            f"{exc.__class__.__name__}: {exc}")
-        # The one command is done: delete the shell now, overlapped with the other hosts,
-        # rather than host after host at the end of the run (where xdist cuts workers short).
-        # Best effort: a failure here must not keep the facts from the tests waiting for them.
-        with contextlib.suppress(Exception):
-            host_for(target.connection).backend.close()
         host.facts.set_result(facts)
         self._publish(name, ".facts", {"document": facts.document, "error": facts.error})
+        # The one command is done: delete the shell now, overlapped with the other hosts,
+        # rather than host after host at the end of the run (where xdist cuts workers short).
+        # After the facts are out, so a slow Delete delays no test; best effort.
+        self._close_shell(name)
         runner = RunnerView(target, facts)
         # Probes wait on the network (timeouts, filtered ports): run them side by side.
         wait([self._probe_pool.submit(runner.run_named, probe)
@@ -119,10 +120,12 @@ class Gatherer:
     def _wait_for(self, name: str, suffix: str) -> Any:
         """What the claiming worker published, or None when it never came."""
         target = self._targets[name]
-        deadline = time.monotonic() + target.connection.command_timeout_sec + 120
+        # Counted from the start of gathering, not from this call: tests run one after
+        # another, and a worker that died must cost the run one timeout, not one per host.
+        deadline = self._started + target.connection.command_timeout_sec + 120
         path = self._path(name, suffix)
         while not path.exists():
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or not path.parent.is_dir():
                 return None
             time.sleep(0.02)
         with open(path, "rb") as handle:
@@ -167,6 +170,15 @@ class Gatherer:
             self._adopt_probes(name)
         return host.runner.result()
 
+    def _close_shell(self, name: str) -> None:
+        with contextlib.suppress(Exception):
+            host_for(self._targets[name].connection).backend.close()
+
     def close(self) -> None:
         self._host_pool.shutdown(wait=True, cancel_futures=True)
         self._probe_pool.shutdown(wait=False, cancel_futures=True)
+        # Shells are deleted as each host finishes; this catches one a test opened again
+        # through its testinfra host (no request at all when there is no shell).
+        for name, host in self._hosts.items():
+            if host.local:
+                self._close_shell(name)

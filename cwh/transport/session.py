@@ -96,6 +96,9 @@ class PowerShellSession:
                     self._shell_id = None
                     return self._run(script)
             except Exception as exc:  # every failure becomes one readable line
+                if isinstance(exc, (CommandTimeout, OutputTooLarge)):
+                    # The host answers, only our command went too far: leave no shell behind.
+                    self._delete_shell()
                 self._discard()
                 raise describe(exc, self.settings) from None
 
@@ -144,11 +147,13 @@ class PowerShellSession:
         self._protocol = None
         self._shell_id = None
 
+    def _delete_shell(self) -> None:
+        if self._protocol is not None and self._shell_id is not None:
+            with contextlib.suppress(Exception):  # the host may already be gone
+                self._protocol.close_shell(self._shell_id)
+
     def close(self) -> None:
         """Delete the shell (which ends its commands) and close the HTTP session."""
         with self._lock:
-            protocol, shell_id = self._protocol, self._shell_id
+            self._delete_shell()
             self._discard()
-            if protocol is not None and shell_id is not None:
-                with contextlib.suppress(Exception):  # the host may already be gone
-                    protocol.close_shell(shell_id)

@@ -57,3 +57,22 @@ def test_workers_sharing_a_directory_gather_a_host_once(tmp_path: Path):
     claims = list(tmp_path.glob("*.claim"))
     assert len(claims) == 1
     assert facts[0].error == facts[1].error and facts[0].error
+
+
+def test_a_claimer_that_never_publishes_costs_one_timeout_not_a_hang(tmp_path: Path):
+    """Another worker claimed the host and died: the waiting worker gives up when the
+    deadline from the start of gathering passes, or at once when the share is gone."""
+    share = tmp_path / "share"
+    share.mkdir()
+    target = _refusing_target("orphan")
+    (share / f"{b'orphan'.hex()}.claim").touch()  # the dead worker's claim
+    gatherer = Gatherer([target], {"orphan": FactRequest()}, {}, share_dir=share)
+    gatherer.start()
+    try:
+        assert gatherer._hosts["orphan"].decided.wait(5)  # it saw the claim: not its host
+        (share / f"{b'orphan'.hex()}.claim").unlink()
+        share.rmdir()  # the controller cleaned up: nobody will ever publish
+        facts = _facts_within(gatherer, "orphan", 10)
+    finally:
+        gatherer.close()
+    assert facts.document is None and "did not finish" in facts.error
