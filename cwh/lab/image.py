@@ -79,23 +79,24 @@ def load_image(name_or_path: str, relative_to: Path | None = None) -> Image:
     except OSError as exc:
         raise ConfigError(f"lab image {name_or_path}: cannot read {path} ({exc.strerror})") \
             from None
-    # A fleet of hundreds of hosts shares a few images: parse each file once, and give every
-    # host its own copy, since faults change a host's image.
-    return Image(path.stem, path, copy.deepcopy(_parsed(path, stat.st_mtime_ns, stat.st_size)))
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"lab image {path}: cannot read {path} ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"lab image {path}: not valid YAML ({exc})") from None
+    # A fleet of hundreds of hosts shares a few images: parse each file once (an edited file
+    # is parsed again), and give every host its own copy, since faults change a host's image.
+    data = copy.deepcopy(_parsed(path.resolve(), stat.st_mtime_ns, stat.st_size))
     if not isinstance(data, dict):
         raise ConfigError(f"lab image {path}: expected a mapping")
     parent = data.pop("extends", None)
     if parent:
         data = _merge(load_image(parent, path.parent).data, data)
     _validate(path, data)
-    return data
+    return Image(path.stem, path, data)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: Path, mtime_ns: int, size: int) -> Any:
+    """One file's YAML, as parsed (callers copy before changing it)."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"lab image {path}: cannot read {path} ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"lab image {path}: not valid YAML ({exc})") from None

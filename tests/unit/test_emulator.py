@@ -277,3 +277,12 @@ def test_images_are_parsed_once_but_every_host_gets_its_own_copy(tmp_path):
     assert load_image(str(path)).data["identity"]["hostname"] == "ONE"
     path.write_text("extends: hardened\nidentity: {hostname: TWO-LONGER}\n")
     assert load_image(str(path)).data["identity"]["hostname"] == "TWO-LONGER"
+
+
+def test_an_edited_parent_image_is_read_again(tmp_path):
+    base, child = tmp_path / "base.yml", tmp_path / "child.yml"
+    base.write_text("extends: hardened\nidentity: {hostname: OLD}\n")
+    child.write_text("extends: base.yml\nos: {caption: Child}\n")
+    assert load_image(str(child)).data["identity"]["hostname"] == "OLD"
+    base.write_text("extends: hardened\nidentity: {hostname: NEW-NAME}\n")
+    assert load_image(str(child)).data["identity"]["hostname"] == "NEW-NAME"
