@@ -202,7 +202,7 @@ def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
         # The leaf looks fine but its chain was never verified (e.g. the second handshake
         # timed out): that is no pass, and no finding either.
         return unknown("certificate", expected, f"chain not verified: {cert.chain_error}",
-                       evidence), ""
+                       evidence), warning
     return Outcome(not problems, (evidence,), expected, observed, label="certificate"), warning
 
 

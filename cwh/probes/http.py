@@ -63,6 +63,7 @@ class HttpObservation:
     headers: Headers = ()
     error: str | None = None
     error_stage: str | None = None
+    timed_out: bool = False  # the error is that time ran out (TLS, send or reading the head)
     raw_excerpt: str | None = None
     tls_version: str | None = None
     tls_cipher: str | None = None
@@ -77,8 +78,7 @@ class HttpObservation:
     def inconclusive(self) -> bool:
         """No answer for a reason that says nothing about the server: time ran out (a loaded
         runner or network), or this connection failed although a TCP probe got through."""
-        return self.status is None and (
-            self.error_stage == "connect" or "timed out" in (self.error or ""))
+        return self.status is None and (self.error_stage == "connect" or self.timed_out)
 
     def to_evidence(self) -> dict:
         return {
@@ -97,6 +97,7 @@ class HttpObservation:
             "headers": [[n, v] for n, v in self.headers],
             "error": self.error,
             "error_stage": self.error_stage,
+            "timed_out": self.timed_out,
             "raw_excerpt": self.raw_excerpt,
             "tls_version": self.tls_version,
             "tls_cipher": self.tls_cipher,
@@ -169,17 +170,19 @@ def _exchange(
         try:
             tls = channel.start_tls(client_context(), sni)
         except (ssl.SSLError, OSError) as exc:
-            return {"error": f"TLS handshake failed: {_describe(exc)}", "error_stage": "tls"}
+            return {"error": f"TLS handshake failed: {_describe(exc)}", "error_stage": "tls",
+                    "timed_out": isinstance(exc, TimeoutError)}
         cipher = tls.cipher()
         result.update(tls_version=tls.version(), tls_cipher=cipher[0] if cipher else None)
     try:
         channel.send(payload)
     except (ssl.SSLError, OSError) as exc:
         return {**result, "error": f"sending the request failed: {_describe(exc)}",
-                "error_stage": "send"}
+                "error_stage": "send", "timed_out": isinstance(exc, TimeoutError)}
     head, read_error = _read_head(channel, max_header_bytes)
     if read_error and not head:
-        return {**result, "error": read_error, "error_stage": "receive"}
+        return {**result, "error": read_error, "error_stage": "receive",
+                "timed_out": read_error == _HEAD_TIMEOUT}
     try:
         version, status, reason, headers = parse_head(head)
     except ValueError as exc:
@@ -197,6 +200,9 @@ def _describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, ssl.SSLError) else describe_os_error(exc)
 
 
+_HEAD_TIMEOUT = "timed out waiting for the response headers"
+
+
 def _read_head(channel: Channel, limit: int) -> tuple[bytes, str | None]:
     """The bytes up to and including the blank line, or what arrived plus why it stopped."""
     buffer = bytearray()
@@ -209,7 +215,7 @@ def _read_head(channel: Channel, limit: int) -> tuple[bytes, str | None]:
         try:
             data = channel.recv(4096)
         except TimeoutError:
-            return bytes(buffer), "timed out waiting for the response headers"
+            return bytes(buffer), _HEAD_TIMEOUT
         except (ssl.SSLError, OSError) as exc:
             return bytes(buffer), f"reading the response failed: {_describe(exc)}"
         if not data:

@@ -146,6 +146,7 @@ def test_silent_server_times_out_within_the_timeout() -> None:
         seen = request(f"http://{server.address}:{server.port}/", timeout=0.6)
     assert seen.status is None
     assert seen.error_stage == "receive" and "timed out" in seen.error
+    assert seen.timed_out and seen.inconclusive  # says nothing about the server
     assert seen.elapsed_ms < 1100
 
 
@@ -159,7 +160,7 @@ def test_oversized_header_block_is_reported() -> None:
 def test_non_http_answer_is_a_parse_error() -> None:
     with raw_server(answer_with(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")) as server:
         seen = request(f"http://{server.address}:{server.port}/")
-    assert seen.status is None and seen.error_stage == "parse"
+    assert seen.status is None and seen.error_stage == "parse" and not seen.inconclusive
     assert seen.raw_excerpt is not None and seen.raw_excerpt.startswith("SSH-2.0")
 
 
@@ -167,6 +168,7 @@ def test_closed_without_response() -> None:
     with raw_server(answer_with(b"")) as server:
         seen = request(f"http://{server.address}:{server.port}/")
     assert seen.error == "connection closed without a response"
+    assert not seen.timed_out and not seen.inconclusive  # the server did answer: it hung up
 
 
 def test_https_to_a_plain_http_port_fails_in_tls() -> None:
