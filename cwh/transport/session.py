@@ -33,7 +33,7 @@ class _EnvFreeSession(requests.Session):
     With trust_env, requests reads (and, for no_proxy, briefly rewrites) os.environ on every
     request, while pytest sets and deletes PYTEST_CURRENT_TEST in the main thread around every
     test phase: a gathering thread then dies of KeyError and its host goes unaudited. The
-    suite passes proxies and CA paths explicitly, so the environment has nothing to add.
+    suite uses no proxy for WinRM and gives CA paths explicitly: the environment adds nothing.
     """
 
     def __init__(self) -> None:
