@@ -49,13 +49,11 @@ class Gatherer:
         self._host_pool = ThreadPoolExecutor(max_hosts, thread_name_prefix="cwh-host")
         self._probe_pool = ThreadPoolExecutor(max_probes, thread_name_prefix="cwh-probe")
         self._hosts = {name: _Host() for name in requests}
-        self._started = time.monotonic()
         self._adopting: dict[str, threading.Lock] = {n: threading.Lock() for n in requests}
 
     # --- gathering -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._started = time.monotonic()
         for name in self._hosts:
             self._host_pool.submit(self._gather, name)
 
@@ -120,12 +118,17 @@ class Gatherer:
     def _wait_for(self, name: str, suffix: str) -> Any:
         """What the claiming worker published, or None when it never came."""
         target = self._targets[name]
-        # Counted from the start of gathering, not from this call: tests run one after
-        # another, and a worker that died must cost the run one timeout, not one per host.
-        deadline = self._started + target.connection.command_timeout_sec + 120
+        # Counted from when the other worker claimed the host (its claim file's time), not
+        # from this call: tests run one after another, and a worker that died must cost the
+        # run one timeout, not one per host; a host still queued over there is not cut short.
+        try:
+            claimed = self._path(name, ".claim").stat().st_mtime
+        except OSError:
+            return None  # the share is gone: nobody will publish
+        deadline = claimed + target.connection.command_timeout_sec + 120
         path = self._path(name, suffix)
         while not path.exists():
-            if time.monotonic() > deadline or not path.parent.is_dir():
+            if time.time() > deadline or not path.parent.is_dir():
                 return None
             time.sleep(0.02)
         with open(path, "rb") as handle:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 from cwh.collect.request import FactRequest
@@ -59,9 +61,8 @@ def test_workers_sharing_a_directory_gather_a_host_once(tmp_path: Path):
     assert facts[0].error == facts[1].error and facts[0].error
 
 
-def test_a_claimer_that_never_publishes_costs_one_timeout_not_a_hang(tmp_path: Path):
-    """Another worker claimed the host and died: the waiting worker gives up when the
-    deadline from the start of gathering passes, or at once when the share is gone."""
+def test_waiting_ends_at_once_when_the_share_is_gone(tmp_path: Path):
+    """Another worker claimed the host, then the share went away: nobody will publish."""
     share = tmp_path / "share"
     share.mkdir()
     target = _refusing_target("orphan")
@@ -76,3 +77,23 @@ def test_a_claimer_that_never_publishes_costs_one_timeout_not_a_hang(tmp_path: P
     finally:
         gatherer.close()
     assert facts.document is None and "did not finish" in facts.error
+
+
+def test_a_claimer_that_died_costs_one_timeout_counted_from_its_claim(tmp_path: Path):
+    """The deadline runs from when the other worker claimed the host, not from when a test
+    asks: a worker that died long ago is not waited for again, test after test."""
+    share = tmp_path / "share"
+    share.mkdir()
+    target = _refusing_target("ghost")  # command_timeout_sec 5: deadline = claim + 125 s
+    claim = share / f"{b'ghost'.hex()}.claim"
+    claim.touch()
+    long_ago = time.time() - 3600
+    os.utime(claim, (long_ago, long_ago))
+    gatherer = Gatherer([target], {"ghost": FactRequest()}, {}, share_dir=share)
+    gatherer.start()
+    try:
+        facts = _facts_within(gatherer, "ghost", 10)
+    finally:
+        gatherer.close()
+    assert facts.document is None and "did not finish" in facts.error
+    assert claim.exists()  # it never gathered the host itself
