@@ -418,6 +418,7 @@ class WinRMEndpoint:
         else:
             plain = request.body
 
+        event["soap_bytes_in"] = len(plain)
         reply = self._service.handle(plain, auth.principal or conn.principal)
         event["action"] = reply.action
         event["soap_bytes"] = len(reply.body)
