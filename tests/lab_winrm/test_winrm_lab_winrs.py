@@ -13,8 +13,10 @@ from cwh.catalog.model import load_catalog
 from cwh.collect.document import DocumentError, parse_output
 from cwh.collect.request import request_for
 from cwh.collect.script import bootstrap_command, build_collector, stdin_payload
+from cwh.errors import ConfigError
 from cwh.lab.emulator import ImageCommandHandler
-from cwh.lab.image import load_image
+from cwh.lab.fleet import max_envelope_kb
+from cwh.lab.image import Image, load_image
 from cwh.lab.winrm import CommandResult, EndpointConfig
 
 from .support import Lab, output
@@ -176,3 +178,21 @@ def test_a_winrs_flag_that_is_neither_true_nor_false_is_a_fault(lab):
 
     assert info.value.fault_subcode == "w:InvalidParameter"
     assert "WINRS_NOPROFILE" in info.value.reason
+
+
+@pytest.mark.parametrize(("winrm", "expected"), [
+    (None, 500), ({}, 500), ({"max_envelope_size_kb": 150}, 150),
+    ({"max_envelope_size_kb": 32}, 32),
+])
+def test_an_image_sets_its_hosts_max_envelope_size(tmp_path, winrm, expected):
+    data = {} if winrm is None else {"winrm": winrm}
+    assert max_envelope_kb(Image("h", tmp_path / "h.yml", data)) == expected
+
+
+@pytest.mark.parametrize("winrm", [
+    {"max_envelope_size_kb": 31}, {"max_envelope_size_kb": "500"},
+    {"max_envelope_size_kb": True}, {"maxenvelopesizekb": 500}, "500",
+])
+def test_an_image_with_an_impossible_envelope_size_is_one_line(tmp_path, winrm):
+    with pytest.raises(ConfigError, match=r"lab image .*h\.yml: .*winrm"):
+        max_envelope_kb(Image("h", tmp_path / "h.yml", {"winrm": winrm}))
