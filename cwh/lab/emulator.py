@@ -393,6 +393,10 @@ class CollectorProcess:
     reads_stdin: bool = True
 
     def run(self, stdin: bytes) -> CommandResult:
+        if not stdin.strip():
+            # The bootstrap decodes nothing into an empty script block and runs it: PowerShell
+            # exits 0 having written nothing (console-mode stdin, or no Send at all).
+            return CommandResult(stdout=b"")
         try:
             script = decode_stdin_payload(stdin)
         except ValueError:

@@ -22,6 +22,7 @@ from cwh.lab.faults import split_faults
 from cwh.lab.image import Image, load_image
 from cwh.lab.listeners import FilteredPort, TcpListener, TlsSettings, WebEndpoint
 from cwh.lab.winrm import Credential, EndpointConfig, RequestLog, WinRMEndpoint
+from cwh.lab.winrm.model import DEFAULT_MAX_ENVELOPE_KB, MIN_MAX_ENVELOPE_KB
 
 LAB_TRANSPORTS = {"ntlm": "ntlm", "basic": "basic"}
 
@@ -51,6 +52,22 @@ def _credential(target: Target) -> Credential:
     user = target.connection.user
     domain, _, name = user.rpartition("\\")
     return Credential(name, target.var("cwh_lab_password") or target.connection.password, domain)
+
+
+def max_envelope_kb(image: Image) -> int:
+    """The host's WSMan:\\localhost\\MaxEnvelopeSizekb (image key winrm.max_envelope_size_kb)."""
+    winrm = image.get("winrm") or {}
+    unknown = sorted(set(winrm) - {"max_envelope_size_kb"}) if isinstance(winrm, dict) else [winrm]
+    if unknown:
+        raise ConfigError(f"lab image {image.path}: unknown winrm setting {unknown[0]!r} "
+                          "(known: max_envelope_size_kb)")
+    value = winrm.get("max_envelope_size_kb", DEFAULT_MAX_ENVELOPE_KB)
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            not MIN_MAX_ENVELOPE_KB <= value <= 0xFFFFFFFF:
+        raise ConfigError(f"lab image {image.path}: winrm.max_envelope_size_kb must be an "
+                          f"integer of at least {MIN_MAX_ENVELOPE_KB} (Windows' minimum), "
+                          f"not {value!r}")
+    return value
 
 
 def probe_address(target: Target) -> str:
@@ -170,6 +187,7 @@ class LabFleet:
             latency_ms=int(target.var("cwh_lab_latency_ms", 0)),
             receive_chunk_bytes=target.var("cwh_lab_chunk_bytes"),
             fault=transport_fault,
+            max_envelope_kb=max_envelope_kb(image),
         )
         handler = ImageCommandHandler(image, output_faults, Context(certificates))
         return WinRMEndpoint(config, handler, self.log)

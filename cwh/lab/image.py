@@ -22,7 +22,7 @@ IMAGES_DIR = Path(__file__).with_name("images")
 TOP_LEVEL = {
     "description", "os", "identity", "user", "registry", "security_policy", "local_groups",
     "features", "firewall", "services", "iis", "screenconnect", "http_sslcert", "certificates",
-    "software", "profiles", "tcp_listeners", "network", "faults", "extends",
+    "software", "profiles", "tcp_listeners", "network", "faults", "extends", "winrm",
 }
 ADMINISTRATORS = "S-1-5-32-544"
 

@@ -23,6 +23,20 @@ class OutputTooLarge(Exception):
     """The remote command wrote more than the suite accepts; it was stopped."""
 
 
+class EnvelopeTooLarge(Exception):
+    """The suite built a WS-Management request over its own envelope limit (never sent)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes, over {limit}")
+        self.size = size
+        self.limit = limit
+
+
+# HTTP 413 is how Windows refuses a request over MaxEnvelopeSizekb; its own client reports it as
+# ERROR_WSMAN_HTTP_REQUEST_TOO_LARGE_STATUS (0x80338111) with these words.
+REQUEST_TOO_LARGE = "the request size exceeded the configured MaxEnvelopeSize quota"
+
+
 def _clean(text: str, secret: str, limit: int = 180) -> str:
     text = re.sub(r"\s+", " ", str(text)).strip()
     if secret:
@@ -53,6 +67,17 @@ def describe(exc: BaseException, settings: ConnectionSettings) -> HostError:
     if isinstance(exc, OutputTooLarge):
         return HostError(host, f"the host's answer was too large ({exc})",
                          "check the host for runaway output; the command was stopped")
+    if isinstance(exc, EnvelopeTooLarge):
+        return HostError(host, f"the suite built a {exc.size}-byte WS-Management request, over "
+                               f"the {exc.limit} bytes it keeps every request to; nothing was "
+                               "sent", "please report this: it is a defect in the suite")
+    if isinstance(exc, (winrm_exc.WSManFaultError, winrm_exc.WinRMTransportError)) and \
+            exc.code == 413:
+        return HostError(host, f"the WinRM service at {where} refused a request as too large "
+                               f"(HTTP 413: {REQUEST_TOO_LARGE})",
+                         "the suite keeps every request under 150 KiB; set "
+                         "WSMan:\\localhost\\MaxEnvelopeSizekb on the host to at least 150 "
+                         "(the Windows default is 500)")
     if isinstance(exc, winrm_exc.InvalidCredentialsError):
         return HostError(host, f"authentication failed for user '{settings.user}' "
                                f"({settings.transport} over {settings.scheme})",

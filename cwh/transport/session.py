@@ -3,6 +3,10 @@
 pywinrm polls Receive forever while a command runs, so the Receive loop here enforces the
 suite's deadline and terminates the command when it passes. A finished command needs no Signal:
 the shell's Delete right after it cleans it up, which saves one request per host.
+
+The bootstrap reads the collector from stdin, so the command is started with
+WINRS_CONSOLEMODE_STDIN=FALSE (a pipe; Ansible does the same whenever it sends stdin): with
+pywinrm's default TRUE the process gets a console, never reads the Sends, and runs an empty script.
 """
 
 from __future__ import annotations
@@ -19,12 +23,23 @@ from winrm.protocol import Protocol
 
 from cwh.collect.script import bootstrap_command, stdin_payload
 from cwh.inventory import ConnectionSettings
-from cwh.transport.errors import CommandTimeout, OutputTooLarge, describe
+from cwh.transport.errors import CommandTimeout, EnvelopeTooLarge, OutputTooLarge, describe
 
 SHELL_NOT_FOUND = 2150858843
 MAX_OUTPUT_BYTES = 96 * 1024 * 1024
-# WinRS Send carries at most one envelope; stay well under pywinrm's 150 KiB maximum.
-_SEND_CHUNK = 96 * 1024
+# Windows answers HTTP 413 to a request over its MaxEnvelopeSizekb (500 now, 150 on older
+# builds; pywinrm announces 150 KiB as its own MaxEnvelopeSize). Every envelope the suite sends,
+# header included, stays this far under 150 KiB, so no host with a default setting refuses one.
+ENVELOPE_LIMIT = Protocol.DEFAULT_MAX_ENV_SIZE
+ENVELOPE_MARGIN = 8 * 1024
+# A Send envelope without its data (pywinrm's header, selectors, stream element) is ~1.5 KB.
+_SEND_SKELETON_ALLOWANCE = 4 * 1024
+
+
+def send_chunk_bytes(limit: int = ENVELOPE_LIMIT) -> int:
+    """Stdin bytes per Send such that the whole envelope, data in base64, fits the limit."""
+    room = limit - ENVELOPE_MARGIN - _SEND_SKELETON_ALLOWANCE
+    return room // 4 * 3
 
 
 class _EnvFreeSession(requests.Session):
@@ -48,6 +63,17 @@ winrm.transport.requests = types.SimpleNamespace(  # type: ignore[assignment]
 winrm.transport.requests.Session = _EnvFreeSession
 
 
+class _SizedProtocol(Protocol):
+    """pywinrm's Protocol, refusing to send any envelope over the suite's own limit: the host
+    would refuse it anyway, and a local error names the cause where HTTP 413 cannot."""
+
+    def send_message(self, message: str | bytes) -> bytes:
+        size = len(message.encode("utf-8") if isinstance(message, str) else message)
+        if size > self.max_env_sz - ENVELOPE_MARGIN:
+            raise EnvelopeTooLarge(size, self.max_env_sz - ENVELOPE_MARGIN)
+        return super().send_message(message)
+
+
 class PowerShellSession:
     """Runs PowerShell scripts on one host over one WinRM shell."""
 
@@ -60,7 +86,7 @@ class PowerShellSession:
     def _connect(self) -> Protocol:
         if self._protocol is None:
             s = self.settings
-            self._protocol = Protocol(
+            self._protocol = _SizedProtocol(
                 endpoint=s.endpoint,
                 transport=s.transport,
                 username=s.user or None,
@@ -106,12 +132,14 @@ class PowerShellSession:
         deadline = time.monotonic() + self.settings.command_timeout_sec
         protocol = self._connect()
         shell_id = self._shell(protocol)
-        command_id = protocol.run_command(shell_id, bootstrap_command())
+        command_id = protocol.run_command(shell_id, bootstrap_command(),
+                                          console_mode_stdin=False, skip_cmd_shell=False)
         payload = stdin_payload(script)
-        for start in range(0, len(payload), _SEND_CHUNK):
-            chunk = payload[start:start + _SEND_CHUNK]
+        chunk_bytes = send_chunk_bytes(protocol.max_env_sz)
+        for start in range(0, len(payload), chunk_bytes):
+            chunk = payload[start:start + chunk_bytes]
             protocol.send_command_input(shell_id, command_id, chunk,
-                                        end=start + _SEND_CHUNK >= len(payload))
+                                        end=start + chunk_bytes >= len(payload))
         return self._receive(protocol, shell_id, command_id, deadline)
 
     def _receive(self, protocol: Protocol, shell_id: str, command_id: str,

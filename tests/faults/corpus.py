@@ -197,6 +197,12 @@ FAULTS: list[Fault] = [
                                                             "CWH-NET-02", "CWH-WEB-05"}),
           {"cwh_lab_image": str(IMAGES / "webconfig-xml-bomb.yml"),
            "cwh_web_url": "https://{address}:8040/"}),
+    # --- WinRS as Windows plays it --------------------------------------------------------
+    # Stdin a console (WINRS_CONSOLEMODE_STDIN=TRUE, pywinrm's default): the Sends are never
+    # read, the bootstrap runs an empty script, and empty output with exit 0 is no facts.
+    output("console_stdin", why="produced no output"),
+    # MaxEnvelopeSizekb at Windows' minimum: the collector's Send is refused with HTTP 413.
+    image("winrm-max-envelope-32kb", ALL, "MaxEnvelopeSize quota"),
 ]
 
 

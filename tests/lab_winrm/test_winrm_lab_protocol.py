@@ -58,7 +58,7 @@ def test_request_count_for_one_stdin_command_over_ntlm_http(lab):
     client = lab.client(ep)
 
     shell = client.open_shell()
-    command = client.run_command(shell, "ps", ["-"])
+    command = client.run_command(shell, "ps", ["-"], console_mode_stdin=False)
     client.send_command_input(shell, command, b"script", end=True)
     out, _err, code, done = client.get_command_output_raw(shell, command)
     client.close_shell(shell)
@@ -84,7 +84,7 @@ def test_stdin_is_buffered_until_end_and_process_runs_once(lab):
     ep = lab.endpoint("stdin")
     client = lab.client(ep, operation_timeout_sec=1, read_timeout_sec=3)
     shell = client.open_shell()
-    command = client.run_command(shell, "cat")
+    command = client.run_command(shell, "cat", console_mode_stdin=False)
 
     # Before stdin is closed the command has no output: the Receive waits, then times out.
     started = time.monotonic()
@@ -108,7 +108,7 @@ def test_send_after_end_is_a_fault(lab):
     ep = lab.endpoint("stdin-closed")
     client = lab.client(ep)
     shell = client.open_shell()
-    command = client.run_command(shell, "cat")
+    command = client.run_command(shell, "cat", console_mode_stdin=False)
     client.send_command_input(shell, command, b"x", end=True)
 
     with pytest.raises(WSManFaultError) as info:
@@ -338,7 +338,7 @@ def test_binary_stdin_round_trip(lab):
     ep = lab.endpoint("binary")
     client = lab.client(ep)
     shell = client.open_shell()
-    command = client.run_command(shell, "b64")
+    command = client.run_command(shell, "b64", console_mode_stdin=False)
     client.send_command_input(shell, command, blob, end=True)
 
     out, _, _ = output(client, shell, command)

@@ -13,7 +13,7 @@ from winrm import exceptions as winrm_exc
 
 from cwh.errors import HostError
 from cwh.inventory import ConnectionSettings
-from cwh.transport.errors import CommandTimeout, OutputTooLarge, describe
+from cwh.transport.errors import CommandTimeout, EnvelopeTooLarge, OutputTooLarge, describe
 
 PASSWORD = "Zebra-Staple-7741!"
 SETTINGS = ConnectionSettings(name="sc-prod-01", address="10.20.30.40", port=5986,
@@ -119,6 +119,21 @@ CASES = {
         CommandTimeout(), "did not finish within 120 s", "raise cwh_command_timeout_sec"),
     "output-too-large": (
         OutputTooLarge("more than 64 MiB"), "too large (more than 64 MiB)", "runaway output"),
+    # Windows refuses a request over MaxEnvelopeSizekb with HTTP 413 and no SOAP fault.
+    "request-too-large": (
+        winrm_exc.WinRMTransportError("http", 413, ""),
+        "the WinRM service at 10.20.30.40:5986 refused a request as too large (HTTP 413: the "
+        "request size exceeded the configured MaxEnvelopeSize quota)",
+        "set WSMan:\\localhost\\MaxEnvelopeSizekb on the host to at least 150"),
+    "request-too-large-fault": (
+        winrm_exc.WSManFaultError(
+            413, "Bad HTTP response returned from server. Code 413", "<s:Envelope/>",
+            f"too large {PASSWORD}", fault_code="s:Sender", fault_subcode="w:EncodingLimit"),
+        "refused a request as too large (HTTP 413", "MaxEnvelopeSizekb on the host"),
+    "envelope-over-own-limit": (
+        EnvelopeTooLarge(200000, 145408),
+        "the suite built a 200000-byte WS-Management request, over the 145408 bytes it keeps "
+        "every request to; nothing was sent", "a defect in the suite"),
     "certificate-file": (
         FileNotFoundError(2, f"No such file or directory: '/etc/winrm/{PASSWORD}.pem'"),
         "FileNotFoundError", "check certificate and key paths"),

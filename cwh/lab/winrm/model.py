@@ -10,7 +10,14 @@ CMD_LINE_LIMIT = 8191
 # What CreateProcess accepts when WINRS_SKIP_CMD_SHELL bypasses cmd.exe.
 CREATE_PROCESS_LIMIT = 32767
 
-FAULTS = frozenset({"refuse", "hang", "http500", "slow_receive", "drop_after_auth"})
+# Windows' MaxEnvelopeSizekb: the default on current Windows, and the smallest value it accepts.
+DEFAULT_MAX_ENVELOPE_KB = 500
+MIN_MAX_ENVELOPE_KB = 32
+
+# console_stdin: every command gets a console for stdin, as Windows gives one to a client that
+# sends WINRS_CONSOLEMODE_STDIN=TRUE (pywinrm's default): Send succeeds, the process reads nothing.
+FAULTS = frozenset({"refuse", "hang", "http500", "slow_receive", "drop_after_auth",
+                    "console_stdin"})
 AUTH_METHODS = frozenset({"ntlm", "basic"})
 
 
@@ -62,6 +69,9 @@ class EndpointConfig:
     latency_ms: int = 0  # added before every HTTP response, including 401s
     receive_chunk_bytes: int | None = None  # cap on output bytes per Receive response
     fault: str | None = None  # one of FAULTS
+    # WSMan:\localhost\MaxEnvelopeSizekb: larger requests get HTTP 413, and no response is
+    # ever larger than this, whatever MaxEnvelopeSize the client asks for.
+    max_envelope_kb: int = DEFAULT_MAX_ENVELOPE_KB
 
     def __post_init__(self) -> None:
         # Accept any iterable for the collection fields so callers can pass sets and lists.
@@ -79,6 +89,10 @@ class EndpointConfig:
             raise ValueError(f"port out of range: {self.port}")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if not isinstance(self.max_envelope_kb, int) or \
+                not MIN_MAX_ENVELOPE_KB <= self.max_envelope_kb <= 0xFFFFFFFF:
+            raise ValueError(f"max_envelope_kb must be an integer from {MIN_MAX_ENVELOPE_KB} "
+                             f"(Windows' minimum), not {self.max_envelope_kb!r}")
         if self.receive_chunk_bytes is not None and self.receive_chunk_bytes < 1:
             raise ValueError("receive_chunk_bytes must be positive")
         for cred in self.credentials:

@@ -102,6 +102,8 @@ class WinRMEndpoint:
             receive_chunk_bytes=config.receive_chunk_bytes,
             slow_receive=config.fault == "slow_receive",
             stopping=self._stopping,
+            max_envelope_bytes=config.max_envelope_kb * 1024,
+            console_stdin=config.fault == "console_stdin",
         )
         self._lock = threading.Lock()
         self._conns: set[_Conn] = set()
@@ -416,6 +418,7 @@ class WinRMEndpoint:
         else:
             plain = request.body
 
+        event["soap_bytes_in"] = len(plain)
         reply = self._service.handle(plain, auth.principal or conn.principal)
         event["action"] = reply.action
         event["soap_bytes"] = len(reply.body)
@@ -425,7 +428,11 @@ class WinRMEndpoint:
             event["command_length"] = reply.command_length
         if reply.stdout_bytes is not None:
             event["stdout_bytes"] = reply.stdout_bytes
-        if sealed:
+        if reply.winrs is not None:
+            event["winrs"] = reply.winrs
+        if reply.error is not None:
+            event["error"] = reply.error
+        if sealed and reply.body:  # an empty body (HTTP 413) goes out as it is
             return _Response(
                 reply.status,
                 framing.seal(conn.ntlm, reply.body),

@@ -21,6 +21,8 @@ class Command:
     id: str
     process: LabProcess | None  # None: the command line was over the limit and "ran" silently
     started: float
+    # WINRS_CONSOLEMODE_STDIN=TRUE: stdin is a console, so Sends are accepted and never read.
+    console_stdin: bool = False
     stdin: bytearray = field(default_factory=bytearray)
     stdin_closed_at: float | None = None
     result: CommandResult | None = None
@@ -32,15 +34,21 @@ class Command:
 
     def input_ready_at(self) -> float | None:
         """When the process has all the input it waits for (None: not yet)."""
-        if self.process is None or not self.process.reads_stdin:
+        if self.process is None or not self.process.reads_stdin or self.console_stdin:
             return self.started
         return self.stdin_closed_at
+
+    def process_input(self) -> bytes:
+        return b"" if self.console_stdin else bytes(self.stdin)
 
 
 @dataclass
 class Shell:
     id: str
     owner: str
+    output_streams: tuple[str, ...] = ("stdout", "stderr")
+    codepage: int = 437  # WINRS_CODEPAGE; absent, the console's OEM code page
+    noprofile: bool = False  # WINRS_NOPROFILE
     commands: dict[str, Command] = field(default_factory=dict)
 
 
@@ -63,8 +71,15 @@ class ShellTable:
             self._shells.clear()
             self._cond.notify_all()
 
-    def create(self, owner: str) -> Shell:
-        shell = Shell(str(uuid.uuid4()).upper(), owner)
+    def create(
+        self,
+        owner: str,
+        *,
+        output_streams: tuple[str, ...] = ("stdout", "stderr"),
+        codepage: int = 437,
+        noprofile: bool = False,
+    ) -> Shell:
+        shell = Shell(str(uuid.uuid4()).upper(), owner, output_streams, codepage, noprofile)
         with self._cond:
             self._shells[shell.id] = shell
         return shell
@@ -82,12 +97,16 @@ class ShellTable:
             raise shell_not_found(shell_id)
         return shell
 
-    def add_command(self, shell_id: str | None, process: LabProcess | None) -> Command:
+    def add_command(
+        self, shell_id: str | None, process: LabProcess | None, *, console_stdin: bool = False
+    ) -> Command:
         with self._cond:
             shell = self._shells.get(shell_id or "")
             if shell is None:
                 raise shell_not_found(shell_id)
-            command = Command(str(uuid.uuid4()).upper(), process, time.monotonic())
+            command = Command(
+                str(uuid.uuid4()).upper(), process, time.monotonic(), console_stdin=console_stdin
+            )
             if process is None:
                 command.result = CommandResult(b"")
                 command.ready_at = command.started
@@ -128,9 +147,11 @@ class ShellTable:
         command_id: str | None,
         timeout_s: float,
         max_bytes: int,
+        streams: tuple[str, ...] = ("stdout", "stderr"),
     ) -> Chunk:
-        """The next piece of output, waiting up to `timeout_s` for it (then the TimedOut fault).
-        The process runs once, on the first Receive after its input is complete."""
+        """The next piece of the `streams` asked for (DesiredStream), waiting up to `timeout_s`
+        for it (then the TimedOut fault). The process runs once, on the first Receive after its
+        input is complete. Output of a stream not asked for stays for a Receive that asks."""
         deadline = time.monotonic() + timeout_s
         while True:
             with self._cond:
@@ -145,7 +166,7 @@ class ShellTable:
                     and command.ready_at is not None
                     and now >= command.ready_at
                 ):
-                    return _take(command, max_bytes)
+                    return _take(command, max_bytes, streams)
                 input_at = command.input_ready_at()
                 must_run = command.result is None and not command.running and input_at is not None
                 if must_run:
@@ -156,7 +177,7 @@ class ShellTable:
                     wake = deadline if command.ready_at is None else min(deadline, command.ready_at)
                     self._cond.wait(max(0.0, wake - now))
                     continue
-                stdin = bytes(command.stdin)
+                stdin = command.process_input()
                 process = command.process
             # Run outside the lock: a handler may be slow, and other shells must not wait for it.
             assert process is not None and input_at is not None
@@ -175,12 +196,18 @@ class ShellTable:
                 self._cond.notify_all()
 
 
-def _take(command: Command, max_bytes: int) -> Chunk:
+def _take(command: Command, max_bytes: int, streams: tuple[str, ...]) -> Chunk:
     result = command.result
     assert result is not None
-    out = result.stdout[command.out_pos : command.out_pos + max_bytes]
-    command.out_pos += len(out)
-    err = result.stderr[command.err_pos : command.err_pos + (max_bytes - len(out))]
-    command.err_pos += len(err)
-    finished = command.out_pos >= len(result.stdout) and command.err_pos >= len(result.stderr)
+    out = err = b""
+    if "stdout" in streams:
+        out = result.stdout[command.out_pos : command.out_pos + max_bytes]
+        command.out_pos += len(out)
+    if "stderr" in streams:
+        err = result.stderr[command.err_pos : command.err_pos + (max_bytes - len(out))]
+        command.err_pos += len(err)
+    # Done once every stream asked for is drained; the others keep what they hold.
+    finished = ("stdout" not in streams or command.out_pos >= len(result.stdout)) and (
+        "stderr" not in streams or command.err_pos >= len(result.stderr)
+    )
     return Chunk(out, err, result.exit_code if finished else None)

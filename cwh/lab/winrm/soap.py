@@ -45,6 +45,15 @@ FAULT_INVALID_PARAMETER = 2150858810
 FAULT_INVALID_XML = 2150858819
 FAULT_INVALID_RESOURCE_URI = 2150858811
 FAULT_PROVIDER_FAILURE = 2150858755
+FAULT_CODE_PAGE_NOT_SUPPORTED = 2150859072  # ERROR_WINRS_CODE_PAGE_NOT_SUPPORTED
+# A request over MaxEnvelopeSizekb gets HTTP 413 with no SOAP fault (pywinrm raises
+# WinRMTransportError 413, as Ansible users report); Windows' own client turns that status into
+# ERROR_WSMAN_HTTP_REQUEST_TOO_LARGE_STATUS, 0x80338111, with this text.
+REQUEST_TOO_LARGE_CODE = 2150859025
+REQUEST_TOO_LARGE_TEXT = (
+    "The WinRM client sent a request to the remote WS-Management service and was notified that "
+    "the request size exceeded the configured MaxEnvelopeSize quota."
+)
 
 
 def q(ns: str, tag: str) -> str:
@@ -87,6 +96,16 @@ def invalid_parameter(reason: str) -> SoapError:
     return SoapError(FAULT_INVALID_PARAMETER, "w:InvalidParameter", reason)
 
 
+def code_page_not_supported(value: str) -> SoapError:
+    return SoapError(
+        FAULT_CODE_PAGE_NOT_SUPPORTED,
+        "w:InvalidParameter",
+        f"The WinRS client cannot process the request. The server cannot set Code Page "
+        f"({value}). You may want to use the CHCP command to change the client Code Page to 437 "
+        "and receive the results in English.",
+    )
+
+
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
@@ -120,6 +139,11 @@ class SoapRequest:
 
 def _text(element: Element | None) -> str | None:
     return None if element is None else (element.text or "").strip()
+
+
+def text_of(element: Element | None) -> str | None:
+    """An element's stripped text, None when the element is absent."""
+    return _text(element)
 
 
 def parse_request(data: bytes) -> SoapRequest:
@@ -247,9 +271,11 @@ def receive_body(
     stdout: str,
     stderr: str,
     exit_code: int | None,
+    streams: tuple[str, ...] = ("stdout", "stderr"),
 ) -> str:
     """`stdout`/`stderr` are base64 text. `exit_code` None means the command is still running;
-    otherwise this is the final response and both streams are closed with End="true"."""
+    otherwise this is the final response and the `streams` the client asked for (its
+    DesiredStream) are closed with End="true"."""
     cid = quoteattr(command_id)
     parts = ["<rsp:ReceiveResponse>"]
     if stdout:
@@ -259,8 +285,9 @@ def receive_body(
     if exit_code is None:
         parts.append(f'<rsp:CommandState CommandId={cid} State="{STATE_RUNNING}"/>')
     else:
-        parts.append(f'<rsp:Stream Name="stdout" CommandId={cid} End="true"></rsp:Stream>')
-        parts.append(f'<rsp:Stream Name="stderr" CommandId={cid} End="true"></rsp:Stream>')
+        for name in streams:
+            parts.append(f"<rsp:Stream Name={quoteattr(name)} CommandId={cid} End=\"true\">"
+                         "</rsp:Stream>")
         parts.append(
             f'<rsp:CommandState CommandId={cid} State="{STATE_DONE}">'
             f"<rsp:ExitCode>{int(exit_code)}</rsp:ExitCode></rsp:CommandState>"

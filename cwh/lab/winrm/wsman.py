@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import math
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from . import soap
-from .model import CMD_LINE_LIMIT, CREATE_PROCESS_LIMIT, CommandHandler, LabProcess
+from .model import (
+    CMD_LINE_LIMIT,
+    CREATE_PROCESS_LIMIT,
+    DEFAULT_MAX_ENVELOPE_KB,
+    CommandHandler,
+    LabProcess,
+)
 from .shells import ShellTable, Stopped
 from .soap import NS_SHELL, SoapError, SoapRequest, child, q
 
 DEFAULT_OPERATION_TIMEOUT_S = 60.0  # WinRM MaxTimeoutms default
-DEFAULT_MAX_ENVELOPE = 512000  # WinRM MaxEnvelopeSizekb default (500)
+DEFAULT_MAX_ENVELOPE = DEFAULT_MAX_ENVELOPE_KB * 1024
 # Room left for rounding and attribute noise when sizing Receive output against MaxEnvelopeSize.
 _ENVELOPE_SLACK = 64
 _MIN_CHUNK = 1024
@@ -28,6 +36,8 @@ class Reply:
     fault_code: int | None = None
     command_length: int | None = None
     stdout_bytes: int | None = None
+    error: str | None = None  # why a request was refused, for the log
+    winrs: dict[str, Any] | None = None  # the WinRS options in force, for the log
 
 
 class WsmanService:
@@ -39,11 +49,15 @@ class WsmanService:
         receive_chunk_bytes: int | None,
         slow_receive: bool,
         stopping: threading.Event,
+        max_envelope_bytes: int = DEFAULT_MAX_ENVELOPE,
+        console_stdin: bool = False,
     ) -> None:
         self._machine = machine
         self._handler = handler
         self._chunk_cap = receive_chunk_bytes
         self._slow_receive = slow_receive
+        self._max_envelope = max_envelope_bytes
+        self._force_console_stdin = console_stdin
         self._stopping = stopping
         self.shells = ShellTable()
         self.address = ""  # set once the endpoint knows its URL
@@ -53,6 +67,8 @@ class WsmanService:
 
     def handle(self, data: bytes, principal: str) -> Reply:
         """Raises Stopped when the endpoint stops while the request waits."""
+        if len(data) > self._max_envelope:
+            return self._too_large(data)
         request: SoapRequest | None = None
         try:
             request = soap.parse_request(data)
@@ -74,6 +90,20 @@ class WsmanService:
                 fault_code=err.code,
             )
 
+    def _too_large(self, data: bytes) -> Reply:
+        """Windows answers HTTP 413 with no SOAP fault and does not process the request."""
+        try:
+            action: str | None = soap.parse_request(data).short_action
+        except SoapError:
+            action = None
+        return Reply(
+            413,
+            b"",
+            action,
+            error=f"{len(data)}-byte envelope over MaxEnvelopeSizekb "
+            f"({self._max_envelope} bytes): {soap.REQUEST_TOO_LARGE_TEXT}",
+        )
+
     def _op_create(self, request: SoapRequest, principal: str) -> Reply:
         if request.resource_uri != soap.CMD_RESOURCE_URI:
             raise SoapError(
@@ -81,12 +111,19 @@ class WsmanService:
                 "w:DestinationUnreachable",
                 f"The lab serves only the cmd shell, not {request.resource_uri}.",
             )
-        shell = self.shells.create(principal)
         body_shell = child(request.body, NS_SHELL, "Shell")
+        outputs = tuple((soap.text_of(child(body_shell, NS_SHELL, "OutputStreams"))
+                         or "stdout stderr").split())
+        codepage = _codepage(request.options.get("WINRS_CODEPAGE"))
+        noprofile = _flag(request.options, "WINRS_NOPROFILE")
+        shell = self.shells.create(
+            principal, output_streams=outputs, codepage=codepage, noprofile=noprofile
+        )
         return Reply(
             200,
             soap.response(request, soap.create_body(shell.id, self.address, principal, body_shell)),
             "Create",
+            winrs={"codepage": codepage, "noprofile": noprofile},
         )
 
     def _op_delete(self, request: SoapRequest, principal: str) -> Reply:
@@ -102,7 +139,9 @@ class WsmanService:
         command_line = command_el.text or "" if command_el is not None else ""
         for argument in line.findall(q(NS_SHELL, "Arguments")):
             command_line += " " + (argument.text or "")
-        skip = request.options.get("WINRS_SKIP_CMD_SHELL", "FALSE").strip().upper() == "TRUE"
+        skip = _flag(request.options, "WINRS_SKIP_CMD_SHELL")
+        # Absent (pypsrp sends none), stdin is a pipe; TRUE gives the process a console instead.
+        console = _flag(request.options, "WINRS_CONSOLEMODE_STDIN") or self._force_console_stdin
         limit = CREATE_PROCESS_LIMIT if skip else CMD_LINE_LIMIT
         process: LabProcess | None = None
         if len(command_line) <= limit:
@@ -117,12 +156,13 @@ class WsmanService:
                 ) from exc
         # Over the limit the process is never started and the command "succeeds" with no output,
         # which is what cmd.exe / CreateProcess failures look like through WinRS.
-        command = self.shells.add_command(request.shell_id, process)
+        command = self.shells.add_command(request.shell_id, process, console_stdin=console)
         return Reply(
             200,
             soap.response(request, soap.command_body(command.id)),
             "Command",
             command_length=len(command_line),
+            winrs={"skip_cmd_shell": skip, "console_mode_stdin": console},
         )
 
     def _op_send(self, request: SoapRequest, principal: str) -> Reply:
@@ -152,29 +192,77 @@ class WsmanService:
         desired = None if receive is None else receive.find(q(NS_SHELL, "DesiredStream"))
         command_id = None if desired is None else desired.get("CommandId")
         timeout = request.operation_timeout_s or DEFAULT_OPERATION_TIMEOUT_S
+        shell = self.shells.require_shell(request.shell_id)
+        streams = _desired_streams(soap.text_of(desired), shell.output_streams)
         if self._slow_receive:
-            self.shells.require_shell(request.shell_id)
             # A hung command: every poll runs out its OperationTimeout, forever.
             if self._stopping.wait(timeout):
                 raise Stopped
             raise soap.timed_out()
-        max_bytes = self._receive_budget(request, command_id or "")
-        chunk = self.shells.receive(request.shell_id, command_id, timeout, max_bytes)
+        max_bytes = self._receive_budget(request, command_id or "", streams)
+        chunk = self.shells.receive(request.shell_id, command_id, timeout, max_bytes, streams)
         body = soap.receive_body(
             command_id or "",
             base64.b64encode(chunk.stdout).decode("ascii"),
             base64.b64encode(chunk.stderr).decode("ascii"),
             chunk.exit_code,
+            streams,
         )
-        return Reply(200, soap.response(request, body), "Receive", stdout_bytes=len(chunk.stdout))
+        return Reply(
+            200,
+            soap.response(request, body),
+            "Receive",
+            stdout_bytes=len(chunk.stdout),
+            winrs={"streams": " ".join(streams)},
+        )
 
-    def _receive_budget(self, request: SoapRequest, command_id: str) -> int:
-        """Output bytes that fit in one Receive response under the client's MaxEnvelopeSize."""
-        max_env = request.max_envelope_size or DEFAULT_MAX_ENVELOPE
-        skeleton = soap.response(request, soap.receive_body(command_id, "A", "A", 0))
+    def _receive_budget(
+        self, request: SoapRequest, command_id: str, streams: tuple[str, ...]
+    ) -> int:
+        """Output bytes that fit in one Receive response under the client's MaxEnvelopeSize,
+        which Windows lowers to its own MaxEnvelopeSizekb when the client asks for more."""
+        max_env = min(request.max_envelope_size or self._max_envelope, self._max_envelope)
+        skeleton = soap.response(request, soap.receive_body(command_id, "A", "A", 0, streams))
         # Each of two streams rounds up to a 4-char base64 quantum; the skeleton has one char each.
         room = max_env - len(skeleton) - _ENVELOPE_SLACK
         budget = max(_MIN_CHUNK, math.floor(room / 4) * 3)
         if self._chunk_cap is not None:
             budget = min(budget, self._chunk_cap)
         return budget
+
+
+def _flag(options: dict[str, str], name: str) -> bool:
+    """A WinRS boolean option: TRUE or FALSE in any case (pypsrp writes True/False)."""
+    value = options.get(name)
+    if value is None:
+        return False
+    if value.strip().upper() not in ("TRUE", "FALSE"):
+        raise soap.invalid_parameter(f"The option {name} must be TRUE or FALSE, not {value!r}.")
+    return value.strip().upper() == "TRUE"
+
+
+def _codepage(value: str | None) -> int:
+    """WINRS_CODEPAGE: absent, the OEM code page of an en-US console; else a code page the
+    console can be set to (as `chcp` would accept it)."""
+    if value is None:
+        return 437
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 65535:
+        raise soap.code_page_not_supported(value)
+    try:
+        codecs.lookup(f"cp{int(text)}")
+    except LookupError:
+        raise soap.code_page_not_supported(value) from None
+    return int(text)
+
+
+def _desired_streams(text: str | None, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """The streams a Receive asks for, in the shell's order; none named means all of them."""
+    names = (text or "").split()
+    unknown = [name for name in names if name not in offered]
+    if unknown:
+        raise soap.invalid_parameter(
+            f"The stream {unknown[0]} is not an output stream of this shell "
+            f"({' '.join(offered)})."
+        )
+    return tuple(name for name in offered if name in names) if names else offered
