@@ -169,6 +169,10 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
 # Suite variables that hold secrets: resolved from the environment like ansible_password and
 # never handed to judges or reports.
 SECRET_VARS = ("cwh_lab_password",)
+# Connection variables that must be written as text (an address, an account, a secret, a path).
+_TEXT_VARS = ("ansible_host", "ansible_user", "ansible_winrm_user", "ansible_password",
+              "ansible_winrm_password", "ansible_winrm_pass", "ansible_winrm_ca_trust_path",
+              "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem")
 # Inventory keys resolved relative to the inventory file, as Ansible users expect.
 _PATH_VARS = ("ansible_winrm_ca_trust_path", "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem",
               "cwh_ca_bundle")
@@ -288,6 +292,8 @@ def _parse_groups(path: Path, data: dict) -> dict[str, _Group]:
     _names(path, "group", "top level", data)
     if "all" in data:
         extra = set(data) - {"all"}
+        if extra and not isinstance(data["all"], dict | None):
+            raise ConfigError(f"inventory {path}: group all must be a mapping")
         if extra:
             # Ansible accepts top-level groups beside 'all'; they are children of 'all'.
             data = {"all": {**(data["all"] or {}), "children": {
@@ -385,9 +391,12 @@ def _connection(where: str, name: str, hv: dict, environ: Mapping[str, str]) -> 
             f"{where}: ansible_winrm_server_cert_validation must be validate or ignore, "
             f"got {validation!r}"
         )
-    for key in ("ansible_host", *_PATH_VARS[:3]):
+    # YAML turns an unquoted 012345 into 5349 and 1e3 into 1000.0: converting back would send
+    # another password (and lock the account out), so these must be written as text.
+    for key in _TEXT_VARS:
         if key in hv and hv[key] is not None and (not isinstance(hv[key], str) or not hv[key]):
-            raise ConfigError(f"{where}: {key} must be text, not {_yaml_kind(hv[key])}")
+            raise ConfigError(f"{where}: {key} must be text, not {_yaml_kind(hv[key])}: "
+                              "quote it")
     user = get("ansible_user", "ansible_winrm_user", default="")
     password = get("ansible_password", "ansible_winrm_password", "ansible_winrm_pass")
     if password is None:

@@ -635,6 +635,7 @@ def test_a_numeric_variable_name_is_an_error(tmp_path: Path, where: str, text: s
     ("all:\n  children:\n    7: {hosts: {sc01: }}\n", "group all: children: group name 7"),
     ("7:\n  hosts: {sc01: }\n", "top level: group name 7"),
     ("all:\n  hosts: {sc01: }\n  7: x\n  true: y\n", "group all has unknown key '7'"),
+    ("all: [a]\nweb: {hosts: {sc01: }}\n", "group all must be a mapping"),
 ])
 def test_numeric_group_names_and_keys_are_errors(tmp_path: Path, text: str,
                                                  fragment: str) -> None:
@@ -645,8 +646,14 @@ def test_numeric_group_names_and_keys_are_errors(tmp_path: Path, text: str,
     ("ansible_host: 17", "ansible_host must be text, not a number"),
     ("ansible_host: [a, b]", "ansible_host must be text, not a list"),
     ("ansible_winrm_ca_trust_path: 5", "ansible_winrm_ca_trust_path must be text"),
+    # 012345 would be sent as 5349: the wrong password, and a locked-out account
+    ("ansible_password: 012345", "ansible_password must be text, not a number: quote it"),
+    ("ansible_password: !!binary aGVsbG8=", "ansible_password must be text, not a bytes"),
+    ("ansible_password: {a: 1}", "ansible_password must be text, not a dict"),
+    ("ansible_user: [auditor]", "ansible_user must be text, not a list"),
 ])
-def test_addresses_and_paths_must_be_text(tmp_path: Path, line: str, fragment: str) -> None:
+def test_addresses_accounts_passwords_and_paths_must_be_text(tmp_path: Path, line: str,
+                                                             fragment: str) -> None:
     message = error(tmp_path, line + "\n")
     assert "host sc01" in message and fragment in message
 
