@@ -16,6 +16,7 @@ from cwh.catalog.xccdf import Benchmark, load_benchmark
 from cwh.errors import ConfigError
 from cwh.gather import Gatherer
 from cwh.inventory import Target, load_inventory, target_from_url
+from cwh.judge.attestation import check_attestations
 from cwh.lab.process import LabServer
 from cwh.waivers import Waiver, load_waivers, waiver_for
 
@@ -122,6 +123,7 @@ def build_audit(options: Options) -> Audit:
     catalog = load_catalog()
     inventory_path, targets = _targets(options, catalog)
     _check_inputs(catalog, targets)
+    check_attestations(inventory_path, targets.values())  # before anything is contacted
     waivers = load_waivers(options.waivers, catalog.ids) if options.waivers else []
     return Audit(options, catalog, inventory_path, targets, waivers,
                  _benchmarks(options.stig_xccdf))

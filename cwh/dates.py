@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
+
+# Only the form the documentation shows. Python's fromisoformat also takes 20270331, 2027-W13-3
+# and, through str(), an integer: a typo there must not become some date.
+_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def as_date(value: Any) -> dt.date:
@@ -12,4 +17,6 @@ def as_date(value: Any) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    return dt.date.fromisoformat(str(value))
+    if isinstance(value, str) and _YYYY_MM_DD.fullmatch(value.strip()):
+        return dt.date.fromisoformat(value.strip())  # ValueError for 2026-02-30
+    raise ValueError(f"not a YYYY-MM-DD date: {value!r}")

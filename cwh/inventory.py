@@ -9,6 +9,7 @@ here, so a typo stops the run with the file, host and key named, before anything
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import fnmatch
 import os
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import yaml
 
 from cwh.errors import ConfigError
+from cwh.user_yaml import UserYamlLoader, load_user_yaml
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
 PASSWORD_ENV = "CWH_WINRM_PASSWORD"
@@ -167,6 +169,10 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
 # Suite variables that hold secrets: resolved from the environment like ansible_password and
 # never handed to judges or reports.
 SECRET_VARS = ("cwh_lab_password",)
+# Connection variables that must be written as text (an address, an account, a secret, a path).
+_TEXT_VARS = ("ansible_host", "ansible_user", "ansible_winrm_user", "ansible_password",
+              "ansible_winrm_password", "ansible_winrm_pass", "ansible_winrm_ca_trust_path",
+              "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem")
 # Inventory keys resolved relative to the inventory file, as Ansible users expect.
 _PATH_VARS = ("ansible_winrm_ca_trust_path", "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem",
               "cwh_ca_bundle")
@@ -174,8 +180,8 @@ _PATH_VARS = ("ansible_winrm_ca_trust_path", "ansible_winrm_cert_pem", "ansible_
 
 # --- loading ----------------------------------------------------------------------------------
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that names Ansible Vault values instead of failing on an unknown tag."""
+class _Loader(UserYamlLoader):
+    """The user-YAML loader, naming Ansible Vault values instead of failing on an unknown tag."""
 
 
 class Unsafe(str):
@@ -198,18 +204,37 @@ def _read_yaml(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"inventory {path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"inventory {path}: not UTF-8 text (byte {exc.start + 1})") from None
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = load_user_yaml(text, _Loader)
     except ConfigError as exc:
         raise ConfigError(f"inventory {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"inventory {path}:{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict) or not data:
         raise ConfigError(f"inventory {path}: expected a mapping with an 'all' group at the top")
     return data
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dt.date):
+        return "a date"
+    return f"a {type(value).__name__}"
+
+
+def _names(path: Path, what: str, where: str, mapping: dict) -> None:
+    """Group, host and variable names must be text. YAML reads `10`, `010`, `yes` and
+    `2026-01-01` unquoted as a number, a boolean or a date; converting back would turn 010 into
+    host 8 and `yes` into True, so the run stops and says to quote it."""
+    for name in mapping:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"inventory {path}: {where}: {what} name {name!r} is not text "
+                              f"(YAML read it as {_yaml_kind(name)}): quote the name")
 
 
 @dataclass
@@ -236,7 +261,8 @@ def _parse_groups(path: Path, data: dict) -> dict[str, _Group]:
         unknown = set(body) - {"vars", "hosts", "children"}
         if unknown:
             raise ConfigError(
-                f"inventory {path}: group {name} has unknown key {sorted(unknown)[0]!r} "
+                f"inventory {path}: group {name} has unknown key "
+                f"{sorted(map(str, unknown))[0]!r} "
                 "(allowed: vars, hosts, children)"
             )
         group_vars = body.get("vars") or {}
@@ -245,9 +271,13 @@ def _parse_groups(path: Path, data: dict) -> dict[str, _Group]:
         for label, value in (("vars", group_vars), ("hosts", hosts), ("children", children)):
             if not isinstance(value, dict):
                 raise ConfigError(f"inventory {path}: group {name}: '{label}' must be a mapping")
+        _names(path, "variable", f"group {name}: vars", group_vars)
+        _names(path, "host", f"group {name}: hosts", hosts)
+        _names(path, "group", f"group {name}: children", children)
         for host, host_vars in hosts.items():
             if host_vars is not None and not isinstance(host_vars, dict):
                 raise ConfigError(f"inventory {path}: host {host}: its variables must be a mapping")
+            _names(path, "variable", f"host {host}", host_vars or {})
         group = groups.setdefault(name, _Group(name, {}, {}, []))
         group.vars.update(group_vars)
         group.hosts.update({h: dict(v or {}) for h, v in hosts.items()})
@@ -259,8 +289,11 @@ def _parse_groups(path: Path, data: dict) -> dict[str, _Group]:
                 group.children.append(child)
             visit(child, child_body, depth + 1, (*trail, name))
 
+    _names(path, "group", "top level", data)
     if "all" in data:
         extra = set(data) - {"all"}
+        if extra and not isinstance(data["all"], dict | None):
+            raise ConfigError(f"inventory {path}: group all must be a mapping")
         if extra:
             # Ansible accepts top-level groups beside 'all'; they are children of 'all'.
             data = {"all": {**(data["all"] or {}), "children": {
@@ -358,6 +391,12 @@ def _connection(where: str, name: str, hv: dict, environ: Mapping[str, str]) -> 
             f"{where}: ansible_winrm_server_cert_validation must be validate or ignore, "
             f"got {validation!r}"
         )
+    # YAML turns an unquoted 012345 into 5349 and 1e3 into 1000.0: converting back would send
+    # another password (and lock the account out), so these must be written as text.
+    for key in _TEXT_VARS:
+        if key in hv and hv[key] is not None and (not isinstance(hv[key], str) or not hv[key]):
+            raise ConfigError(f"{where}: {key} must be text, not {_yaml_kind(hv[key])}: "
+                              "quote it")
     user = get("ansible_user", "ansible_winrm_user", default="")
     password = get("ansible_password", "ansible_winrm_password", "ansible_winrm_pass")
     if password is None:
@@ -451,6 +490,19 @@ def load_inventory(
     """Load, merge, select (`--limit`) and validate; raises ConfigError naming file, host, key."""
     path = Path(path)
     environ = os.environ if environ is None else environ
+    try:
+        return _load(path, limit, known_controls, environ)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        # Last resort: a shape no check foresaw must still be one line, and never a traceback
+        # (pytest --full-trace -l would print the file's text, passwords included).
+        raise ConfigError(f"inventory {path}: cannot be understood ({type(exc).__name__} "
+                          "while reading it; please report this)") from None
+
+
+def _load(path: Path, limit: str | None, known_controls: set[str] | None,
+          environ: Mapping[str, str]) -> Inventory:
     groups = _parse_groups(path, _read_yaml(path))
     members = _members(groups)
     all_hosts = sorted(members["all"])

@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cwh.dates import as_date
 from cwh.errors import ConfigError
+from cwh.user_yaml import load_user_yaml
 
 REQUIRED = ("control", "hosts", "justification", "approver", "expires")
 OPTIONAL = ("id", "ticket")
@@ -80,7 +79,7 @@ def parse_waivers(path: str | Path, data: Any, known_controls: set[str]) -> list
         where = f"waivers {path}: entry {index}" + (f" ({entry['id']})" if entry.get("id") else "")
         unknown = set(entry) - set(REQUIRED) - set(OPTIONAL)
         if unknown:
-            raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+            raise ConfigError(f"{where}: unknown field {sorted(map(str, unknown))[0]!r}")
         for key in REQUIRED:
             if key not in entry:
                 raise ConfigError(f"{where}: '{key}' is required")
@@ -107,12 +106,20 @@ def parse_waivers(path: str | Path, data: Any, known_controls: set[str]) -> list
 def load_waivers(path: str | Path, known_controls: set[str]) -> list[Waiver]:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"waivers {path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"waivers {path}: not valid YAML ({exc})") from None
-    return parse_waivers(path, data, known_controls)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"waivers {path}: not UTF-8 text (byte {exc.start + 1})") from None
+    try:
+        return parse_waivers(path, load_user_yaml(text), known_controls)
+    except ConfigError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith("waivers ") else
+                          f"waivers {path}: {message}") from None
+    except Exception as exc:  # last resort: one line, never a traceback with the file's text
+        raise ConfigError(f"waivers {path}: cannot be understood ({type(exc).__name__} while "
+                          "reading it; please report this)") from None
 
 
 def waiver_for(waivers: Iterable[Waiver], host: str, groups: Iterable[str],

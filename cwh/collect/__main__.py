@@ -17,6 +17,7 @@ from cwh.collect.collect import collect_host
 from cwh.collect.request import SECTION_ORDER, FactRequest, request_for
 from cwh.errors import ConfigError
 from cwh.inventory import load_inventory
+from cwh.judge.attestation import check_attestations
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     catalog = load_catalog()
     try:
         inventory = load_inventory(args.inventory, limit=args.limit, known_controls=catalog.ids)
+        check_attestations(inventory.path, inventory.targets)  # the audit's own input checks
     except ConfigError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 4

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from cwh.catalog.model import Control
@@ -22,24 +24,119 @@ def _member_label(member: Mapping[str, Any]) -> str:
     return f"{name} [{member.get('sid')}]"
 
 
-def is_approved(member: Mapping[str, Any], approved: list[str], pattern: str | None) -> bool:
-    """Approved by exact name (DOMAIN\\user or user), by SID, or by the naming pattern."""
-    name = str(member.get("name") or "")
-    sid = str(member.get("sid") or "")
-    account = name.split("\\")[-1]
-    for entry in approved:
-        entry_l = entry.lower()
-        if entry_l in (name.lower(), account.lower(), sid.lower()) and entry_l:
-            return True
-    return bool(pattern and account and re.fullmatch(pattern, account, re.IGNORECASE))
+def _split(name: str) -> tuple[str, str]:
+    """`DOMAIN\\name` -> (DOMAIN, name); a name without a domain part -> ("", name)."""
+    domain, sep, account = name.rpartition("\\")
+    return (domain, account) if sep else ("", name)
+
+
+def is_group(member: Mapping[str, Any]) -> bool:
+    return str(member.get("object_class") or "").strip().lower() == "group"
+
+
+def _is_sid(entry: str) -> bool:
+    return entry.upper().startswith("S-1-")
+
+
+class Match(Enum):
+    APPROVED = "approved"
+    UNAPPROVED = "unapproved"
+    UNDETERMINED = "undetermined"  # only a bare name could approve it, and the host is unknown
+
+
+@dataclass(frozen=True)
+class Judged:
+    member: Mapping[str, Any]
+    match: Match
+    how: str = ""  # which entry approved it, or why a same-named entry did not
+
+    def label(self) -> str:
+        return _member_label(self.member) + (f" ({self.how})" if self.how else "")
+
+
+def judge_member(member: Mapping[str, Any], approved: list[str], pattern: str | None,
+                 computer_name: str | None) -> Judged:
+    """One Administrators member against the declarations.
+
+    - `S-1-...` entries match the SID; `DOMAIN\\name` entries match the whole name (any case).
+    - A bare `name` approves only the computer's own local account of that name: the member's
+      domain part is the computer name the host reported, it is not a group, and Windows did not
+      say it comes from elsewhere (principal_source). `EVILCORP\\auditor` is not `auditor`;
+      built-in principals (BUILTIN, NT AUTHORITY) are declared by SID or full name.
+    - A group is judged as that group: only its SID or full name approves it, never a bare name
+      or the naming pattern, which are about accounts.
+    - The pattern matches the account name of a user in any domain, or the whole `DOMAIN\\name`
+      when it contains an escaped backslash (`CORP\\\\adm-.*`).
+    """
+    name, sid = str(member.get("name") or ""), str(member.get("sid") or "")
+    domain, account = _split(name)
+    group = is_group(member)
+    source = str(member.get("principal_source") or "")
+    near_miss = ""
+    undetermined = False
+    for entry in (e.strip() for e in approved):
+        if not entry:
+            continue
+        if _is_sid(entry):
+            if sid and entry.lower() == sid.lower():
+                return Judged(member, Match.APPROVED, f"by SID {entry}")
+            continue
+        if "\\" in entry:
+            if name and entry.lower() == name.lower():
+                return Judged(member, Match.APPROVED, f"by name {entry}")
+            continue
+        if not account or entry.lower() != account.lower():
+            continue
+        if group:
+            near_miss = f"a group: the bare name {entry} approves only a local account"
+        elif not domain:
+            near_miss = f"no domain part: the bare name {entry} approves only a local account"
+        elif source and source.lower() != "local":
+            near_miss = (f"from {source}, not local: the bare name {entry} approves only the "
+                         "local account")
+        elif computer_name is None:
+            undetermined = True
+        elif domain.lower() == computer_name.lower():
+            return Judged(member, Match.APPROVED, f"local account, by name {entry}")
+        else:
+            near_miss = (f"an account of {domain}, not of {computer_name}: the bare name {entry} "
+                         "approves only the local account")
+    if pattern and account and not group:
+        subject = name if "\\\\" in pattern else account
+        if re.fullmatch(pattern, subject, re.IGNORECASE):
+            return Judged(member, Match.APPROVED, f"matches {pattern}")
+    if undetermined and not near_miss:
+        return Judged(member, Match.UNDETERMINED, "a bare name matches it, but the computer name "
+                      "is unknown")
+    return Judged(member, Match.UNAPPROVED, near_miss)
+
+
+def is_approved(member: Mapping[str, Any], approved: list[str], pattern: str | None,
+                computer_name: str | None = None) -> bool:
+    return judge_member(member, approved, pattern, computer_name).match is Match.APPROVED
+
+
+def _computer_name(facts: HostFacts) -> str | None:
+    try:
+        name = facts.identity().get("computer_name")
+    except FactUnavailable:
+        return None
+    return name.strip() if isinstance(name, str) and name.strip() else None
 
 
 def _apply_attestation(control: Control, inputs: Mapping[str, Any], verdict: Verdict,
                        today: dt.date) -> Verdict:
-    attestation = attestation_for(control.id, inputs)
+    attestation = attestation_for(control.id, inputs, today)
     if attestation is None:
         return verdict
     evidence = (*verdict.evidence, attestation.as_evidence())
+    if verdict.error:
+        # Nothing was read from this host (or not enough): the assessor's answer cannot be tied
+        # to the machine that did not answer, so it stays beside the error, not in its place.
+        return Verdict(verdict.status, f"{verdict.reason}; the attestation by {attestation.by} "
+                       f"({attestation.status}, {attestation.date}) is not applied: this host's "
+                       "evidence was not collected", verdict.expected, verdict.observed,
+                       evidence, verdict.requirement, verdict.error, verdict.details)
     if attestation.expired(today):
         return Verdict(verdict.status, f"{verdict.reason}; the attestation by {attestation.by} "
                        f"expired on {attestation.expires}", verdict.expected, verdict.observed,
@@ -50,10 +147,24 @@ def _apply_attestation(control: Control, inputs: Mapping[str, Any], verdict: Ver
                    evidence, verdict.requirement)
 
 
+def _expected(approved: list[str] | None, pattern: str | None) -> str:
+    parts = []
+    if approved is not None:
+        parts.append("every member is in cwh_approved_admins" if approved else
+                     "no member (cwh_approved_admins is empty: nobody is approved)")
+    if pattern:
+        parts.append(f"every account name matches {pattern}")
+    return " or ".join(parts)
+
+
 def judge_separate_admin_accounts(control: Control, facts: HostFacts,
                                   inputs: Mapping[str, Any], today: dt.date | None = None) -> \
         Verdict:
-    """CWH-ACCT-01: every local Administrators member is a declared admin account."""
+    """CWH-ACCT-01: every local Administrators member is a declared admin account.
+
+    `cwh_approved_admins` absent: nothing declared, an assessor reviews the list. Declared empty
+    (`[]`): nobody is approved, so every member is a finding (unless the pattern approves it).
+    """
     today = today or dt.date.today()
     try:
         admins = facts.local_admins()
@@ -66,12 +177,10 @@ def judge_separate_admin_accounts(control: Control, facts: HostFacts,
     if not members:
         return not_reviewed("the collector returned no members for the Administrators group, "
                             "which always has at least one; treating the answer as unreliable")
-    approved = list(inputs.get("cwh_approved_admins") or [])
+    declared = inputs.get("cwh_approved_admins")
+    approved = [str(e) for e in declared] if isinstance(declared, list) else None
     pattern = inputs.get("cwh_admin_name_pattern")
-    expected = ("every member is in cwh_approved_admins" if approved else "") + \
-        (" or " if approved and pattern else "") + \
-        (f"every account name matches {pattern}" if pattern else "")
-    if not approved and not pattern:
+    if approved is None and not pattern:
         evidence = Evidence(_ADMINS_SOURCE, admins.get("group_name", "Administrators"), listing,
                             "declared approved administrators", raw)
         verdict = Verdict(Status.NOT_REVIEWED, "no approved administrators declared "
@@ -79,13 +188,22 @@ def judge_separate_admin_accounts(control: Control, facts: HostFacts,
                           "review the member list", "declared approved administrators",
                           listing, (evidence,))
         return _apply_attestation(control, inputs, verdict, today)
-    unapproved = [m for m in members if not is_approved(m, approved, pattern)]
-    observed = (f"{len(members)} members, all approved: {listing}" if not unapproved else
-                "not approved: " + "; ".join(_member_label(m) for m in unapproved))
+    expected = _expected(approved, pattern)
+    computer = _computer_name(facts)
+    judged = [judge_member(m, approved or [], pattern, computer) for m in members]
+    unapproved = [j for j in judged if j.match is Match.UNAPPROVED]
+    undetermined = [j for j in judged if j.match is Match.UNDETERMINED]
     evidence = Evidence(_ADMINS_SOURCE, admins.get("group_name", "Administrators"), listing,
                         expected, raw)
     if unapproved:
+        observed = "not approved: " + "; ".join(j.label() for j in unapproved)
         return Verdict(Status.OPEN, observed, expected, observed, (evidence,))
+    if undetermined:
+        observed = "cannot tell local from domain accounts: " + \
+            "; ".join(j.label() for j in undetermined)
+        return not_reviewed(f"{observed} (the host's identity section gave no computer name)",
+                            evidence=(evidence,), expected=expected, observed=observed)
+    observed = f"{len(members)} members, all approved: " + "; ".join(j.label() for j in judged)
     return Verdict(Status.NOT_A_FINDING, observed, expected, observed, (evidence,))
 
 

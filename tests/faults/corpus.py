@@ -76,6 +76,9 @@ def transport(name: str, why: str, **host: Any) -> Fault:
     return Fault(name, ALL, {**FAST, **host}, why)
 
 
+# An assessor's NotAFinding for CWH-ACCT-02 (dated in the past, whatever today is).
+ATTESTED_ACCT02 = {"CWH-ACCT-02": {"status": "NotAFinding", "by": "A. Assessor",
+                                   "date": "2024-06-03", "note": "AppLocker denies browsers"}}
 GERMAN = str(IMAGES / "localized-german.yml")
 SMB1_ABSENT = str(IMAGES / "smb1-value-absent.yml")
 WEB_CONFIG = ENDPOINTS | {"CWH-SC-03"}
@@ -154,7 +157,8 @@ FAULTS: list[Fault] = [
     image("service-state-null", {"CWH-SC-01"}, "Relay: None"),
     image("file-version-null", {"CWH-SC-02"}, "version cannot be judged"),
     image("member-name-null", {"CWH-ACCT-01"}, r"\(unresolved\)"),
-    image("text-facts-null"),
+    # Only the computer name tells a bare approved name's local account from another domain's.
+    image("text-facts-null", {"CWH-ACCT-01"}, "the host's identity section gave no computer name"),
     image("iis-config-null", IIS, "applicationHost.config was not read"),
     image("web-config-null", WEB_CONFIG, "web.config was not found"),
     # --- size ---------------------------------------------------------------------------------
@@ -203,6 +207,24 @@ FAULTS: list[Fault] = [
     output("console_stdin", why="produced no output"),
     # MaxEnvelopeSizekb at Windows' minimum: the collector's Send is refused with HTTP 413.
     image("winrm-max-envelope-32kb", ALL, "MaxEnvelopeSize quota"),
+    # --- whose account, whose answer (each once a pass; fixed) --------------------------------
+    # A bare approved name is the computer's own local account, not another domain's namesake.
+    image("foreign-domain-admin", {"CWH-ACCT-01"},
+          r"EVILCORP\\auditor .*approves only the local account",
+          expect={"CWH-ACCT-01": "Open"}),
+    # A group is judged as that group, never as the account whose name it carries.
+    image("group-named-like-admin", {"CWH-ACCT-01"}, r"TRUSTED\\Administrator .*a group",
+          expect={"CWH-ACCT-01": "Open"}),
+    # `cwh_approved_admins: []` declares that nobody is approved.
+    Fault("nobody-approved", frozenset({"CWH-ACCT-01"}), {"cwh_approved_admins": []},
+          r"not approved: SC-HARDENED\\Administrator", expect={"CWH-ACCT-01": "Open"}),
+    # An attestation cannot answer for a host whose facts never arrived.
+    transport("refused-attested", "connection refused", cwh_lab_fault="refuse",
+              cwh_attestations=ATTESTED_ACCT02),
+    transport("wrong-password-attested", "authentication failed",
+              cwh_lab_password=LAB_ONLY_PASSWORD, ansible_port=5986,
+              ansible_winrm_transport="basic", ansible_winrm_ca_trust_path="lab/ca.pem",
+              cwh_attestations=ATTESTED_ACCT02),
 ]
 
 

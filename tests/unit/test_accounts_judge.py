@@ -8,8 +8,16 @@ from typing import Any
 
 import pytest
 
-from cwh.judge.accounts import is_approved, judge_internet_use, judge_separate_admin_accounts
-from cwh.judge.attestation import attestation_for, parse_attestation
+from cwh.collect.facts import HostFacts
+from cwh.errors import ConfigError
+from cwh.judge.accounts import (
+    Match,
+    is_approved,
+    judge_internet_use,
+    judge_member,
+    judge_separate_admin_accounts,
+)
+from cwh.judge.attestation import attestation_for, check_attestations, parse_attestation
 from cwh.judge.verdict import Status
 from cwh.lab.image import load_image
 from tests.unit.helpers import control, facts, failed, image, image_facts, ok
@@ -36,15 +44,23 @@ def admins(*members: dict[str, Any], method: str = "Get-LocalGroupMember",
                "members": list(members) if members_value is ... else members_value})
 
 
-def acct01(*members: dict[str, Any], inputs: dict[str, Any] | None = None, **kwargs: Any):
-    return judge_separate_admin_accounts(ACCT01, facts(local_admins=admins(*members, **kwargs)),
-                                         inputs or {}, today=TODAY)
+def identity(computer_name: Any = "SC01") -> dict[str, Any]:
+    return ok({"computer_name": computer_name, "dns_host_name": "sc01", "domain": "corp.example",
+               "part_of_domain": True, "domain_role": 3})
+
+
+def acct01(*members: dict[str, Any], inputs: dict[str, Any] | None = None,
+           computer_name: Any = "SC01", **kwargs: Any):
+    sections = {"local_admins": admins(*members, **kwargs)}
+    if computer_name is not ...:
+        sections["identity"] = identity(computer_name)
+    return judge_separate_admin_accounts(ACCT01, facts(**sections), inputs or {}, today=TODAY)
 
 
 # --- CWH-ACCT-01 ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("approved", [
-    ["Administrator", "adm-jdoe"],
+    ["Administrator", "CORP\\adm-jdoe"],  # a bare name: the local account
     ["SC01\\Administrator", "CORP\\adm-jdoe"],
     ["sc01\\ADMINISTRATOR", "corp\\ADM-JDOE"],
     [f"{DOM}-500", "S-1-5-21-111-222-333-4101"],
@@ -135,6 +151,160 @@ def test_is_approved_never_matches_empty_names() -> None:
     assert not is_approved(ORPHAN, [""], None)  # an empty entry approves nobody
 
 
+# --- whose account is it: bare names, full names, SIDs, groups --------------------------------
+
+EVIL_AUDITOR = {"name": "EVILCORP\\auditor", "sid": "S-1-5-21-7-7-7-1013", "object_class": "User",
+                "principal_source": "ActiveDirectory", "resolved": True}
+LOCAL_AUDITOR = {"name": "SC01\\auditor", "sid": f"{DOM}-1013", "object_class": "User",
+                 "principal_source": "Local", "resolved": True}
+GROUP_ADMINISTRATOR = {"name": "TRUSTED\\Administrator", "sid": "S-1-5-21-8-8-8-1150",
+                       "object_class": "Group", "principal_source": "ActiveDirectory",
+                       "resolved": True}
+
+
+def test_a_bare_name_does_not_approve_another_domains_account() -> None:
+    verdict = acct01(LOCAL_AUDITOR, EVIL_AUDITOR, inputs={"cwh_approved_admins": ["auditor"]})
+    assert verdict.status is Status.OPEN
+    assert verdict.observed == (
+        "not approved: EVILCORP\\auditor [S-1-5-21-7-7-7-1013] (from ActiveDirectory, not local: "
+        "the bare name auditor approves only the local account)")
+
+
+@pytest.mark.parametrize("source", [None, "", "Local"])
+def test_a_bare_name_needs_the_computers_own_domain_part(source: Any) -> None:
+    """The ADSI fallback gives no principal_source; a contradictory "Local" changes nothing:
+    the domain part must be the computer name."""
+    member = {**EVIL_AUDITOR, "principal_source": source}
+    judged = judge_member(member, ["auditor"], None, "SC01")
+    assert judged.match is Match.UNAPPROVED
+    assert judged.how == ("an account of EVILCORP, not of SC01: the bare name auditor approves "
+                          "only the local account")
+
+
+def test_a_bare_name_is_the_local_account_in_any_case() -> None:
+    member = {**LOCAL_AUDITOR, "name": "sc01\\AUDITOR", "principal_source": None}
+    judged = judge_member(member, ["Auditor"], None, "SC01")
+    assert judged.match is Match.APPROVED and judged.how == "local account, by name Auditor"
+
+
+def test_a_member_without_a_domain_part_needs_its_sid() -> None:
+    member = {**LOCAL_AUDITOR, "name": "auditor"}
+    assert judge_member(member, ["auditor"], None, "SC01").match is Match.UNAPPROVED
+    assert judge_member(member, [LOCAL_AUDITOR["sid"].lower()], None, "SC01").match is \
+        Match.APPROVED
+
+
+@pytest.mark.parametrize("approved", [["Administrator"], ["SC01\\Administrator"],
+                                      [ADMINISTRATOR["sid"]]])
+def test_a_group_is_not_the_account_whose_name_it_carries(approved: list[str]) -> None:
+    verdict = acct01(ADMINISTRATOR, GROUP_ADMINISTRATOR, inputs={"cwh_approved_admins": approved})
+    assert verdict.status is Status.OPEN
+    assert verdict.observed.startswith("not approved: TRUSTED\\Administrator [S-1-5-21-8-8-8-1150]")
+    assert "SC01\\Administrator" not in verdict.observed
+
+
+def test_a_group_says_why_a_bare_name_did_not_approve_it() -> None:
+    judged = judge_member(GROUP_ADMINISTRATOR, ["Administrator"], None, "SC01")
+    assert judged.how == "a group: the bare name Administrator approves only a local account"
+
+
+@pytest.mark.parametrize("object_class", ["Group", "group"])  # ADSI spells it its own way
+@pytest.mark.parametrize("entry", ["trusted\\administrator", GROUP_ADMINISTRATOR["sid"]])
+def test_a_group_is_approved_by_its_own_sid_or_full_name(object_class: str, entry: str) -> None:
+    group = {**GROUP_ADMINISTRATOR, "object_class": object_class}
+    assert judge_member(group, [entry], None, "SC01").match is Match.APPROVED
+
+
+def test_the_naming_pattern_never_approves_a_group() -> None:
+    group = {**GROUP_ADMINISTRATOR, "name": "CORP\\adm-admins"}
+    verdict = acct01(ADM_JDOE, group, inputs={"cwh_admin_name_pattern": "adm-.*"})
+    assert verdict.status is Status.OPEN
+    assert verdict.observed.startswith("not approved: CORP\\adm-admins")
+
+
+def test_a_pattern_with_a_domain_matches_the_whole_name() -> None:
+    other = {**ADM_JDOE, "name": "OTHER\\adm-jdoe", "sid": "S-1-5-21-5-5-5-1"}
+    inputs = {"cwh_admin_name_pattern": r"CORP\\adm-[a-z]+"}
+    assert acct01(ADM_JDOE, inputs=inputs).status is Status.NOT_A_FINDING
+    assert acct01(ADM_JDOE, other, inputs=inputs).status is Status.OPEN
+    # without a domain part the pattern is about the account name, in any domain
+    assert acct01(ADM_JDOE, other, inputs={"cwh_admin_name_pattern": "adm-.*"}).status is \
+        Status.NOT_A_FINDING
+
+
+@pytest.mark.parametrize("entry", ["SYSTEM", "NT AUTHORITY\\SYSTEM", "S-1-5-18"])
+def test_built_in_principals_need_their_sid_or_full_name(entry: str) -> None:
+    system = {"name": "NT AUTHORITY\\SYSTEM", "sid": "S-1-5-18", "object_class": "User",
+              "principal_source": "Local", "resolved": True}
+    expected = Match.UNAPPROVED if entry == "SYSTEM" else Match.APPROVED
+    assert judge_member(system, [entry], None, "SC01").match is expected
+
+
+@pytest.mark.parametrize("computer_name", [..., None, "", "  ", 7])
+def test_without_the_computer_name_a_bare_name_cannot_approve(computer_name: Any) -> None:
+    verdict = acct01(ADMINISTRATOR, inputs={"cwh_approved_admins": ["Administrator"]},
+                     computer_name=computer_name)
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert verdict.reason.startswith("cannot tell local from domain accounts: "
+                                     f"SC01\\Administrator [{DOM}-500]")
+    assert "gave no computer name" in verdict.reason
+    assert verdict.evidence and verdict.expected == "every member is in cwh_approved_admins"
+
+
+def test_without_the_computer_name_sids_and_full_names_still_decide() -> None:
+    inputs = {"cwh_approved_admins": ["SC01\\Administrator", ADM_JDOE["sid"]]}
+    assert acct01(ADMINISTRATOR, ADM_JDOE, inputs=inputs, computer_name=...).status is \
+        Status.NOT_A_FINDING
+    inputs = {"cwh_approved_admins": ["Administrator"]}
+    verdict = acct01(ADMINISTRATOR, JDOE, inputs=inputs, computer_name=...)
+    assert verdict.status is Status.OPEN  # jdoe is unapproved whatever the computer's name
+    assert verdict.observed == "not approved: CORP\\jdoe [S-1-5-21-111-222-333-4102]"
+
+
+def test_a_pass_says_how_each_member_was_approved() -> None:
+    verdict = acct01(ADMINISTRATOR, ADM_JDOE, LOCAL_AUDITOR,
+                     inputs={"cwh_approved_admins": ["Administrator", "CORP\\adm-jdoe",
+                                                     LOCAL_AUDITOR["sid"]]})
+    assert verdict.status is Status.NOT_A_FINDING
+    assert verdict.observed == (
+        f"3 members, all approved: SC01\\Administrator [{DOM}-500] (local account, by name "
+        "Administrator); CORP\\adm-jdoe [S-1-5-21-111-222-333-4101] (by name CORP\\adm-jdoe); "
+        f"SC01\\auditor [{DOM}-1013] (by SID {DOM}-1013)")
+
+
+# --- an empty list approves nobody; no list means nothing declared ----------------------------
+
+def test_an_empty_approved_list_approves_nobody() -> None:
+    verdict = acct01(ADMINISTRATOR, ADM_JDOE, inputs={"cwh_approved_admins": []})
+    assert verdict.status is Status.OPEN
+    assert verdict.expected == "no member (cwh_approved_admins is empty: nobody is approved)"
+    assert verdict.observed == (f"not approved: SC01\\Administrator [{DOM}-500]; "
+                                "CORP\\adm-jdoe [S-1-5-21-111-222-333-4101]")
+
+
+def test_an_empty_list_beside_a_pattern_leaves_the_pattern_to_approve() -> None:
+    inputs = {"cwh_approved_admins": [], "cwh_admin_name_pattern": "adm-.*"}
+    assert acct01(ADM_JDOE, inputs=inputs).status is Status.NOT_A_FINDING
+    verdict = acct01(ADMINISTRATOR, ADM_JDOE, inputs=inputs)
+    assert verdict.status is Status.OPEN
+    assert verdict.expected == ("no member (cwh_approved_admins is empty: nobody is approved) or "
+                                "every account name matches adm-.*")
+
+
+def test_an_empty_list_is_not_answered_by_an_attestation() -> None:
+    """Declared is declared: the assessor's answer is for lists nobody declared."""
+    inputs = {"cwh_approved_admins": [], "cwh_attestations": {"CWH-ACCT-01": {
+        "status": "NotAFinding", "by": "ISSO", "date": "2026-11-02"}}}
+    assert acct01(ADMINISTRATOR, inputs=inputs).status is Status.OPEN
+
+
+@pytest.mark.parametrize("inputs", [{}, {"cwh_approved_admins": None}])
+def test_no_list_is_nothing_declared(inputs: dict[str, Any]) -> None:
+    verdict = acct01(ADMINISTRATOR, inputs=inputs)
+    assert verdict.status is Status.NOT_REVIEWED and not verdict.error
+    assert "no approved administrators declared" in verdict.reason
+
+
 @pytest.mark.parametrize("section", [
     failed("Group S-1-5-32-544 was not found."),
     ok(None),
@@ -160,11 +330,19 @@ def test_lab_images() -> None:
     hardened = judge_separate_admin_accounts(ACCT01, image_facts(load_image("hardened")),
                                              inputs, today=TODAY)
     assert hardened.status is Status.NOT_A_FINDING
+    for name in inputs["cwh_approved_admins"]:  # each the host's own local account
+        assert f"SC-HARDENED\\{name} [" in hardened.observed
+        assert f"(local account, by name {name})" in hardened.observed
     drifted = judge_separate_admin_accounts(ACCT01, image_facts(load_image("drifted")),
                                             inputs, today=TODAY)
     assert drifted.status is Status.OPEN
     assert "SC-DRIFTED\\jdoe" in drifted.observed and "svc-backup" in drifted.observed
     assert "adm-jdoe" not in drifted.observed
+    # Another host's namesakes are not this host's accounts.
+    foreign = judge_separate_admin_accounts(ACCT01, image_facts(load_image("hardened")),
+                                            {"cwh_approved_admins": ["SC-DRIFTED\\auditor"]},
+                                            today=TODAY)
+    assert foreign.status is Status.OPEN and "SC-HARDENED\\auditor" in foreign.observed
 
 
 # --- CWH-ACCT-02 ----------------------------------------------------------------------------
@@ -287,6 +465,8 @@ def test_attestation_for_another_control_is_ignored() -> None:
     ({**ATTESTED, "date": "01/11/2026"}, "date must be a date (YYYY-MM-DD), got '01/11/2026'"),
     ({**ATTESTED, "expires": "next year"}, "expires must be a date"),
     ({**ATTESTED, "reviewer": "x"}, "unknown field reviewer"),
+    ({**ATTESTED, 5: "x", None: "y"}, "unknown field 5"),  # keys of mixed types
+    ({**ATTESTED, "by": 42}, "'by' (the assessor) is required"),
     ("NotAFinding", "must be a mapping"),
 ])
 def test_malformed_attestation_names_the_control(raw: Any, fragment: str) -> None:
@@ -294,6 +474,70 @@ def test_malformed_attestation_names_the_control(raw: Any, fragment: str) -> Non
         parse_attestation("CWH-ACCT-02", raw)
     assert "attestation for CWH-ACCT-02" in str(caught.value)
     assert fragment in str(caught.value)
+
+
+def test_an_attestation_is_not_applied_to_a_host_that_did_not_answer() -> None:
+    inputs = {"cwh_attestations": {"CWH-ACCT-02": ATTESTED}}
+    host = HostFacts.failed("sc01", "connection refused at 10.0.0.5:5986")
+    verdict = judge_internet_use(ACCT02, host, inputs, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert verdict.reason == ("could not collect the evidence: connection refused at "
+                              "10.0.0.5:5986; the attestation by J. Assessor (NotAFinding, "
+                              "2026-11-01) is not applied: this host's evidence was not "
+                              "collected")
+    assert verdict.evidence[-1].source.startswith("assessor attestation")
+
+
+@pytest.mark.parametrize("section", ["internet_apps", "local_admins"])
+def test_an_attestation_is_not_applied_when_its_evidence_failed(section: str) -> None:
+    sections = {"local_admins": admins(ADMINISTRATOR), "internet_apps": apps([], [])}
+    sections[section] = failed("Access is denied")
+    inputs = {"cwh_attestations": {"CWH-ACCT-02": ATTESTED}}
+    verdict = judge_internet_use(ACCT02, facts(**sections), inputs, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+    assert "Access is denied" in verdict.reason and "is not applied" in verdict.reason
+
+
+def test_an_acct01_attestation_is_not_applied_to_a_host_that_did_not_answer() -> None:
+    inputs = {"cwh_attestations": {"CWH-ACCT-01": ATTESTED}}
+    verdict = judge_separate_admin_accounts(ACCT01, HostFacts.failed("sc01", "timed out"),
+                                            inputs, today=TODAY)
+    assert verdict.status is Status.NOT_REVIEWED and verdict.error
+
+
+def test_an_attestation_dated_in_the_future_is_refused() -> None:
+    tomorrow = TODAY + dt.timedelta(days=1)
+    with pytest.raises(ValueError, match="date 2026-11-28 is in the future"):
+        parse_attestation("CWH-ACCT-02", {**ATTESTED, "date": tomorrow}, today=TODAY)
+    assert parse_attestation("CWH-ACCT-02", {**ATTESTED, "date": TODAY}, today=TODAY).date == \
+        TODAY
+    with pytest.raises(ValueError, match="in the future"):  # the judge refuses it too
+        _attested({**ATTESTED, "date": tomorrow.isoformat()})
+
+
+def test_an_attestation_expiring_before_its_date_is_refused() -> None:
+    with pytest.raises(ValueError, match="expires 2026-10-31 is before its date 2026-11-01"):
+        parse_attestation("CWH-ACCT-02", {**ATTESTED, "expires": "2026-10-31"})
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "2026-11-1", 20261101, "20261101",
+                                   "2026-W44-1", True, "\uff12\uff10\uff12\uff16-11-01", None])
+def test_only_real_yyyy_mm_dd_dates_are_dates(value: Any) -> None:
+    with pytest.raises(ValueError, match=r"date must be a date \(YYYY-MM-DD\)"):
+        parse_attestation("CWH-ACCT-02", {**ATTESTED, "date": value})
+
+
+def test_check_attestations_names_file_host_and_control() -> None:
+    class Target:
+        name = "sc01"
+        vars = {"cwh_attestations": {"CWH-ACCT-01": {**ATTESTED},
+                                     "CWH-ACCT-02": {**ATTESTED, "status": "Pass"}}}
+    with pytest.raises(ConfigError) as caught:
+        check_attestations("inv.yml", [Target()], TODAY)
+    assert str(caught.value) == ("inventory inv.yml: host sc01: cwh_attestations: attestation "
+                                 "for CWH-ACCT-02: status must be one of NotAFinding, Open, "
+                                 "Not_Applicable")
+    check_attestations("inv.yml", [], TODAY)
 
 
 def test_malformed_attestation_stops_the_judge() -> None:

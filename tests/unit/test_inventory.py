@@ -587,3 +587,133 @@ def test_bundled_example_inventory_loads() -> None:
     sc02 = next(t for t in inventory.targets if t.name == "sc02.corp.example")
     assert sc02.connection.password == "from-the-environment"
     assert sc02.connection.endpoint == "https://10.20.30.41:5986/wsman"
+
+
+# --- what YAML makes of unquoted names and values (issue 10, item 8) --------------------------
+
+def _error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, text)
+    message = str(caught.value)
+    assert message.startswith(f"inventory {tmp_path / 'hosts.yml'}: ")
+    assert "\n" not in message and "lab-pass" not in message
+    return message
+
+
+@pytest.mark.parametrize("name, shown, kind", [
+    ("10", "10", "a number"),
+    ("010", "8", "a number"),  # YAML 1.1 octal: quoting it back would audit host 8
+    ("1.5", "1.5", "a number"),
+    ("yes", "True", "true/false"),
+    ("2026-01-01", "datetime.date(2026, 1, 1)", "a date"),
+    ("~", "None", "empty"),
+])
+def test_a_host_name_yaml_reads_as_something_else_is_an_error(tmp_path: Path, name: str,
+                                                               shown: str, kind: str) -> None:
+    message = _error(tmp_path, f"all:\n  vars:\n{CREDS}  hosts:\n    {name}: {{}}\n    sc01:\n")
+    assert message.endswith(f"group all: hosts: host name {shown} is not text (YAML read it as "
+                            f"{kind}): quote the name")
+
+
+def test_a_quoted_numeric_host_name_is_a_host(tmp_path: Path) -> None:
+    inventory = load(tmp_path, f"all:\n  vars:\n{CREDS}  hosts:\n    '10': {{}}\n    '010':\n")
+    assert sorted(by_name(inventory)) == ["010", "10"]
+
+
+@pytest.mark.parametrize("where, text", [
+    ("host sc01", "all:\n  vars:\n" + CREDS + "  hosts:\n    sc01: {5: x}\n"),
+    ("group all: vars", "all:\n  vars:\n" + CREDS + "    5: x\n  hosts:\n    sc01:\n"),
+    ("group web: vars", "all:\n  vars:\n" + CREDS + "  children:\n    web:\n      vars: {5: x}\n"
+                        "      hosts: {sc01: }\n"),
+])
+def test_a_numeric_variable_name_is_an_error(tmp_path: Path, where: str, text: str) -> None:
+    assert _error(tmp_path, text).endswith(f"{where}: variable name 5 is not text (YAML read it "
+                                           "as a number): quote the name")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("all:\n  children:\n    7: {hosts: {sc01: }}\n", "group all: children: group name 7"),
+    ("7:\n  hosts: {sc01: }\n", "top level: group name 7"),
+    ("all:\n  hosts: {sc01: }\n  7: x\n  true: y\n", "group all has unknown key '7'"),
+    ("all: [a]\nweb: {hosts: {sc01: }}\n", "group all must be a mapping"),
+])
+def test_numeric_group_names_and_keys_are_errors(tmp_path: Path, text: str,
+                                                 fragment: str) -> None:
+    assert fragment in _error(tmp_path, text)
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ("ansible_host: 17", "ansible_host must be text, not a number"),
+    ("ansible_host: [a, b]", "ansible_host must be text, not a list"),
+    ("ansible_winrm_ca_trust_path: 5", "ansible_winrm_ca_trust_path must be text"),
+    # 012345 would be sent as 5349: the wrong password, and a locked-out account
+    ("ansible_password: 012345", "ansible_password must be text, not a number: quote it"),
+    ("ansible_password: !!binary aGVsbG8=", "ansible_password must be text, not a bytes"),
+    ("ansible_password: {a: 1}", "ansible_password must be text, not a dict"),
+    ("ansible_user: [auditor]", "ansible_user must be text, not a list"),
+])
+def test_addresses_accounts_passwords_and_paths_must_be_text(tmp_path: Path, line: str,
+                                                             fragment: str) -> None:
+    message = error(tmp_path, line + "\n")
+    assert "host sc01" in message and fragment in message
+
+
+def test_an_impossible_date_is_kept_as_text_for_its_check(tmp_path: Path) -> None:
+    target = one(tmp_path, "cwh_attestations:\n  CWH-ACCT-02: {status: Open, by: X, "
+                 "date: 2026-02-30}\ncwh_marking: 2026-02-31\n")
+    assert target.var("cwh_attestations")["CWH-ACCT-02"]["date"] == "2026-02-30"
+    assert target.var("cwh_marking") == "2026-02-31"
+    message = error(tmp_path, "cwh_cert_warn_days: 2026-02-30\n")
+    assert "host sc01: cwh_cert_warn_days must be a whole number" in message
+
+
+def test_an_alias_bomb_names_the_host_and_key(tmp_path: Path) -> None:
+    levels = ["&l0 [" + ", ".join(["lol"] * 9) + "]"]
+    levels += [f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    message = _error(tmp_path, f"all:\n  vars:\n{CREDS}  hosts:\n    sc01:\n"
+                     f"      cwh_approved_admins: [{', '.join(levels)}]\n")
+    assert "line 7 (all > hosts > sc01 > cwh_approved_admins): YAML aliases expand" in message
+    assert "(an alias bomb?)" in message
+
+
+def test_a_recursive_alias_is_an_error(tmp_path: Path) -> None:
+    message = _error(tmp_path, f"all:\n  vars:\n{CREDS}  hosts:\n    sc01:\n"
+                     "      cwh_approved_admins: &a [*a]\n")
+    assert "line 7: a YAML alias refers to a node that contains it" in message
+
+
+def test_merge_keys_keep_working(tmp_path: Path) -> None:
+    inventory = load(tmp_path, "all:\n  vars:\n" + CREDS +
+                     "    common: &common {ansible_port: 5985, cwh_approved_admins: [Admin]}\n"
+                     "  hosts:\n    a: {<<: *common, ansible_host: 10.0.0.1}\n"
+                     "    b: {<<: *common}\n")
+    a, b = by_name(inventory)["a"], by_name(inventory)["b"]
+    assert a.connection.port == b.connection.port == 5985
+    assert a.var("cwh_approved_admins") == b.var("cwh_approved_admins") == ["Admin"]
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"all:\n  hosts: {sc01: }\n  \xff\xfe: x\n", "not UTF-8 text (byte 26)"),
+    (b"all: {hosts: {sc01: }}\x00\n",
+     "character 23: not valid YAML (special characters are not allowed)"),
+])
+def test_undecodable_or_unprintable_files_are_one_line(tmp_path: Path, content: bytes,
+                                                       problem: str) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path, environ={})
+    assert str(caught.value) == f"inventory {path}: {problem}"
+
+
+def test_an_unforeseen_failure_is_one_line_without_its_details(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """The last resort: a shape no check foresaw still stops the run with one line, and the
+    exception's text (which can quote a value) stays out of it."""
+    def explode(*args, **kwargs):
+        raise TypeError("unorderable: 'lab-pass' < 7")
+
+    monkeypatch.setattr("cwh.inventory._merged_vars", explode)
+    message = _error(tmp_path, f"all:\n  vars:\n{CREDS}  hosts:\n    sc01:\n")
+    assert message.endswith("cannot be understood (TypeError while reading it; please report "
+                            "this)")
