@@ -212,8 +212,8 @@ def smartcard_checks(ct: CheckText) -> Recognised | None:
 
 
 _ADMINS = tuple(re.compile(p, _I) for p in (
-    r"^Only (?:the appropriate )?administrator groups or accounts responsible for administration "
-    r"of the system may be members of the group\.$",
+    r"^(?:Review the Administrators group\. )?Only (?:the appropriate )?administrator groups or "
+    r"accounts responsible for administration of the system may be members of the group\.$",
     r"^Standard user accounts must not be members of the local administrator group\.$",
     r"^If (?:prohibited accounts|accounts that do not have responsibility for administration of "
     r"the system) are members of the local administrators group, this is a finding\.$",

@@ -1,11 +1,13 @@
 """Advanced audit policy: "Account Logon >> Credential Validation - Success" with "If the system
 does not audit the following, this is a finding", read into the subcategory's GUID.
 
-The GUIDs are Microsoft's (ntsecapi.h, the Audit_* constants; the same values are listed in
-Microsoft's "Auditing Constants" page and [MS-GPAC] 2.2.1.2, and in the OVAL Windows schema's
-auditeventpolicysubcategories documentation, which names each with its Group Policy path; the
-unit tests hold several of them against those sources). `auditpol /get /category:* /r` reports
-them, so a localized Windows is read by GUID, never by name.
+The GUIDs are Microsoft's: the Audit_* constants of ntsecapi.h, also listed on
+https://learn.microsoft.com/en-us/windows/win32/secauthz/auditing-constants and in [MS-GPAC]
+(https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-gpac/77878370-0712-47cd-997d-b07053429f6d);
+the OVAL Windows schema's auditeventpolicysubcategories documentation pairs each with its Group
+Policy path. tests/convert/test_audit.py holds several against those sources.
+`auditpol /get /category:* /r` reports them, so a localized Windows is read by GUID, never by
+name.
 """
 
 from __future__ import annotations

@@ -88,6 +88,8 @@ def canonical(value: Any) -> Any:
         if "principal" in out and "rights" in out:  # an ACE
             out.setdefault("type", "Allow")
             out.pop("inherited", None)  # evidence only (docs/stig-rules.md, acl)
+        if out.get("kind") == "user_right" and out.get("op") == "none":
+            out.setdefault("principals", [])
         if out.get("kind") in _DEFAULT_ABSENT:
             out.setdefault("absent", "finding")
         if out.get("kind") == "certificate":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from cwh.convert.rules import _kind, convert_rule
-from tests.convert.phrasings import edited_rule, rule
+from cwh.convert.applicability import read_applicability
+from cwh.convert.result import Refusal
+from cwh.convert.rules import RECOGNISERS, _kind, convert_rule
+from cwh.convert.text import CheckText
+from tests.convert.phrasings import FILES, _benchmark, edited_rule, rule
 
 FIELDS = ["vuln_id", "rule_id", "stig_id", "severity", "roles", "kind", "checks", "combine",
           "inputs", "not_applicable_if", "manual_reason"]
@@ -63,3 +66,19 @@ def test_the_recogniser_narrows_roles() -> None:
 def test_kind_of_several_checks() -> None:
     assert _kind([{"kind": "registry"}, {"kind": "input"}]) == "registry"
     assert _kind([{"kind": "registry"}, {"kind": "service"}]) == "mixed"
+
+
+def test_every_recogniser_reads_some_rule_of_the_three_releases() -> None:
+    used: set[int] = set()
+    for prefix in FILES:
+        for xccdf_rule in _benchmark(prefix).rules.values():
+            ct = CheckText.of(xccdf_rule.check_content)
+            try:
+                roles = read_applicability(ct).roles
+                for index, recogniser in enumerate(RECOGNISERS):
+                    if recogniser(ct, roles) is not None:
+                        used.add(index)
+                        break
+            except Refusal:
+                continue
+    assert used == set(range(len(RECOGNISERS)))
