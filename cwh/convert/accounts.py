@@ -152,12 +152,13 @@ _INACTIVE_DC = re.compile(r'^Enter "Search-ADAccount -AccountInactive -UsersOnly
 _EXCLUDE_HEADING = re.compile(r"^Exclude the following accounts:$", _I)
 _EXCLUDE_ITEM = re.compile(r"^- (?:Built-in (?:administrator|guest|default) account \(Renamed,"
                            r"(?: Disabled,)? SID ending in (\d+)\)|(Application accounts))$", _I)
-_INACTIVE_NOTES = tuple(re.compile(p, _I) for p in (
-    r"^Review the list of accounts returned by the above queries to determine the finding "
-    r"validity for each account reported\.$",
-    r"^Inactive accounts that have been reviewed and deemed to be required must be documented "
-    r"with the (?:ISSO|information system security officer \(ISSO\))\.$",
-))
+_INACTIVE_REVIEW = re.compile(r"^Review the list of accounts returned by the above queries to "
+                             r"determine the finding validity for each account reported\.$", _I)
+# Accounts reviewed and documented as required are the organization's to list.
+_INACTIVE_DOCUMENTED = re.compile(r"^Inactive accounts that have been reviewed and deemed to be "
+                                  r"required must be documented with the (?:ISSO|information "
+                                  r"system security officer \(ISSO\))\.$", _I)
+DOCUMENTED_INACTIVE = "cwh_documented_inactive_accounts"
 
 
 def inactive_account_checks(ct: CheckText) -> Recognised | None:
@@ -179,14 +180,16 @@ def inactive_account_checks(ct: CheckText) -> Recognised | None:
                        {"names_input": APPLICATION_ACCOUNTS})
         ct.take(index)
     ct.take(found[0], heading[0])
-    for note in _INACTIVE_NOTES:
-        ct.take_all(note)
+    ct.take_all(_INACTIVE_REVIEW)
+    inputs = {APPLICATION_ACCOUNTS}
+    if ct.take_all(_INACTIVE_DOCUMENTED):
+        exclude.append({"names_input": DOCUMENTED_INACTIVE})
+        inputs.add(DOCUMENTED_INACTIVE)
     _take_headings(ct)
-    exclude.sort(key=lambda e: (0, e["rid"]) if "rid" in e else (1, 0))
+    exclude.sort(key=lambda e: (0, e["rid"], "") if "rid" in e else (1, 0, e["names_input"]))
     return Recognised(checks=[_accounts({"enabled": True}, {"property": "last_logon_age_days",
                                                             "op": "at_most", "value": days},
-                                        "compliant", exclude)],
-                      inputs={APPLICATION_ACCOUNTS})
+                                        "compliant", exclude)], inputs=inputs)
 
 
 _SMARTCARD_QUERY = re.compile(r"SmartcardLogonRequired -eq \$False", _I)

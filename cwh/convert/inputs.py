@@ -40,6 +40,8 @@ INPUTS = {i.name: i for i in (
           "full paths of .p12/.pfx files documented as required by a server application"),
     Input("cwh_classified", "bool", False,
           "the system is on a classified network (rules for unclassified systems are NA)"),
+    Input("cwh_documented_inactive_accounts", "list of strings", [],
+          "accounts reviewed, deemed required and documented although inactive for 35 days"),
     Input("cwh_events_to_audit_server", "bool", False,
           "events are written directly to an audit server (event log sizes are NA)"),
     Input("cwh_external_password_filter", "bool", False,

@@ -60,7 +60,8 @@ def test_inactive_accounts_and_their_exclusions() -> None:
     [check] = run(accounts.inactive_account_checks, text("WN22-00-000190"))
     assert check["require"] == {"property": "last_logon_age_days", "op": "at_most", "value": 35}
     assert check["exclude"] == [{"rid": 500}, {"rid": 501},
-                                {"names_input": "cwh_application_accounts"}]
+                                {"names_input": "cwh_application_accounts"},
+                                {"names_input": "cwh_documented_inactive_accounts"}]
     [check_2016] = run(accounts.inactive_account_checks, text("WN16-00-000210"))
     assert {"rid": 503} in check_2016["exclude"]
 
