@@ -71,11 +71,19 @@ def benchmark_file(named: str) -> Path:
     for path in candidates:
         if name in (path.name, path.stem):
             return path
-    for path in candidates:
-        benchmark = load_benchmark(path)
+    benchmarks = {path: load_benchmark(path) for path in candidates}
+    for path, benchmark in benchmarks.items():
         release = f"{benchmark.benchmark_id}-{benchmark.short_version}"
         if name in (benchmark.benchmark_id, release, release + ".json"):
             return path
+    # a person's spelling: "Windows Server 2022 V1R3", "WS2019 V3R1"
+    year = re.search(r"(2016|2019|2022)", named)
+    version = re.search(r"V\d+R\d+", named, re.I)
+    matches = [path for path, benchmark in benchmarks.items()
+               if year and year.group(1) in benchmark.benchmark_id
+               and (not version or benchmark.short_version == version.group(0).upper())]
+    if len(matches) == 1:
+        return matches[0]
     raise ValueError(f"no benchmark in {STIG_DIR} is named {named!r}")
 
 

@@ -60,3 +60,13 @@ def test_both_layouts_load(tmp_path: Path) -> None:
     assert [(e.source.name, e.stig_id, e.benchmark) for e in loaded] == [
         ("a.yml", "WN22-SO-000050", "U_MS_Windows_Server_2022_STIG_V1R3_Manual-xccdf.xml"),
         ("b.yml", "WN22-AU-000010", "MS_Windows_Server_2022_STIG-V1R3")]
+
+
+def test_a_benchmark_named_the_way_a_person_might() -> None:
+    from tests.convert.accuracy import benchmark_file
+    from tests.convert.phrasings import benchmark_path
+
+    path = benchmark_path("WN22")
+    for named in (path.name, f"../shared/stig/{path.name}", "MS_Windows_Server_2022_STIG-V1R3",
+                  "MS_Windows_Server_2022_STIG", "Windows Server 2022 V1R3", "WN22"):
+        assert benchmark_file(named) == path, named
