@@ -6,7 +6,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.convert.accuracy import differences, load_expectations
+from tests.convert.accuracy import benchmark_file, differences, load_expectations
+from tests.convert.phrasings import benchmark_path
 
 RECORD = {
     "stig_id": "WN22-MS-000070", "roles": ["member", "standalone"], "kind": "user_right",
@@ -63,9 +64,6 @@ def test_both_layouts_load(tmp_path: Path) -> None:
 
 
 def test_a_benchmark_named_the_way_a_person_might() -> None:
-    from tests.convert.accuracy import benchmark_file
-    from tests.convert.phrasings import benchmark_path
-
     path = benchmark_path("WN22")
     for named in (path.name, f"../shared/stig/{path.name}", "MS_Windows_Server_2022_STIG-V1R3",
                   "MS_Windows_Server_2022_STIG", "Windows Server 2022 V1R3", "WN22"):
