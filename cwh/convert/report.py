@@ -25,11 +25,20 @@ class Share:
                 f"({self.ratio:.1%})")
 
 
-def share(release: dict[str, Any], role: str) -> Share:
-    """Automated rules among those that apply to `role` (dc, member or standalone)."""
+def share(release: dict[str, Any], role: str, without_required_inputs: bool = False) -> Share:
+    """Automated rules among those that apply to `role` (dc, member or standalone); with
+    `without_required_inputs`, rules waiting for an organization-defined value do not count as
+    automated."""
     applicable = [r for r in release["rules"] if role in r["roles"]]
-    automated = [r for r in applicable if r["kind"] != "manual"]
+    automated = [r for r in applicable if r["kind"] != "manual"
+                 and not (without_required_inputs and _needs_input(r))]
     return Share(role, len(automated), len(applicable))
+
+
+def _share_line(release: dict[str, Any], role: str, label: str) -> str:
+    strict = share(release, role, without_required_inputs=True)
+    return (f"{share(release, role).describe(label)}; {strict.ratio:.1%} without the rules "
+            "that need an organization-defined value")
 
 
 def _needs_input(rule: dict[str, Any]) -> bool:
@@ -51,7 +60,7 @@ def render(release: dict[str, Any], source: str) -> str:
     waiting = [r["stig_id"] for r in rules if r["kind"] != "manual" and _needs_input(r)]
     lines += ["", f"Automated rules that need an organization-defined value without a default "
                   f"({len(waiting)}): {', '.join(waiting) or '-'}",
-              "", share(release, "member").describe("Member servers"),
-              share(release, "dc").describe("Domain controllers"),
-              share(release, "standalone").describe("Standalone servers"), ""]
+              "", _share_line(release, "member", "Member servers"),
+              _share_line(release, "dc", "Domain controllers"),
+              _share_line(release, "standalone", "Standalone servers"), ""]
     return "\n".join(lines)

@@ -22,11 +22,19 @@ def test_automated_shares(prefix: str) -> None:
 
 
 def test_share_counts_only_rules_for_the_role() -> None:
-    release = {"rules": [{"roles": ["dc"], "kind": "registry"},
-                         {"roles": ["dc", "member"], "kind": "manual"},
-                         {"roles": ["member"], "kind": "registry"}]}
+    release = {"rules": [{"roles": ["dc"], "kind": "registry", "inputs": []},
+                         {"roles": ["dc", "member"], "kind": "manual", "inputs": []},
+                         {"roles": ["member"], "kind": "registry", "inputs": []}]}
     assert (share(release, "dc").automated, share(release, "dc").applicable) == (1, 2)
     assert share(release, "member").ratio == 0.5
+
+
+def test_rules_waiting_for_a_required_input_can_be_left_out() -> None:
+    release = {"rules": [{"roles": ["member"], "kind": "group_members",
+                          "inputs": ["cwh_administrators"]},
+                         {"roles": ["member"], "kind": "registry", "inputs": []}]}
+    assert share(release, "member").automated == 2
+    assert share(release, "member", without_required_inputs=True).automated == 1
 
 
 def test_the_report_names_kinds_manual_rules_and_shares() -> None:
