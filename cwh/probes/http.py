@@ -334,7 +334,7 @@ def product_tokens(server_value: str) -> list[tuple[str, str | None]]:
 def screenconnect_version(headers: Headers | list[tuple[str, str]]) -> str | None:
     """The dotted version from a `ScreenConnect/<version>[-build]` Server header."""
     for value in header_values(headers, "Server"):
-        match = re.search(r"ScreenConnect/(\d+(?:\.\d+)+)", value)
+        match = re.search(r"ScreenConnect/([0-9]+(?:\.[0-9]+)+)", value)  # ASCII only
         if match:
             return match.group(1)
     return None
