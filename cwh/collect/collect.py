@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from cwh.collect.document import DocumentError, parse_output
+from cwh.collect.document import DocumentError, collection_warnings, parse_output
 from cwh.collect.facts import HostFacts
 from cwh.collect.request import FactRequest
 from cwh.collect.script import build_collector
@@ -29,5 +29,6 @@ def collect_host(target: Target, request: FactRequest) -> HostFacts:
         "endpoint": target.connection.endpoint,
         "transport": target.connection.transport,
         "sections_requested": sorted(request.sections),
+        "warnings": collection_warnings(result.stderr_bytes, result.rc),
     }
     return HostFacts(target.name, document)
