@@ -352,16 +352,29 @@ function Get-CwhHttpSslBindings {
     return [ordered]@{ command = 'netsh http show sslcert'; output = $run.output }
 }
 
+# PublicKey.Key throws for ECC keys on .NET Framework 4.x ("The certificate key algorithm is not
+# supported"), so the key is read through the per-algorithm extension methods (.NET 4.6+), which
+# PowerShell 5.1 can only call as the static methods they are.
+function Get-CwhKeySize {
+    param($Certificate)
+    $rsa = [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPublicKey($Certificate)
+    if ($null -ne $rsa) { return $rsa.KeySize }
+    $ecdsa = [Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPublicKey($Certificate)
+    if ($null -ne $ecdsa) { return $ecdsa.KeySize }
+    return $Certificate.PublicKey.Key.KeySize
+}
+
 function Get-CwhCertificates {
     $certificates = @(Get-ChildItem -LiteralPath 'Cert:\LocalMachine\My' | ForEach-Object {
         $keyBits = $null
-        try { $keyBits = $_.PublicKey.Key.KeySize } catch { $keyBits = $null }
+        $keyError = $null
+        try { $keyBits = Get-CwhKeySize $_ } catch { $keyError = Get-CwhErrorText $_ }
         [ordered]@{
             thumbprint = $_.Thumbprint; subject = $_.Subject; issuer = $_.Issuer
             not_before = ConvertTo-CwhIsoDate $_.NotBefore; not_after = ConvertTo-CwhIsoDate $_.NotAfter
             has_private_key = [bool]$_.HasPrivateKey
             dns_names = @($_.DnsNameList | ForEach-Object { "$_" })
-            key_algorithm = $_.PublicKey.Oid.FriendlyName; key_bits = $keyBits
+            key_algorithm = $_.PublicKey.Oid.FriendlyName; key_bits = $keyBits; key_error = $keyError
         }
     })
     return [ordered]@{ store = 'LocalMachine\My'; certificates = $certificates }

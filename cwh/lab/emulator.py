@@ -13,6 +13,7 @@ checked, and a mismatch is answered as an error.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import fnmatch
 import gzip
 import json
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cwh.collect.script import (
     bootstrap_command,
@@ -107,12 +108,15 @@ def _inf_value(value: Any) -> str:
 
 
 def render_secedit_inf(policy: dict[str, dict[str, Any]]) -> str:
-    """The INF text `secedit /export` writes (read back as text by the collector)."""
+    """The INF text `secedit /export` writes (read back as text by the collector). A section's
+    `_lines` are written verbatim at its top: what a damaged or hand-edited export holds
+    (a key twice, text no mapping can express)."""
     lines = ["[Unicode]", "Unicode=yes"]
     for section, entries in policy.items():
         lines.append(f"[{section}]")
+        lines += [str(line) for line in (entries or {}).get("_lines") or []]
         for key, value in (entries or {}).items():
-            if value is None:
+            if value is None or key == "_lines":
                 continue  # a right assigned to no one is absent from the export
             lines.append(f"{key} = {_inf_value(value)}")
     lines += ["[Version]", 'signature="$CHICAGO$"', "Revision=1"]
@@ -306,21 +310,31 @@ def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
     return {"command": "netsh http show sslcert", "output": render_netsh_sslcert(bindings)}
 
 
+def windows_round_trip(moment: dt.datetime) -> str:
+    """DateTime.ToUniversalTime().ToString('o'): 7 fractional digits and Z."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond * 10:07d}Z"
+
+
 def _certificates(image: Image, request: dict, context: Context) -> dict:
     entries = []
     for name, issued in context.certificates.items():
         cert = issued.certificate
+        key = cert.public_key()
         entries.append({
             "thumbprint": issued.sha1_hex().upper(),
             "subject": cert.subject.rfc4514_string().replace(",", ", "),
             "issuer": cert.issuer.rfc4514_string().replace(",", ", "),
-            "not_before": cert.not_valid_before_utc.isoformat(),
-            "not_after": cert.not_valid_after_utc.isoformat(),
+            "not_before": windows_round_trip(cert.not_valid_before_utc),
+            "not_after": windows_round_trip(cert.not_valid_after_utc),
             "has_private_key": True,
             "dns_names": issued.names(),
             # What PublicKey.Oid.FriendlyName says on Windows.
-            "key_algorithm": "RSA" if isinstance(cert.public_key(), rsa.RSAPublicKey) else "ECC",
-            "key_bits": cert.public_key().key_size,
+            "key_algorithm": "RSA" if isinstance(key, rsa.RSAPublicKey) else "ECC",
+            # GetRSAPublicKey()/GetECDsaPublicKey().KeySize; PublicKey.Key would throw for ECC.
+            "key_bits": key.key_size if isinstance(key, (rsa.RSAPublicKey,
+                                                         ec.EllipticCurvePublicKey)) else None,
+            "key_error": None,
             "lab_name": name,
         })
     return {"store": "LocalMachine\\My", "certificates": entries}
