@@ -18,7 +18,8 @@ def collect_host(target: Target, request: FactRequest) -> HostFacts:
     host = host_for(target.connection)
     started = time.monotonic()
     try:
-        result = host.run(build_collector(request.to_json()))
+        request_json = request.to_json(target.connection.command_timeout_sec)
+        result = host.run(build_collector(request_json))
         document = parse_output(result.stdout_bytes, result.stderr_bytes, result.rc)
     except HostError as exc:
         return HostFacts.failed(target.name, str(exc))

@@ -21,6 +21,7 @@ import zlib
 from typing import Any
 
 MARKER = b"CWH-FACTS-GZIP:"
+LANGUAGE_MODE_MARKER = b"CWH-LANGUAGE-MODE:"  # written by the bootstrap (cwh/collect/script.py)
 SCHEMA = 1
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
@@ -47,6 +48,14 @@ def _decompress(blob: bytes) -> bytes:
     return data
 
 
+def language_mode_message(mode: str) -> str:
+    return (f"PowerShell on the host runs in {mode} mode, which refuses the .NET calls the "
+            "collector makes, so nothing was collected. An application-control policy "
+            "(AppLocker or Windows Defender Application Control) imposes this mode on the audit "
+            "account: exempt that account from the policy on this server (or let the policy "
+            "allow FullLanguage for it), or audit this host by other means")
+
+
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose keys are unique: ConvertTo-Json never repeats one, and json.loads
     would silently keep the last (`"ok": false, ..., "ok": true`)."""
@@ -68,6 +77,10 @@ def parse_output(stdout: bytes, stderr: bytes, exit_code: int) -> dict[str, Any]
             "cut short by cmd.exe looks exactly like this"
         )
     line = next((ln.strip() for ln in stdout.splitlines() if ln.strip().startswith(MARKER)), None)
+    mode = next((ln.strip()[len(LANGUAGE_MODE_MARKER):] for ln in stdout.splitlines()
+                 if ln.strip().startswith(LANGUAGE_MODE_MARKER)), None)
+    if line is None and mode is not None:
+        raise DocumentError(language_mode_message(excerpt(mode, 40)))
     if line is None:
         detail = f"; stderr: {excerpt(stderr)}" if stderr.strip() else ""
         raise DocumentError(
@@ -109,7 +122,8 @@ def stderr_text(stderr: bytes) -> str:
             value = html.unescape(_CLIXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)),
                                                      match.group("text")))
             parts.append(value)
-    return excerpt("".join(parts), 400)
+    # Error records are laid out for a console (indents, ~~~ under the failing code).
+    return excerpt(re.sub(r"\s+", " ", " ".join(parts)), 400)
 
 
 def collection_warnings(stderr: bytes, exit_code: int) -> list[str]:

@@ -18,21 +18,26 @@ import fnmatch
 import gzip
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cwh.collect.script import (
+    BOOTSTRAP_SCRIPT,
     bootstrap_command,
     collector_version,
     decode_stdin_payload,
     split_collector,
 )
+from cwh.lab import powershell
 from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "1"
+EMULATED_COLLECTOR_VERSION = "2"
+# What the collector reads from the request before any section runs (Set-StrictMode makes a
+# missing one fatal).
+REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
 _NOT_RECOGNIZED = ("'{word}' is not recognized as an internal or external command,\r\n"
                    "operable program or batch file.\r\n")
 
@@ -367,24 +372,51 @@ CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
 def run_collector(image: Image, request: dict, context: Context | None = None) -> dict:
     """The facts document collector.ps1 would write on a host matching `image`."""
     context = context or Context()
+    host = powershell.behaviour(image.get("powershell"))
+    budget = float(request.get("section_budget_sec") or 0)
     sections: dict[str, Any] = {}
     for name in request["sections"]:
         if name not in SECTIONS and name not in CONTEXT_SECTIONS:
             sections[name] = {"ok": False, "error": f"the collector has no section '{name}'"}
             continue
+        if host.timed_out(name, budget):
+            sections[name] = {"ok": False, "timed_out": True, "ms": int(budget * 1000),
+                              "error": _timed_out(budget),
+                              "error_type": "System.TimeoutException"}
+            continue
         try:
             data = SECTIONS[name](image, request) if name in SECTIONS else \
                 CONTEXT_SECTIONS[name](image, request, context)
-            sections[name] = {"ok": True, "data": data, "ms": 1}
+            sections[name] = {"ok": True, "data": host_arrays(host, data), "ms": 1}
         except SectionFailure as exc:
             sections[name] = {"ok": False, "error": str(exc),
+                              "error_type": "System.Management.Automation.RuntimeException",
+                              "ms": 1}
+        except KeyError as exc:  # what Set-StrictMode says of a request without that key
+            sections[name] = {"ok": False, "error": _no_property(exc.args[0]),
                               "error_type": "System.Management.Automation.RuntimeException",
                               "ms": 1}
     computer = (image.get("identity") or {}).get("computer_name")
     return {"schema": 1, "collector_version": request.get("collector_version"),
             "computer": computer, "powershell": "5.1.20348.2849",
             "started": "2026-01-01T00:00:00.0000000Z", "finished": "2026-01-01T00:00:01.0000000Z",
-            "sections": sections}
+            "section_budget_sec": budget,
+            "section_runner": {"method": "runspaces", "error": None}, "sections": sections}
+
+
+def _timed_out(budget: float) -> str:
+    """Invoke-CwhSection's message for a section still running at the budget."""
+    return (f"the section did not finish within the collector's budget of {budget:g} s; it was "
+            "stopped and the other sections were kept")
+
+
+def _no_property(name: str) -> str:
+    return f"The property '{name}' cannot be found on this object. Verify that the property exists."
+
+
+def host_arrays(host: powershell.Behaviour, data: Any) -> Any:
+    """A section's data as this host's PowerShell serializes it."""
+    return powershell.unroll(data) if host.unrolled_arrays else data
 
 
 def encode_document(document: dict) -> bytes:
@@ -407,6 +439,9 @@ class CollectorProcess:
     reads_stdin: bool = True
 
     def run(self, stdin: bytes) -> CommandResult:
+        host = powershell.behaviour(self.image.get("powershell"))
+        if host.language_mode != "FullLanguage":
+            return powershell.run_constrained(BOOTSTRAP_SCRIPT, host.language_mode)
         if not stdin.strip():
             # The bootstrap decodes nothing into an empty script block and runs it: PowerShell
             # exits 0 having written nothing (console-mode stdin, or no Send at all).
@@ -429,11 +464,15 @@ class CollectorProcess:
             request = json.loads(request_json)
         except json.JSONDecodeError as exc:
             return _powershell_error(f"ConvertFrom-Json : Invalid JSON primitive ({exc})")
+        missing = [key for key in REQUEST_KEYS if key not in request]
+        if missing:  # read before any section runs, under Set-StrictMode
+            return _powershell_error(_no_property(missing[0]))
         document = run_collector(self.image, request, self.context)
         output = encode_document(document)
-        if self.output_filter is not None:
-            return self.output_filter(document, output)
-        return CommandResult(stdout=output)
+        result = self.output_filter(document, output) if self.output_filter is not None \
+            else CommandResult(stdout=output)
+        runtime = host.runtime(request["sections"], float(request["section_budget_sec"]))
+        return replace(result, runtime_s=max(result.runtime_s, runtime))
 
 
 @dataclass

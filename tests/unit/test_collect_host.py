@@ -3,6 +3,7 @@ step from raw output to HostFacts is tested exactly as the audit takes it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from cwh.collect import collect as collect_module
 from cwh.collect.collect import collect_host
 from cwh.collect.request import FactRequest
+from cwh.collect.script import split_collector
 from cwh.inventory import ConnectionSettings, Target
 from cwh.lab.emulator import encode_document
 from cwh.lab.faults import split_faults
@@ -74,3 +76,12 @@ def test_the_lab_fault_exit_nonzero_is_read_like_the_clean_answer() -> None:
     assert output_filter is not None
     result = output_filter(DOC, encode_document(DOC))
     assert result.exit_code == 1 and result.stdout == encode_document(DOC)
+
+
+@pytest.mark.parametrize(("timeout", "budget"), [(120, 94.0), (10, 6.0)])
+def test_the_request_gives_sections_a_budget_inside_the_host_deadline(monkeypatch, timeout,
+                                                                     budget) -> None:
+    _, host = _collect(monkeypatch, _Result(encode_document(DOC), b"", 0), timeout)
+    [script] = host.scripts
+    request_json, _ = split_collector(script)
+    assert json.loads(request_json)["section_budget_sec"] == budget
