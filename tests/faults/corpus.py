@@ -208,6 +208,12 @@ FAULTS: list[Fault] = [
           expect={"CWH-SC-02": "Not_Reviewed"}),
     image("duplicate-service-case", {"CWH-SC-01"}, "listed 2 times",
           expect={"CWH-SC-01": "Not_Reviewed"}),
+    # --- Windows PowerShell 5.1 behaviours (issue 10, items 16, 17 and 19) -------------------
+    image("constrained-language", ALL, "ConstrainedLanguage mode, which refuses the .NET calls"),
+    Fault("slow-sections", frozenset({"CWH-ACCT-01", "CWH-ACCT-02"}),
+          {"cwh_lab_image": str(IMAGES / "slow-sections.yml"), "cwh_command_timeout_sec": 8},
+          "did not finish within the collector's budget of 4.4 s"),
+    image("unrolled-arrays"),  # read exactly as the protected collector's answer
     # A site-level requestFiltering that re-allows OPTIONS and sends the Server header.
     image("iis-site-overrides", IIS, "for site"),
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
