@@ -26,7 +26,7 @@ from cwh.probes._net import (
 
 USER_AGENT = "cwh-hardening-probe/1.0"
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_STATUS_LINE = re.compile(r"^(HTTP/\d(?:\.\d)?) (\d{3})(?: (.*))?$")
+_STATUS_LINE = re.compile(r"^(HTTP/[0-9](?:\.[0-9])?) ([0-9]{3})(?: (.*))?$")  # ASCII digits
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _EXCERPT_CHARS = 200
 
