@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from cwh.errors import ConfigError
+from cwh.parse.primitives import ascii_int
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yml")
 
@@ -311,8 +312,7 @@ def load_catalog(path: str | Path = CATALOG_PATH) -> Catalog:
 
 
 def os_version_from_build(build: Any) -> str | None:
-    """Windows Server release from the OS build number (never from the localized caption)."""
-    try:
-        return OS_BY_BUILD.get(int(build))
-    except (TypeError, ValueError):
-        return None
+    """Windows Server release from the OS build number (never from the localized caption);
+    the build must be ASCII digits (int() would also read fullwidth digits or `20_348`)."""
+    number = ascii_int(build)
+    return OS_BY_BUILD.get(number) if number is not None else None

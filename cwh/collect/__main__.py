@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             continue
         print(json.dumps({"host": target.name, "document": facts.document}, indent=2))
+        for warning in facts.warnings:
+            print(f"WARNING {target.name}: {warning}", file=sys.stderr)
         for name, section in facts.document["sections"].items():
             if not section.get("ok") and name not in allowed:
                 print(f"ERROR {target.name}: section {name} failed: {section.get('error')}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from cwh.collect.document import DocumentError, parse_output
+from cwh.collect.document import DocumentError, collection_warnings, parse_output
 from cwh.collect.facts import HostFacts
 from cwh.collect.request import FactRequest
 from cwh.collect.script import build_collector
@@ -18,7 +18,8 @@ def collect_host(target: Target, request: FactRequest) -> HostFacts:
     host = host_for(target.connection)
     started = time.monotonic()
     try:
-        result = host.run(build_collector(request.to_json()))
+        request_json = request.to_json(target.connection.command_timeout_sec)
+        result = host.run(build_collector(request_json))
         document = parse_output(result.stdout_bytes, result.stderr_bytes, result.rc)
     except HostError as exc:
         return HostFacts.failed(target.name, str(exc))
@@ -29,5 +30,6 @@ def collect_host(target: Target, request: FactRequest) -> HostFacts:
         "endpoint": target.connection.endpoint,
         "transport": target.connection.transport,
         "sections_requested": sorted(request.sections),
+        "warnings": collection_warnings(result.stderr_bytes, result.rc),
     }
     return HostFacts(target.name, document)

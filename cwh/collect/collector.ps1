@@ -1,4 +1,4 @@
-# cwh-collector-version: 1
+# cwh-collector-version: 2
 # ConnectWise ScreenConnect hardening audit: the fact collector.
 #
 # Runs once per host per audit (Windows PowerShell 5.1 or later) and only reads. The suite sends
@@ -68,15 +68,21 @@ function ConvertTo-CwhIsoDate {
 
 # --- registry ---------------------------------------------------------------------------------
 
+# A function's output is unrolled: `return @($x)` hands the caller a lone string for a one-line
+# REG_MULTI_SZ and $null for an empty one. The unary comma returns the array as one object.
 function ConvertTo-CwhRegistryData {
     param([string]$Kind, $Raw)
     switch ($Kind) {
         # GetValue returns DWORD/QWORD as signed integers; report the unsigned value Windows shows.
         'DWord' { return [BitConverter]::ToUInt32([BitConverter]::GetBytes([int32]$Raw), 0) }
         'QWord' { return [BitConverter]::ToUInt64([BitConverter]::GetBytes([int64]$Raw), 0) }
-        'MultiString' { return @($Raw) }
+        'MultiString' { return ,[string[]]@($Raw) }
         'Binary' { return [Convert]::ToBase64String([byte[]]$Raw) }
-        default { return $Raw }
+        # REG_NONE and unknown kinds come back as byte arrays, unrolled like any array.
+        default {
+            if ($Raw -is [byte[]]) { return [Convert]::ToBase64String($Raw) }
+            return $Raw
+        }
     }
 }
 
@@ -352,16 +358,29 @@ function Get-CwhHttpSslBindings {
     return [ordered]@{ command = 'netsh http show sslcert'; output = $run.output }
 }
 
+# PublicKey.Key throws for ECC keys on .NET Framework 4.x ("The certificate key algorithm is not
+# supported"), so the key is read through the per-algorithm extension methods (.NET 4.6+), which
+# PowerShell 5.1 can only call as the static methods they are.
+function Get-CwhKeySize {
+    param($Certificate)
+    $rsa = [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPublicKey($Certificate)
+    if ($null -ne $rsa) { return $rsa.KeySize }
+    $ecdsa = [Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPublicKey($Certificate)
+    if ($null -ne $ecdsa) { return $ecdsa.KeySize }
+    return $Certificate.PublicKey.Key.KeySize
+}
+
 function Get-CwhCertificates {
     $certificates = @(Get-ChildItem -LiteralPath 'Cert:\LocalMachine\My' | ForEach-Object {
         $keyBits = $null
-        try { $keyBits = $_.PublicKey.Key.KeySize } catch { $keyBits = $null }
+        $keyError = $null
+        try { $keyBits = Get-CwhKeySize $_ } catch { $keyError = Get-CwhErrorText $_ }
         [ordered]@{
             thumbprint = $_.Thumbprint; subject = $_.Subject; issuer = $_.Issuer
             not_before = ConvertTo-CwhIsoDate $_.NotBefore; not_after = ConvertTo-CwhIsoDate $_.NotAfter
             has_private_key = [bool]$_.HasPrivateKey
             dns_names = @($_.DnsNameList | ForEach-Object { "$_" })
-            key_algorithm = $_.PublicKey.Oid.FriendlyName; key_bits = $keyBits
+            key_algorithm = $_.PublicKey.Oid.FriendlyName; key_bits = $keyBits; key_error = $keyError
         }
     })
     return [ordered]@{ store = 'LocalMachine\My'; certificates = $certificates }
@@ -426,15 +445,104 @@ $handlers = [ordered]@{
     internet_apps = { Get-CwhInternetApps }
 }
 
-$started = [DateTime]::UtcNow
-$sections = [ordered]@{}
-foreach ($name in @($request.sections)) {
-    if ($handlers.Contains($name)) {
-        $sections[$name] = Invoke-CwhSection -Body $handlers[$name]
-    } else {
-        $sections[$name] = [ordered]@{ ok = $false; error = "the collector has no section '$name'" }
+# Every section runs in a runspace of its own, side by side, so a section that hangs
+# (Get-WindowsFeature while servicing is busy, SID lookups against an unreachable domain
+# controller) costs only its own answer: at the request's budget the collector stops waiting,
+# reports that section as timed out and writes the document with all the others. Runspaces share
+# this process (jobs would start one powershell.exe per section). A runspace inherits nothing
+# from this scope, so it gets the collector's functions, the request and the preferences.
+$SectionScript = @'
+param($Body, $Preferences, $Defaults)
+Set-StrictMode -Version 2.0
+foreach ($entry in $Preferences.GetEnumerator()) { Set-Variable -Name $entry.Key -Value $entry.Value }
+foreach ($entry in $Defaults.GetEnumerator()) { $PSDefaultParameterValues[$entry.Key] = $entry.Value }
+$request = ConvertFrom-Json -InputObject $CwhRequest
+$MaxTextBytes = [int]$request.max_text_bytes
+Invoke-CwhSection -Body ([ScriptBlock]::Create($Body))
+'@
+
+function Start-CwhSections {
+    param([string[]]$Names)
+    $iss = [Management.Automation.Runspaces.InitialSessionState]::CreateDefault()
+    foreach ($function in @(Get-ChildItem -Path 'function:' | Where-Object { $_.Name -like '*-Cwh*' })) {
+        $iss.Commands.Add((New-Object Management.Automation.Runspaces.SessionStateFunctionEntry(
+            $function.Name, $function.Definition)))
+    }
+    $iss.Variables.Add((New-Object Management.Automation.Runspaces.SessionStateVariableEntry(
+        'CwhRequest', $CwhRequest, 'the request, parsed again in each runspace')))
+    $preferences = @{}
+    foreach ($variable in @(Get-Variable -Name '*Preference')) { $preferences[$variable.Name] = $variable.Value }
+    $defaults = @{}
+    foreach ($key in @($PSDefaultParameterValues.Keys)) { $defaults[$key] = $PSDefaultParameterValues[$key] }
+    $pool = [Management.Automation.Runspaces.RunspaceFactory]::CreateRunspacePool($iss)
+    [void]$pool.SetMaxRunspaces([Math]::Max(1, $Names.Count))
+    $pool.Open()
+    $running = [ordered]@{}
+    foreach ($name in $Names) {
+        $shell = [PowerShell]::Create()
+        $shell.RunspacePool = $pool
+        [void]$shell.AddScript($SectionScript)
+        [void]$shell.AddParameter('Body', $handlers[$name].ToString())
+        [void]$shell.AddParameter('Preferences', $preferences)
+        [void]$shell.AddParameter('Defaults', $defaults)
+        $running[$name] = @{ shell = $shell; handle = $shell.BeginInvoke() }
+    }
+    return @{ pool = $pool; running = $running }
+}
+
+function Receive-CwhSection {
+    param($Shell, $Handle)
+    try {
+        $output = @($Shell.EndInvoke($Handle))
+        if ($output.Count -ne 1) { throw "the section's runspace returned $($output.Count) results, not one" }
+        return $output[0].psobject.BaseObject
+    } catch {
+        return [ordered]@{
+            ok = $false; error = Get-CwhErrorText $_; error_type = $_.Exception.GetType().FullName; ms = 0
+        }
     }
 }
+
+$started = [DateTime]::UtcNow
+$budget = [double]$request.section_budget_sec
+$wanted = @(@($request.sections) | Where-Object { $handlers.Contains($_) })
+$sections = [ordered]@{}
+$parallel = $null
+$runner = [ordered]@{ method = 'runspaces'; error = $null }
+try {
+    $parallel = Start-CwhSections -Names $wanted
+} catch {
+    # Without runspaces the sections run one after another, as a last resort.
+    $runner = [ordered]@{ method = 'one after another'; error = Get-CwhErrorText $_ }
+}
+if ($null -ne $parallel) {
+    $deadline = $started.AddSeconds($budget)
+    foreach ($name in $wanted) {
+        $left = [Math]::Max(0, [int]($deadline - [DateTime]::UtcNow).TotalMilliseconds)
+        [void]$parallel.running[$name].handle.AsyncWaitHandle.WaitOne($left)
+    }
+}
+$stopped = 0
+foreach ($name in @($request.sections)) {
+    if (-not $handlers.Contains($name)) {
+        $sections[$name] = [ordered]@{ ok = $false; error = "the collector has no section '$name'" }
+    } elseif ($null -eq $parallel) {
+        $sections[$name] = Invoke-CwhSection -Body $handlers[$name]
+    } elseif ($parallel.running[$name].handle.IsCompleted) {
+        $sections[$name] = Receive-CwhSection $parallel.running[$name].shell $parallel.running[$name].handle
+    } else {
+        [void]$parallel.running[$name].shell.BeginStop($null, $null)
+        $stopped += 1
+        $sections[$name] = [ordered]@{
+            ok = $false; timed_out = $true
+            error = ("the section did not finish within the collector's budget of {0} s; it was " +
+                "stopped and the other sections were kept") -f $budget.ToString([Globalization.CultureInfo]::InvariantCulture)
+            error_type = 'System.TimeoutException'
+            ms = [int]([DateTime]::UtcNow - $started).TotalMilliseconds
+        }
+    }
+}
+if ($null -ne $parallel -and $stopped -eq 0) { $parallel.pool.Dispose() }
 $document = [ordered]@{
     schema = 1
     collector_version = $request.collector_version
@@ -442,6 +550,8 @@ $document = [ordered]@{
     powershell = $PSVersionTable.PSVersion.ToString()
     started = ConvertTo-CwhIsoDate $started
     finished = ConvertTo-CwhIsoDate ([DateTime]::UtcNow)
+    section_budget_sec = $budget
+    section_runner = $runner
     sections = $sections
 }
 $json = ConvertTo-Json -InputObject $document -Depth 12 -Compress
@@ -451,3 +561,9 @@ $gzip = New-Object IO.Compression.GZipStream($buffer, [IO.Compression.Compressio
 $gzip.Write($bytes, 0, $bytes.Length)
 $gzip.Close()
 [Console]::Out.Write('CWH-FACTS-GZIP:' + [Convert]::ToBase64String($buffer.ToArray()) + "`r`n")
+if ($stopped -gt 0) {
+    # A section stuck in a call that ignores Stop keeps its pipeline thread, a foreground
+    # thread, alive: end the process once the document is out instead of waiting for it.
+    [Console]::Out.Flush()
+    [Environment]::Exit(0)
+}

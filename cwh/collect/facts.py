@@ -7,6 +7,7 @@ could read as compliant.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,6 +15,7 @@ from typing import Any
 
 from cwh.catalog.model import os_version_from_build
 from cwh.parse.netsh import NetshParseError, SslBinding, parse_sslcert
+from cwh.parse.primitives import windows_utc
 from cwh.parse.secedit import SeceditParseError, SecurityPolicy, parse_inf
 from cwh.parse.webconfig import WebConfigError, parse_app_settings
 
@@ -71,6 +73,14 @@ class HostFacts:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def warnings(self) -> list[str]:
+        """What went wrong around a collection that still produced a complete document (a
+        non-zero exit code, stderr): for the host record and the run summary."""
+        collection = (self.document or {}).get("_collection")
+        found = collection.get("warnings") if isinstance(collection, dict) else None
+        return [str(w) for w in found] if isinstance(found, list) else []
+
     def section(self, name: str) -> Any:
         """The data of a section; FactUnavailable names the host error or the section's error."""
         if self.document is None:
@@ -118,26 +128,39 @@ class HostFacts:
 
     def registry(self, path: str, name: str) -> RegistryValue:
         section = self._object("registry")
-        for item in as_list(section.get("values") if isinstance(section, dict) else None):
-            if not isinstance(item, dict):
-                continue
-            if str(item.get("path", "")).lower() == path.lower() and \
-                    str(item.get("name", "")).lower() == name.lower():
-                if item.get("error"):
-                    raise FactUnavailable(f"reading {path}\\{name} failed: {item['error']}")
-                key_exists, value_exists = item.get("key_exists"), item.get("value_exists")
-                if not isinstance(key_exists, bool) or not isinstance(value_exists, bool):
-                    raise FactUnavailable(f"{path}\\{name}: the collector did not say whether "
-                                          "the key and value exist")
-                if value_exists and not key_exists:
-                    raise FactUnavailable(f"{path}\\{name}: the answer says the value exists "
-                                          "in a key that does not: contradictory, not trusted")
-                if value_exists and (item.get("kind") is None or item.get("value") is None):
-                    raise FactUnavailable(f"{path}\\{name}: the value exists but its type or "
-                                          "data was not returned")
-                return RegistryValue(path, name, key_exists, value_exists,
-                                     item.get("kind"), item.get("value"))
-        raise FactUnavailable(f"{path}\\{name} was not in the collector's answer")
+        answers = [item for item in as_list(section.get("values"))
+                   if isinstance(item, dict)
+                   and str(item.get("path", "")).lower() == path.lower()
+                   and str(item.get("name", "")).lower() == name.lower()]
+        if not answers:
+            raise FactUnavailable(f"{path}\\{name} was not in the collector's answer")
+        # Registry paths and value names are case-insensitive: two answers for one value that
+        # disagree are a contradiction, whichever of them a first-match would have picked.
+        shapes = {json.dumps({k: v for k, v in item.items() if k not in ("path", "name")},
+                             sort_keys=True, default=str) for item in answers}
+        if len(shapes) > 1:
+            raise FactUnavailable(f"{path}\\{name} is answered {len(answers)} times with "
+                                  f"different data: contradictory, not trusted "
+                                  f"({'; '.join(sorted(shapes))[:300]})")
+        item = answers[0]
+        if item.get("error"):
+            raise FactUnavailable(f"reading {path}\\{name} failed: {item['error']}")
+        key_exists, value_exists = item.get("key_exists"), item.get("value_exists")
+        if not isinstance(key_exists, bool) or not isinstance(value_exists, bool):
+            raise FactUnavailable(f"{path}\\{name}: the collector did not say whether "
+                                  "the key and value exist")
+        if value_exists and not key_exists:
+            raise FactUnavailable(f"{path}\\{name}: the answer says the value exists "
+                                  "in a key that does not: contradictory, not trusted")
+        kind, value = item.get("kind"), item.get("value")
+        if value_exists and (kind is None or value is None):
+            # An empty REG_MULTI_SZ comes back as null from a collector that lets PowerShell
+            # unroll it: indistinguishable from "no data", so never read as an empty list.
+            raise FactUnavailable(f"{path}\\{name}: the value exists but its type or "
+                                  "data was not returned")
+        if kind == "MultiString" and isinstance(value, str):
+            value = [value]  # a one-element REG_MULTI_SZ unrolled to its string
+        return RegistryValue(path, name, key_exists, value_exists, kind, value)
 
     # --- security policy -------------------------------------------------------------------
 
@@ -189,8 +212,9 @@ class HostFacts:
         data = self._object("internet_apps")
         if not isinstance(data, dict):
             raise FactUnavailable("the internet_apps answer is malformed")
-        return {"installed": as_list(data.get("installed")),
-                "profiles": as_list(data.get("profiles"))}
+        profiles = [{**p, "browser_data": as_list(p.get("browser_data"))}
+                    if isinstance(p, dict) else p for p in as_list(data.get("profiles"))]
+        return {"installed": as_list(data.get("installed")), "profiles": profiles}
 
     # --- network, web and ScreenConnect (section B and C) ----------------------------------
 
@@ -209,6 +233,8 @@ class HostFacts:
         return listeners
 
     def services(self) -> list[dict[str, Any]]:
+        """Win32_Service entries as the host listed them (duplicates included: judges decide
+        what a name listed twice means)."""
         services = as_list(self._object("services").get("services"))
         if not all(isinstance(s, dict) for s in services):
             raise FactUnavailable("the service list is malformed")
@@ -260,7 +286,54 @@ class HostFacts:
                 from None
 
     def certificates(self) -> list[dict[str, Any]]:
+        """Cert:\\LocalMachine\\My as listed; a thumbprint listed twice with different data
+        makes the whole store answer untrustworthy."""
         certificates = as_list(self._object("certificates").get("certificates"))
         if not all(isinstance(c, dict) for c in certificates):
             raise FactUnavailable("the certificate list is malformed")
-        return certificates
+        seen: dict[str, dict[str, Any]] = {}
+        for cert in certificates:
+            thumbprint = str(cert.get("thumbprint", "")).lower()
+            if thumbprint in seen and seen[thumbprint] != cert:
+                raise FactUnavailable(f"certificate {thumbprint} is listed twice with different "
+                                      "data: contradictory, not trusted")
+            seen[thumbprint] = cert
+        return [{**c, "dns_names": as_list(c.get("dns_names"))} for c in certificates]
+
+    def store_certificate(self, thumbprint: str) -> StoreCertificate:
+        """One certificate of LocalMachine\\My, its dates and key read exactly as the collector
+        writes them; FactUnavailable when it is not there or its answer is garbled."""
+        wanted = thumbprint.lower()
+        for cert in self.certificates():
+            if str(cert.get("thumbprint", "")).lower() == wanted:
+                return StoreCertificate.from_entry(cert)
+        raise FactUnavailable(f"certificate {thumbprint} is not in LocalMachine\\My")
+
+
+@dataclass(frozen=True)
+class StoreCertificate:
+    """A certificate as the collector read it from the store (dates in UTC)."""
+
+    thumbprint: str
+    subject: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    key_algorithm: str
+    key_bits: int | None  # None: the collector could not read the key
+    has_private_key: bool
+    dns_names: tuple[str, ...]
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> StoreCertificate:
+        thumbprint = str(entry.get("thumbprint", ""))
+        not_before, not_after = (windows_utc(entry.get(k)) for k in ("not_before", "not_after"))
+        if not_before is None or not_after is None:
+            raise FactUnavailable(f"certificate {thumbprint}: validity dates not understood "
+                                  f"({entry.get('not_before')!r}, {entry.get('not_after')!r})")
+        bits = entry.get("key_bits")
+        if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int)):
+            raise FactUnavailable(f"certificate {thumbprint}: key size {bits!r} is not a number")
+        return cls(thumbprint, str(entry.get("subject", "")), not_before, not_after,
+                   str(entry.get("key_algorithm") or "unknown"), bits,
+                   entry.get("has_private_key") is True,
+                   tuple(str(n) for n in as_list(entry.get("dns_names"))))

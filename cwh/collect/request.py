@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from cwh.catalog.model import Control
 
-COLLECTOR_VERSION = "1"
+COLLECTOR_VERSION = "2"
 # Every host report needs these: the OS picks the STIG benchmark, identity fills checklist ASSETs.
 BASE_SECTIONS = ("os", "identity")
 METHOD_SECTIONS = {
@@ -33,6 +33,15 @@ BROWSER_DATA_PATHS = (
     r"AppData\Roaming\Thunderbird\Profiles",
 )
 SERVICE_PATTERNS = ("ScreenConnect*", "W3SVC")
+DEFAULT_COMMAND_TIMEOUT_SEC = 120
+
+
+def section_budget(command_timeout_sec: float) -> float:
+    """How long the collector waits for its sections (all run side by side) before it writes
+    the document without the ones still running. It must leave time, inside the suite's own
+    deadline for the command, for powershell.exe to start, read the collector from stdin, and
+    serialize and send the document: a fifth of the deadline plus two seconds."""
+    return max(1.0, round(command_timeout_sec * 0.8 - 2, 1))
 
 
 @dataclass
@@ -53,10 +62,11 @@ class FactRequest:
             for item in control.check.get("registry", ()):
                 self.registry.add((item["path"], item["name"]))
 
-    def to_json(self) -> str:
+    def to_json(self, command_timeout_sec: float = DEFAULT_COMMAND_TIMEOUT_SEC) -> str:
         """The request as the collector reads it; every key is always present (StrictMode)."""
         return json.dumps({
             "collector_version": COLLECTOR_VERSION,
+            "section_budget_sec": section_budget(command_timeout_sec),
             "sections": [s for s in SECTION_ORDER if s in self.sections],
             "registry": [{"path": p, "name": n} for p, n in sorted(self.registry)],
             "features": sorted(self.features),

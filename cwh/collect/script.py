@@ -15,10 +15,16 @@ from pathlib import Path
 COLLECTOR_PATH = Path(__file__).with_name("collector.ps1")
 CMD_LINE_LIMIT = 8191
 POWERSHELL = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass"
-# $input enumerates stdin; base64 keeps the script safe from console code pages.
+LANGUAGE_MODE_MARKER = "CWH-LANGUAGE-MODE:"
+# $input enumerates stdin; base64 keeps the script safe from console code pages. Under an
+# AppLocker or WDAC policy PowerShell runs in Constrained Language Mode, where the .NET calls
+# below fail: the guard, which uses only what that mode allows, says so first and stops (after
+# reading stdin, so the client's Send always finds the command still there).
 BOOTSTRAP_SCRIPT = (
     "$ProgressPreference='SilentlyContinue';"
     "$b=(@($input) -join '') -replace '\\s','';"
+    "if($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'){"
+    f"'{LANGUAGE_MODE_MARKER}'+$ExecutionContext.SessionState.LanguageMode;exit 1}};"
     "& ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($b))))"
 )
 

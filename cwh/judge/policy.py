@@ -16,6 +16,7 @@ from cwh.catalog.model import Combination, Condition, Control
 from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.judge.outcome import Outcome, combine, to_verdict
 from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
+from cwh.parse.primitives import ascii_int
 from cwh.parse.secedit import SeceditParseError
 
 _OPERATOR_TEXT = {"equals": "=", "not_equals": "!=", "at_least": ">=", "at_most": "<=",
@@ -98,9 +99,11 @@ def _expected_text(condition: Condition, expected: Any) -> str:
             "installed": "installed", "all_enabled": "enabled in every profile"}[condition.operator]
 
 
-def _unknown(condition: Condition, expected: str, reason: str) -> Outcome:
+def _unknown(condition: Condition, expected: str, reason: str,
+             raw: tuple[str, ...] = ()) -> Outcome:
+    """Not available; `raw` holds the host's own lines that show why (else the reason)."""
     evidence = Evidence(_SOURCE[condition.method], condition.describe(), "not available",
-                        expected, reason)
+                        expected, "\n".join(raw) or reason)
     return Outcome(None, (evidence,), expected, "not available", reason)
 
 
@@ -134,6 +137,8 @@ def _secedit(condition: Condition, facts: HostFacts, expected: Any, text: str) -
     try:
         raw_value = policy.value(section, key)
     except SeceditParseError as exc:
+        if exc.lines:
+            return _unknown(condition, text, str(exc), exc.lines)
         return _unknown(condition, text, f"the secedit export is incomplete: {exc}")
     location = condition.describe()
     if raw_value is None:
@@ -141,11 +146,11 @@ def _secedit(condition: Condition, facts: HostFacts, expected: Any, text: str) -
         return Outcome(False, (evidence,), text, "line absent (policy not defined: a finding)")
     observed: Any = raw_value
     if isinstance(expected, int):
-        try:
-            observed = int(raw_value)
-        except ValueError:
+        # secedit writes plain ASCII digits; int() would also read `1_4` or an Arabic-Indic digit.
+        observed = ascii_int(raw_value)
+        if observed is None:
             reason = f"{key} = {raw_value!r} is not a number"
-            return _unknown(condition, text, reason)
+            return _unknown(condition, text, reason, (f"{key} = {raw_value}",))
     evidence = Evidence(_SOURCE["secedit"], location, str(observed), text, f"{key} = {raw_value}")
     return Outcome(compare(condition.operator, observed, expected), (evidence,), text,
                    str(observed))
@@ -157,7 +162,7 @@ def _user_right(condition: Condition, facts: HostFacts, text: str) -> Outcome:
     try:
         holders = policy.right(right)
     except SeceditParseError as exc:
-        return _unknown(condition, text, str(exc))
+        return _unknown(condition, text, str(exc), exc.lines)
     raw = policy.value("Privilege Rights", right)
     observed = "assigned to no one" if not holders else "assigned to " + ", ".join(holders)
     evidence = Evidence(_SOURCE["user_right"], condition.describe(), observed, text,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +9,7 @@ from cwh.catalog.model import Control
 from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
 from cwh.judge.verdict import Evidence, Verdict, compact_json, not_reviewed
+from cwh.parse.primitives import dotted_version
 from cwh.parse.webconfig import ListenUriError, app_setting, parse_listen_uri
 
 SERVICES = "Win32_Service (collector)"
@@ -17,9 +17,9 @@ DEFAULT_WEB_LISTENER = "http://+:8040/"  # ScreenConnect's default on a fresh in
 
 
 def parse_version(text: str) -> tuple[int, ...] | None:
-    """'23.9.7.8804' -> (23, 9, 7, 8804); None when it is not a dotted version."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+){1,3})\s*", text or "")
-    return tuple(int(p) for p in match.group(1).split(".")) if match else None
+    """'23.9.7.8804' -> (23, 9, 7, 8804); None when it is not a dotted version of ASCII digits
+    (int() reads fullwidth `23.9.8` as 23.9.8; a version resource never holds that)."""
+    return dotted_version(text)
 
 
 def judge_services_running(control: Control, facts: HostFacts,
@@ -32,9 +32,11 @@ def judge_services_running(control: Control, facts: HostFacts,
         return not_reviewed(f"could not read the services: {exc}")
     parts = []
     for name in control.check["services"]:
-        entries = [s for s in listed if s.get("name") == name]
+        # Service names are unique regardless of letter case: two entries whose names differ
+        # only in case are one service described twice, and the answer is not trusted.
+        entries = [s for s in listed if str(s.get("name", "")).lower() == name.lower()]
         expected = "Running, start mode Auto"
-        if len(entries) > 1:  # Windows service names are unique: the answer is not trusted
+        if len(entries) > 1:
             reason = f"{name} is listed {len(entries)} times"
             parts.append(unknown(name, expected, reason, Evidence(
                 SERVICES, name, "contradictory", expected, compact_json(entries))))

@@ -13,25 +13,31 @@ checked, and a mismatch is answered as an error.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import fnmatch
 import gzip
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cwh.collect.script import (
+    BOOTSTRAP_SCRIPT,
     bootstrap_command,
     collector_version,
     decode_stdin_payload,
     split_collector,
 )
+from cwh.lab import powershell
 from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "1"
+EMULATED_COLLECTOR_VERSION = "2"
+# What the collector reads from the request before any section runs (Set-StrictMode makes a
+# missing one fatal).
+REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
 _NOT_RECOGNIZED = ("'{word}' is not recognized as an internal or external command,\r\n"
                    "operable program or batch file.\r\n")
 
@@ -107,12 +113,15 @@ def _inf_value(value: Any) -> str:
 
 
 def render_secedit_inf(policy: dict[str, dict[str, Any]]) -> str:
-    """The INF text `secedit /export` writes (read back as text by the collector)."""
+    """The INF text `secedit /export` writes (read back as text by the collector). A section's
+    `_lines` are written verbatim at its top: what a damaged or hand-edited export holds
+    (a key twice, text no mapping can express)."""
     lines = ["[Unicode]", "Unicode=yes"]
     for section, entries in policy.items():
         lines.append(f"[{section}]")
+        lines += [str(line) for line in (entries or {}).get("_lines") or []]
         for key, value in (entries or {}).items():
-            if value is None:
+            if value is None or key == "_lines":
                 continue  # a right assigned to no one is absent from the export
             lines.append(f"{key} = {_inf_value(value)}")
     lines += ["[Version]", 'signature="$CHICAGO$"', "Revision=1"]
@@ -306,21 +315,31 @@ def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
     return {"command": "netsh http show sslcert", "output": render_netsh_sslcert(bindings)}
 
 
+def windows_round_trip(moment: dt.datetime) -> str:
+    """DateTime.ToUniversalTime().ToString('o'): 7 fractional digits and Z."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond * 10:07d}Z"
+
+
 def _certificates(image: Image, request: dict, context: Context) -> dict:
     entries = []
     for name, issued in context.certificates.items():
         cert = issued.certificate
+        key = cert.public_key()
         entries.append({
             "thumbprint": issued.sha1_hex().upper(),
             "subject": cert.subject.rfc4514_string().replace(",", ", "),
             "issuer": cert.issuer.rfc4514_string().replace(",", ", "),
-            "not_before": cert.not_valid_before_utc.isoformat(),
-            "not_after": cert.not_valid_after_utc.isoformat(),
+            "not_before": windows_round_trip(cert.not_valid_before_utc),
+            "not_after": windows_round_trip(cert.not_valid_after_utc),
             "has_private_key": True,
             "dns_names": issued.names(),
             # What PublicKey.Oid.FriendlyName says on Windows.
-            "key_algorithm": "RSA" if isinstance(cert.public_key(), rsa.RSAPublicKey) else "ECC",
-            "key_bits": cert.public_key().key_size,
+            "key_algorithm": "RSA" if isinstance(key, rsa.RSAPublicKey) else "ECC",
+            # GetRSAPublicKey()/GetECDsaPublicKey().KeySize; PublicKey.Key would throw for ECC.
+            "key_bits": key.key_size if isinstance(key, (rsa.RSAPublicKey,
+                                                         ec.EllipticCurvePublicKey)) else None,
+            "key_error": None,
             "lab_name": name,
         })
     return {"store": "LocalMachine\\My", "certificates": entries}
@@ -353,24 +372,51 @@ CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
 def run_collector(image: Image, request: dict, context: Context | None = None) -> dict:
     """The facts document collector.ps1 would write on a host matching `image`."""
     context = context or Context()
+    host = powershell.behaviour(image.get("powershell"))
+    budget = float(request.get("section_budget_sec") or 0)
     sections: dict[str, Any] = {}
     for name in request["sections"]:
         if name not in SECTIONS and name not in CONTEXT_SECTIONS:
             sections[name] = {"ok": False, "error": f"the collector has no section '{name}'"}
             continue
+        if host.timed_out(name, budget):
+            sections[name] = {"ok": False, "timed_out": True, "ms": int(budget * 1000),
+                              "error": _timed_out(budget),
+                              "error_type": "System.TimeoutException"}
+            continue
         try:
             data = SECTIONS[name](image, request) if name in SECTIONS else \
                 CONTEXT_SECTIONS[name](image, request, context)
-            sections[name] = {"ok": True, "data": data, "ms": 1}
+            sections[name] = {"ok": True, "data": host_arrays(host, data), "ms": 1}
         except SectionFailure as exc:
             sections[name] = {"ok": False, "error": str(exc),
+                              "error_type": "System.Management.Automation.RuntimeException",
+                              "ms": 1}
+        except KeyError as exc:  # what Set-StrictMode says of a request without that key
+            sections[name] = {"ok": False, "error": _no_property(exc.args[0]),
                               "error_type": "System.Management.Automation.RuntimeException",
                               "ms": 1}
     computer = (image.get("identity") or {}).get("computer_name")
     return {"schema": 1, "collector_version": request.get("collector_version"),
             "computer": computer, "powershell": "5.1.20348.2849",
             "started": "2026-01-01T00:00:00.0000000Z", "finished": "2026-01-01T00:00:01.0000000Z",
-            "sections": sections}
+            "section_budget_sec": budget,
+            "section_runner": {"method": "runspaces", "error": None}, "sections": sections}
+
+
+def _timed_out(budget: float) -> str:
+    """Invoke-CwhSection's message for a section still running at the budget."""
+    return (f"the section did not finish within the collector's budget of {budget:g} s; it was "
+            "stopped and the other sections were kept")
+
+
+def _no_property(name: str) -> str:
+    return f"The property '{name}' cannot be found on this object. Verify that the property exists."
+
+
+def host_arrays(host: powershell.Behaviour, data: Any) -> Any:
+    """A section's data as this host's PowerShell serializes it."""
+    return powershell.unroll(data) if host.unrolled_arrays else data
 
 
 def encode_document(document: dict) -> bytes:
@@ -393,6 +439,9 @@ class CollectorProcess:
     reads_stdin: bool = True
 
     def run(self, stdin: bytes) -> CommandResult:
+        host = powershell.behaviour(self.image.get("powershell"))
+        if host.language_mode != "FullLanguage":
+            return powershell.run_constrained(BOOTSTRAP_SCRIPT, host.language_mode)
         if not stdin.strip():
             # The bootstrap decodes nothing into an empty script block and runs it: PowerShell
             # exits 0 having written nothing (console-mode stdin, or no Send at all).
@@ -415,11 +464,15 @@ class CollectorProcess:
             request = json.loads(request_json)
         except json.JSONDecodeError as exc:
             return _powershell_error(f"ConvertFrom-Json : Invalid JSON primitive ({exc})")
+        missing = [key for key in REQUEST_KEYS if key not in request]
+        if missing:  # read before any section runs, under Set-StrictMode
+            return _powershell_error(_no_property(missing[0]))
         document = run_collector(self.image, request, self.context)
         output = encode_document(document)
-        if self.output_filter is not None:
-            return self.output_filter(document, output)
-        return CommandResult(stdout=output)
+        result = self.output_filter(document, output) if self.output_filter is not None \
+            else CommandResult(stdout=output)
+        runtime = host.runtime(request["sections"], float(request["section_budget_sec"]))
+        return replace(result, runtime_s=max(result.runtime_s, runtime))
 
 
 @dataclass

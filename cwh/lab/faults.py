@@ -116,6 +116,19 @@ def _registry_contradiction(document: dict) -> None:
             value["key_exists"] = False
 
 
+def _registry_twice(document: dict) -> None:
+    """Every value answered a second time, its path in upper case and its data different:
+    registry paths are case-insensitive, so each value has two contradictory answers."""
+    values = document["sections"]["registry"]["data"]["values"]
+    for value in list(values):
+        twin = {**value, "path": value["path"].upper()}
+        if value["value_exists"]:
+            twin["value"] = [] if value["value"] else 1
+        else:
+            twin.update(key_exists=True, value_exists=True, kind="DWord", value=1)
+        values.append(twin)
+
+
 def _no_privilege_rights(document: dict) -> None:
     """The secedit export without its [Privilege Rights] section (an incomplete export)."""
     data = document["sections"]["secedit"]["data"]
@@ -152,6 +165,7 @@ OUTPUT_FAULTS: dict[str, OutputFilter] = {
     "stderr_progress": _stderr_progress,
     "schema_2": _edited(_schema_2),
     "registry_contradiction": _edited(_registry_contradiction),
+    "registry_answered_twice": _edited(_registry_twice),
     "secedit_no_privilege_rights": _edited(_no_privilege_rights),
 }
 SECTION_FAULTS = ("missing", "error", "null")  # used as e.g. "section_error:secedit"

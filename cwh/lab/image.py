@@ -17,12 +17,14 @@ from typing import Any
 import yaml
 
 from cwh.errors import ConfigError
+from cwh.lab import powershell
 
 IMAGES_DIR = Path(__file__).with_name("images")
 TOP_LEVEL = {
     "description", "os", "identity", "user", "registry", "security_policy", "local_groups",
     "features", "firewall", "services", "iis", "screenconnect", "http_sslcert", "certificates",
     "software", "profiles", "tcp_listeners", "network", "faults", "extends", "winrm",
+    "powershell",
 }
 ADMINISTRATORS = "S-1-5-32-544"
 
@@ -61,6 +63,7 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
     if unknown:
         raise ConfigError(f"lab image {path}: unknown key {sorted(unknown)[0]!r} "
                           f"(allowed: {', '.join(sorted(TOP_LEVEL))})")
+    powershell.check(f"lab image {path}", data.get("powershell"))
     for key, values in (data.get("registry") or {}).items():
         if not str(key).startswith("HKLM\\"):
             raise ConfigError(f"lab image {path}: registry key {key!r} must start with HKLM\\")

@@ -26,7 +26,7 @@ from cwh.probes._net import (
 
 USER_AGENT = "cwh-hardening-probe/1.0"
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_STATUS_LINE = re.compile(r"^(HTTP/\d(?:\.\d)?) (\d{3})(?: (.*))?$")
+_STATUS_LINE = re.compile(r"^(HTTP/[0-9](?:\.[0-9])?) ([0-9]{3})(?: (.*))?$")  # ASCII digits
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _EXCERPT_CHARS = 200
 
@@ -334,7 +334,7 @@ def product_tokens(server_value: str) -> list[tuple[str, str | None]]:
 def screenconnect_version(headers: Headers | list[tuple[str, str]]) -> str | None:
     """The dotted version from a `ScreenConnect/<version>[-build]` Server header."""
     for value in header_values(headers, "Server"):
-        match = re.search(r"ScreenConnect/(\d+(?:\.\d+)+)", value)
+        match = re.search(r"ScreenConnect/([0-9]+(?:\.[0-9]+)+)", value)  # ASCII only
         if match:
             return match.group(1)
     return None

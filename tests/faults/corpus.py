@@ -107,7 +107,9 @@ FAULTS: list[Fault] = [
     output("invalid_json", why="not valid JSON"),
     output("no_marker", why="no facts document"),
     output("garbage_output", why="not valid base64"),
-    output("exit_nonzero", why="exited with code 1"),
+    # A complete document, then exit code 1: kept (each section's result stands), with the
+    # exit code as a warning (issue 10, item 15).
+    output("exit_nonzero", ()),
     output("huge_output", why="larger than 67108864 bytes"),
     output("utf16_output", why="no facts document"),
     output("wrapped_output"),
@@ -118,6 +120,8 @@ FAULTS: list[Fault] = [
     # TLS-03 reads the SCHANNEL keys for its evidence only; its verdict is the live handshake.
     output("registry_contradiction", REGISTRY - {"CWH-TLS-03"}, why="contradictory"),
     output("secedit_no_privilege_rights", SECEDIT, why=r"no \[Privilege Rights\] section"),
+    output("registry_answered_twice", REGISTRY - {"CWH-TLS-03"},
+           why="answered 2 times with different data"),
     # --- one section missing, failed or null --------------------------------------------------
     output("section_missing:registry", REGISTRY - {"CWH-TLS-03"}, why="no 'registry' section"),
     output("section_missing:secedit", SECEDIT, why="no 'secedit' section"),
@@ -193,6 +197,23 @@ FAULTS: list[Fault] = [
     image("secedit-empty-privilege-rights", {"CWH-GPO-05"}, "Privilege Rights"),
     image("firewall-action-unknown", {"CWH-NET-05"}, "unreadable state or action"),
     image("duplicate-service", {"CWH-SC-01"}, "listed 2 times"),
+    # --- numbers Windows never writes, keys given twice, garbage values (issue 10, item 10) ----
+    image("secedit-numbers-not-ascii", {"CWH-PWD-01", "CWH-PWD-02"}, "is not a number",
+          expect=dict.fromkeys(("CWH-PWD-01", "CWH-PWD-02"), "Not_Reviewed")),
+    image("secedit-duplicate-key", {"CWH-PWD-01"}, "2 different values .*contradictory",
+          expect={"CWH-PWD-01": "Not_Reviewed"}),
+    image("secedit-garbage-right", {"CWH-GPO-05"}, "is not a list of accounts",
+          expect={"CWH-GPO-05": "Not_Reviewed"}),
+    image("version-fullwidth-digits", {"CWH-SC-02"}, "not a dotted version",
+          expect={"CWH-SC-02": "Not_Reviewed"}),
+    image("duplicate-service-case", {"CWH-SC-01"}, "listed 2 times",
+          expect={"CWH-SC-01": "Not_Reviewed"}),
+    # --- Windows PowerShell 5.1 behaviours (issue 10, items 16, 17 and 19) -------------------
+    image("constrained-language", ALL, "ConstrainedLanguage mode, which refuses the .NET calls"),
+    Fault("slow-sections", frozenset({"CWH-ACCT-01", "CWH-ACCT-02"}),
+          {"cwh_lab_image": str(IMAGES / "slow-sections.yml"), "cwh_command_timeout_sec": 8},
+          "did not finish within the collector's budget of 4.4 s"),
+    image("unrolled-arrays"),  # read exactly as the protected collector's answer
     # A site-level requestFiltering that re-allows OPTIONS and sends the Server header.
     image("iis-site-overrides", IIS, "for site"),
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS

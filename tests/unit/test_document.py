@@ -9,7 +9,14 @@ import json
 import pytest
 
 from cwh.collect import document as document_module
-from cwh.collect.document import MARKER, DocumentError, excerpt, parse_output
+from cwh.collect.document import (
+    MARKER,
+    DocumentError,
+    collection_warnings,
+    excerpt,
+    parse_output,
+    stderr_text,
+)
 from cwh.lab.emulator import encode_document
 from tests.unit.helpers import LSA, document, reg, registry
 
@@ -111,11 +118,56 @@ def test_no_sections(sections: object) -> None:
         parse_output(encode_document({**DOC, "sections": sections}), b"", 0)
 
 
-def test_non_zero_exit_after_facts_is_an_error() -> None:
-    with pytest.raises(DocumentError) as caught:
-        parse_output(encode_document(DOC), b"out-file : Access to the path is denied.", 1)
-    assert "exited with code 1 after writing facts" in str(caught.value)
-    assert "Access to the path is denied." in str(caught.value)
+def test_non_zero_exit_after_a_complete_document_keeps_the_document() -> None:
+    """Issue 10, item 15: the sections carry their own ok/error; the exit code is a warning."""
+    stderr = b"out-file : Access to the path is denied."
+    assert parse_output(encode_document(DOC), stderr, 1) == DOC
+    [warning] = collection_warnings(stderr, 1)
+    assert "exited with code 1 after writing a complete facts document" in warning
+    assert "Access to the path is denied." in warning
+
+
+@pytest.mark.parametrize("exit_code", [1, -1, 259, 0xC0000005])
+def test_non_zero_exit_without_a_document_is_still_an_error(exit_code: int) -> None:
+    with pytest.raises(DocumentError, match=f"exit code {exit_code}"):
+        parse_output(b"", b"boom", exit_code)
+    with pytest.raises(DocumentError):
+        parse_output(encode_document(DOC)[:40] + b"\r\n", b"boom", exit_code)
+
+
+CLIXML_ERROR = (b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/'
+                b'powershell/2004/04"><Obj S="progress" RefId="0"><TN RefId="0"><T>System.'
+                b'Management.Automation.PSCustomObject</T></TN></Obj><S S="Error">Remove-Item : '
+                b'Access to the path &apos;C:\\x&apos; is denied._x000D__x000A_</S>'
+                b'<S S="Error">    + CategoryInfo : PermissionDenied_x000D__x000A_</S></Objs>')
+
+
+def test_clixml_stderr_becomes_its_error_text() -> None:
+    said = stderr_text(CLIXML_ERROR)
+    assert said.startswith("Remove-Item : Access to the path 'C:\\x' is denied.")
+    assert "CategoryInfo : PermissionDenied" in said and "<" not in said
+
+
+def test_progress_only_stderr_says_nothing() -> None:
+    progress = (b'#< CLIXML\r\n<Objs Version="1.1.0.1"><Obj S="progress" RefId="0">'
+                b'<MS><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj>'
+                b'</Objs>')
+    assert stderr_text(progress) == ""
+    assert collection_warnings(progress, 0) == []
+    assert collection_warnings(b"", 0) == []
+
+
+def test_errors_on_stderr_with_exit_0_are_a_warning() -> None:
+    [warning] = collection_warnings(CLIXML_ERROR, 0)
+    assert warning.startswith("the collector wrote to stderr: Remove-Item")
+
+
+def test_a_repeated_key_in_one_object_is_not_a_document() -> None:
+    """ConvertTo-Json never writes a key twice; json.loads would keep the last one silently."""
+    text = (b'{"schema": 1, "sections": {"secedit": {"ok": false, "error": "Access is denied",'
+            b' "ok": true, "data": {"inf": "x"}}}}')
+    with pytest.raises(DocumentError, match="repeats the key 'ok'"):
+        parse_output(line_for(gzip.compress(text)), b"", 0)
 
 
 def test_gzip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from cwh.collect.script import bootstrap_command, build_collector, collector_bod
 from cwh.judge.policy import judge_policy
 from cwh.judge.verdict import Status
 from cwh.lab.emulator import (
+    EMULATED_COLLECTOR_VERSION,
     CollectorProcess,
     ImageCommandHandler,
     UnknownCommand,
@@ -92,12 +93,14 @@ def test_other_command_lines_answer_like_cmd(command_line: str) -> None:
 
 
 def test_collector_version_mismatch_is_an_error() -> None:
-    body = collector_body().replace("# cwh-collector-version: 1", "# cwh-collector-version: 2",
-                                    1)
+    current, other = EMULATED_COLLECTOR_VERSION, str(int(EMULATED_COLLECTOR_VERSION) + 1)
+    body = collector_body().replace(f"# cwh-collector-version: {current}",
+                                    f"# cwh-collector-version: {other}", 1)
     script = build_collector(request_for(ALL_CONTROLS).to_json()).replace(collector_body(), body)
     result = run(load_image("hardened"), script)
     assert result.exit_code != 0 and result.stdout == b""
-    assert b"the collector is version 2, the lab emulates version 1" in result.stderr
+    assert f"the collector is version {other}, the lab emulates version {current}".encode() in \
+        result.stderr
 
 
 def test_bad_request_json_is_an_error() -> None:

@@ -234,3 +234,45 @@ def test_built_collector_parses_without_errors() -> None:
     request.registry.add((r"HKLM\SOFTWARE\O'Brien", "It's"))
     problems = _parse_errors(build_collector(request.to_json()))
     assert not problems, "\n".join(problems)
+
+
+# --- what PowerShell 5.1 does to the collector (issue 10, items 17 and 19) --------------------
+
+def _main_loop() -> str:
+    return collector_body().split("# --- main", 1)[1]
+
+
+def test_no_function_returns_an_unprotected_array() -> None:
+    """`return @(...)` unrolls: one element reaches the caller as a scalar, none as $null."""
+    body = collector_body()
+    code = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("#"))
+    assert not re.search(r"\breturn\s+@\(", code)
+    assert "'MultiString' { return ,[string[]]@($Raw) }" in body
+
+
+def test_sections_run_side_by_side_within_the_request_budget() -> None:
+    main = _main_loop()
+    assert "$budget = [double]$request.section_budget_sec" in main
+    assert "CreateRunspacePool($iss)" in main and ".BeginInvoke()" in main
+    assert "AsyncWaitHandle.WaitOne($left)" in main
+    # A section still running at the budget is reported and stopped, not waited for ...
+    assert "timed_out = $true" in main and ".BeginStop($null, $null)" in main
+    # ... and its foreground thread cannot keep powershell.exe alive after the document.
+    assert main.index("[Console]::Out.Write('CWH-FACTS-GZIP:") < main.index(
+        "[Environment]::Exit(0)")
+
+
+def test_each_runspace_gets_what_the_collector_sets_up_for_itself() -> None:
+    main = _main_loop()
+    section_script = main.split("$SectionScript = @'", 1)[1].split("'@", 1)[0]
+    assert "Set-StrictMode -Version 2.0" in section_script
+    assert "$PSDefaultParameterValues[$entry.Key]" in section_script
+    assert "ConvertFrom-Json -InputObject $CwhRequest" in section_script
+    assert "Get-Variable -Name '*Preference'" in main  # whatever the top of the script sets
+    assert "SessionStateFunctionEntry" in main and "-like '*-Cwh*'" in main
+
+
+def test_the_request_carries_the_section_budget() -> None:
+    request = json.loads(request_for(CATALOG.controls).to_json(command_timeout_sec=30))
+    assert request["section_budget_sec"] == 22.0
+    assert json.loads(request_for(CATALOG.controls).to_json())["section_budget_sec"] == 94.0

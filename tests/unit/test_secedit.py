@@ -171,3 +171,51 @@ def test_helper_export_is_a_valid_export() -> None:
     policy = parse_inf(inf_text({"MinimumPasswordLength": 9}, {"SeTcbPrivilege": "*S-1-5-18"}))
     assert policy.value("System Access", "MinimumPasswordLength") == "9"
     assert policy.right("SeTcbPrivilege") == ["S-1-5-18"]
+
+
+# --- contradictions and garbage (each once read as a value) -----------------------------------
+
+def _export(*lines: str) -> str:
+    return "\r\n".join(["[Unicode]", "Unicode=yes", "[System Access]", *lines,
+                        "[Privilege Rights]", "SeBackupPrivilege = *S-1-5-32-544",
+                        "[Version]", 'signature="$CHICAGO$"', ""])
+
+
+@pytest.mark.parametrize("second", ["MinimumPasswordLength = 14", "minimumpasswordlength = 14",
+                                    "MINIMUMPASSWORDLENGTH=14"])
+def test_a_key_given_two_values_is_a_contradiction_with_its_lines(second: str) -> None:
+    policy = parse_inf(_export("MinimumPasswordLength = 0", second, "PasswordComplexity = 1"))
+    with pytest.raises(SeceditParseError, match="2 different values") as caught:
+        policy.value("System Access", "MinimumPasswordLength")
+    assert caught.value.lines == ("line 4: MinimumPasswordLength = 0", f"line 5: {second}")
+    assert policy.value("System Access", "PasswordComplexity") == "1"  # the rest stands
+
+
+def test_a_key_repeated_with_the_same_value_is_one_value() -> None:
+    policy = parse_inf(_export("MinimumPasswordLength = 14", "MinimumPasswordLength=14"))
+    assert policy.value("System Access", "MinimumPasswordLength") == "14"
+
+
+def test_a_section_repeated_in_another_case_is_one_section() -> None:
+    policy = parse_inf(_export("MinimumPasswordLength = 14") +
+                       "[system access]\r\nMinimumPasswordLength = 0\r\n")
+    assert len([n for n in policy.sections if n.lower() == "system access"]) == 1
+    with pytest.raises(SeceditParseError, match="contradictory"):
+        policy.value("System Access", "MinimumPasswordLength")
+
+
+def test_a_right_given_two_values_is_a_contradiction() -> None:
+    policy = parse_inf(inf_text(privilege_rights={"SeTcbPrivilege": ""}) +
+                       "[Privilege Rights]\r\nSeTcbPrivilege = *S-1-1-0\r\n")
+    with pytest.raises(SeceditParseError, match="contradictory"):
+        policy.right("SeTcbPrivilege")
+
+
+@pytest.mark.parametrize("value", [", ,", ",", "*S-1-5-32-544,", ",*S-1-5-32-544", "*",
+                                   "*S-1-5-32-544,,Gast", "*Administrators", "*S-1-5-32-5_44",
+                                   "*S-1-5-32-\u0665\u0664\u0664"])
+def test_a_right_that_is_not_a_list_of_accounts_is_garbage(value: str) -> None:
+    policy = parse_inf(inf_text(privilege_rights={"SeTcbPrivilege": value}))
+    with pytest.raises(SeceditParseError, match="not a list of accounts") as caught:
+        policy.right("SeTcbPrivilege")
+    assert caught.value.lines == (f"SeTcbPrivilege = {value}",)
