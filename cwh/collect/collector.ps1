@@ -11,6 +11,11 @@
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
+# Cmdlets from script and CDXML modules (NetSecurity, NetTCPIP, ...) run in their module's scope
+# and never see this script's $ErrorActionPreference: a failed query writes a non-terminating
+# error and returns nothing, which would read as "no firewall rules". So every command defaults
+# to -ErrorAction Stop (and the module cmdlets also say so where they are called).
+$PSDefaultParameterValues = @{ '*:ErrorAction' = 'Stop' }
 $ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
 
@@ -229,28 +234,42 @@ function Get-CwhFeatures {
     return [ordered]@{ features = $features }
 }
 
+# The enforced state: ActiveStore merges Group Policy and local settings. NotConfigured is passed
+# on as such (the judge knows Windows' default for it). ActiveProfile names the profiles in force
+# on the host's networks; without it the judge considers all three.
 function Get-CwhFirewallProfiles {
-    $profiles = @(Get-NetFirewallProfile -PolicyStore ActiveStore | ForEach-Object {
+    $profiles = @(Get-NetFirewallProfile -PolicyStore ActiveStore -ErrorAction Stop | ForEach-Object {
         [ordered]@{
             name = "$($_.Name)"; enabled = "$($_.Enabled)"
             default_inbound_action = "$($_.DefaultInboundAction)"
         }
     })
-    return [ordered]@{ store = 'ActiveStore'; profiles = $profiles }
+    $active = $null
+    $activeError = $null
+    try {
+        $setting = Get-NetFirewallSetting -PolicyStore ActiveStore -ErrorAction Stop
+        $active = "$($setting.ActiveProfile)"
+    } catch {
+        $activeError = Get-CwhErrorText $_
+    }
+    return [ordered]@{
+        store = 'ActiveStore'; profiles = $profiles
+        active_profile = $active; active_profile_error = $activeError
+    }
 }
 
 # One bulk query per filter class, joined on InstanceID: per-rule filter cmdlets take seconds
 # on hosts with hundreds of rules.
 function Get-CwhFirewallRules {
     $ports = @{}
-    foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore)) {
+    foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
         $ports[$filter.InstanceID] = $filter
     }
     $programs = @{}
-    foreach ($filter in @(Get-NetFirewallApplicationFilter -PolicyStore ActiveStore)) {
+    foreach ($filter in @(Get-NetFirewallApplicationFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
         $programs[$filter.InstanceID] = $filter.Program
     }
-    $rules = @(foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound)) {
+    $rules = @(foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -ErrorAction Stop)) {
         $port = $ports[$rule.InstanceID]
         [ordered]@{
             id = $rule.InstanceID
@@ -268,8 +287,8 @@ function Get-CwhFirewallRules {
 
 function Get-CwhTcpListeners {
     $names = @{}
-    foreach ($process in @(Get-Process)) { $names[$process.Id] = $process.ProcessName }
-    $listeners = @(Get-NetTCPConnection -State Listen | ForEach-Object {
+    foreach ($process in @(Get-Process -ErrorAction Stop)) { $names[$process.Id] = $process.ProcessName }
+    $listeners = @(Get-NetTCPConnection -State Listen -ErrorAction Stop | ForEach-Object {
         [ordered]@{
             address = $_.LocalAddress; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess
             process = $names[[int]$_.OwningProcess]

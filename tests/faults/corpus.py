@@ -80,6 +80,8 @@ GERMAN = str(IMAGES / "localized-german.yml")
 SMB1_ABSENT = str(IMAGES / "smb1-value-absent.yml")
 WEB_CONFIG = ENDPOINTS | {"CWH-SC-03"}
 IIS = {"CWH-WEB-01", "CWH-WEB-03"}
+SMB_PORTS = {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"}
+FIREWALL_RULES = {"CWH-NET-01", "CWH-NET-02", *SMB_PORTS}
 
 FAULTS: list[Fault] = [
     # --- the connection ---------------------------------------------------------------------
@@ -130,7 +132,8 @@ FAULTS: list[Fault] = [
     output("section_error:tcp_listeners", {"CWH-NET-01", "CWH-NET-02"},
            why="collecting 'tcp_listeners' failed"),
     output("section_error:http_sslcert", {"CWH-WEB-05"}, why="collecting 'http_sslcert' failed"),
-    output("section_error:firewall_profiles", {"CWH-STIG-06"},
+    # Without the profile state a port may be open whatever the rules say (CWH-NET-03/04/05).
+    output("section_error:firewall_profiles", {"CWH-STIG-06", *SMB_PORTS},
            why="collecting 'firewall_profiles' failed"),
     output("section_null:certificates", {"CWH-WEB-05"}, why="'certificates' section came back"),
     output("section_null:internet_apps", {"CWH-ACCT-02"}, why="'internet_apps' section came back"),
@@ -187,10 +190,31 @@ FAULTS: list[Fault] = [
           expect=dict.fromkeys(IIS, "Not_Applicable")),
     # --- contradictory or unreadable answers (each once read as a pass; fixed) ---------------
     image("secedit-empty-privilege-rights", {"CWH-GPO-05"}, "Privilege Rights"),
-    image("firewall-action-unknown", {"CWH-NET-05"}, "unreadable state or action"),
+    image("firewall-action-unknown", {"CWH-NET-05"}, "unreadable state, action or profiles"),
     image("duplicate-service", {"CWH-SC-01"}, "listed 2 times"),
     # A site-level requestFiltering that re-allows OPTIONS and sends the Server header.
     image("iis-site-overrides", IIS, "for site"),
+    # --- Windows Firewall as Windows reports it (issue 10, items 10-12) -------------------------
+    image("firewall-query-fails", {*FIREWALL_RULES, "CWH-STIG-06"}, "Provider load failure"),
+    image("firewall-rules-empty", FIREWALL_RULES, "No MSFT_NetFirewallRule objects found"),
+    image("firewall-profile-default-allow", SMB_PORTS, "every port open through Private: "
+          "Enabled True, DefaultInboundAction Allow", expect=dict.fromkeys(SMB_PORTS, "Open")),
+    image("firewall-profile-off", {*SMB_PORTS, "CWH-STIG-06"}, "Private=False|Private: Enabled "
+          "False", expect=dict.fromkeys({*SMB_PORTS, "CWH-STIG-06"}, "Open")),
+    image("firewall-inactive-profile-off", {"CWH-STIG-06"}, "Public=False",
+          expect={"CWH-STIG-06": "Open"}),
+    image("firewall-active-profile-unknown", SMB_PORTS, "every port open through Public",
+          expect=dict.fromkeys(SMB_PORTS, "Open")),
+    image("firewall-inbound-not-configured"),  # Windows' default, Block: nothing changes
+    image("firewall-profile-unreadable", SMB_PORTS, "firewall profile state is unknown",
+          expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
+    image("firewall-profiles-case-variant", {*SMB_PORTS, "CWH-STIG-06"},
+          "'Private' is listed 2 times with different values",
+          expect=dict.fromkeys({*SMB_PORTS, "CWH-STIG-06"}, "Not_Reviewed")),
+    image("firewall-rules-case-variant", FIREWALL_RULES,
+          "'FPS-SMB-In-TCP' is listed 2 times with different values",
+          expect=dict.fromkeys(FIREWALL_RULES, "Not_Reviewed")),
+    image("firewall-rule-inactive-profile"),  # allowed for Domain only, Private in force
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
     # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
     Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",
