@@ -363,12 +363,64 @@ function Get-CwhScreenConnect {
     return $result
 }
 
-function Get-CwhHttpSslBindings {
-    $run = Invoke-CwhNative -FilePath "$env:SystemRoot\System32\netsh.exe" -Arguments @('http', 'show', 'sslcert')
-    if ($run.exit_code -ne 0) {
-        throw ("netsh http show sslcert failed with exit code {0}: {1}" -f $run.exit_code, $run.output)
+# http.sys keeps its certificate bindings in the registry, one subkey per binding under
+# SslBindingInfo (IP:port), SslSniBindingInfo (hostname:port) and SslCcsBindingInfo (Central
+# Certificate Store), each value reported with its type: the same on every Windows language.
+# netsh's console text (translated on non-English Windows) comes beside it, as corroboration;
+# either one failing leaves the other standing.
+function Read-CwhSslBindingKeys {
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey(
+        [Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    foreach ($store in @('SslBindingInfo', 'SslSniBindingInfo', 'SslCcsBindingInfo')) {
+        $key = $base.OpenSubKey("SYSTEM\CurrentControlSet\Services\HTTP\Parameters\$store", $false)
+        if ($null -eq $key) { continue }
+        try {
+            foreach ($name in @($key.GetSubKeyNames())) {
+                $sub = $key.OpenSubKey($name, $false)
+                if ($null -eq $sub) { throw "the binding key $store\$name could not be opened" }
+                try {
+                    $values = [ordered]@{}
+                    foreach ($valueName in @($sub.GetValueNames())) {
+                        $kind = $sub.GetValueKind($valueName).ToString()
+                        $raw = $sub.GetValue($valueName, $null,
+                            [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+                        $values[$valueName] = [ordered]@{
+                            kind = $kind; value = ConvertTo-CwhRegistryData -Kind $kind -Raw $raw
+                        }
+                    }
+                    [ordered]@{ store = $store; endpoint = $name; values = $values }
+                } finally {
+                    $sub.Close()
+                }
+            }
+        } finally {
+            $key.Close()
+        }
     }
-    return [ordered]@{ command = 'netsh http show sslcert'; output = $run.output }
+}
+
+function Get-CwhHttpSslBindings {
+    $registry = [ordered]@{
+        path = 'HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters'; error = $null; bindings = @()
+    }
+    try {
+        $registry.bindings = @(Read-CwhSslBindingKeys)
+    } catch {
+        $registry.error = Get-CwhErrorText $_
+    }
+    $output = $null
+    $netshError = $null
+    try {
+        $run = Invoke-CwhNative -FilePath "$env:SystemRoot\System32\netsh.exe" -Arguments @('http', 'show', 'sslcert')
+        if ($run.exit_code -eq 0) { $output = $run.output }
+        else { $netshError = "netsh http show sslcert failed with exit code {0}: {1}" -f $run.exit_code, $run.output }
+    } catch {
+        $netshError = Get-CwhErrorText $_
+    }
+    return [ordered]@{
+        registry = $registry; command = 'netsh http show sslcert'; output = $output
+        netsh_error = $netshError
+    }
 }
 
 function Get-CwhCertificates {

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from cwh.catalog.model import os_version_from_build
-from cwh.parse.netsh import NetshParseError, SslBinding, parse_sslcert
+from cwh.parse.httpsys import BindingSource, binding_sources
 from cwh.parse.secedit import SeceditParseError, SecurityPolicy, parse_inf
 from cwh.parse.webconfig import WebConfigError, parse_app_settings
 
@@ -287,15 +287,10 @@ class HostFacts:
             raise settings
         return settings
 
-    def ssl_bindings(self) -> list[SslBinding]:
-        output = self._object("http_sslcert").get("output")
-        if not isinstance(output, str):
-            raise FactUnavailable("netsh http show sslcert returned no text")
-        try:
-            return parse_sslcert(output)
-        except NetshParseError as exc:
-            raise FactUnavailable(f"netsh http show sslcert output not understood: {exc}") \
-                from None
+    def ssl_binding_sources(self) -> tuple[BindingSource, BindingSource]:
+        """http.sys's certificate bindings from the registry (primary, locale-independent) and
+        from `netsh http show sslcert` (corroboration), each with its own problem if any."""
+        return binding_sources(self._object("http_sslcert"))
 
     def certificates(self) -> list[dict[str, Any]]:
         certificates = as_list(self._object("certificates").get("certificates"))

@@ -10,6 +10,7 @@ from cwh.catalog.model import Control
 from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.judge.exposure import unknown_endpoint
 from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
+from cwh.judge.sslbinding import binding_part
 from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
 from cwh.parse.iis import (
     IisConfigError,
@@ -17,7 +18,6 @@ from cwh.parse.iis import (
     SiteRequestFiltering,
     parse_request_filtering,
 )
-from cwh.parse.netsh import binding_for_port
 from cwh.parse.webconfig import ListenUriError, app_setting, parse_listen_uri
 from cwh.probes import http
 from cwh.probes.runner import RunnerView
@@ -206,31 +206,6 @@ def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
     return Outcome(not problems, (evidence,), expected, observed, label="certificate"), warning
 
 
-def _binding_part(facts: HostFacts, port: int, thumbprint: str | None) -> Outcome:
-    """The host view: an http.sys binding for the port whose certificate is in the store."""
-    label, expected = "binding", f"netsh http sslcert binding for port {port}, cert in store"
-    try:
-        bindings = facts.ssl_bindings()
-        store = facts.certificates()
-    except FactUnavailable as exc:
-        return unknown(label, expected, str(exc),
-                       Evidence("netsh http show sslcert (collector)", f"port {port}",
-                                "not available", expected, str(exc)))
-    binding = binding_for_port(bindings, port)
-    if binding is None:
-        observed = f"no binding for port {port}"
-        return Outcome(False, (Evidence("netsh http show sslcert (collector)", f"port {port}",
-                                        observed, expected),), expected, observed, label=label)
-    in_store = [c for c in store if str(c.get("thumbprint", "")).lower() == binding.cert_hash]
-    observed = f"{binding.endpoint} -> {binding.cert_hash}" + \
-        ("" if in_store else " (not in LocalMachine\\My)")
-    if thumbprint and binding.cert_hash != thumbprint.lower():
-        observed += f"; the runner saw a different certificate ({thumbprint.lower()})"
-    evidence = Evidence("netsh http show sslcert and Cert:\\LocalMachine\\My (collector)",
-                        f"port {port}", observed, expected, compact_json(in_store))
-    return Outcome(bool(in_store), (evidence,), expected, observed, label=label)
-
-
 def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
                             runner: RunnerView) -> Verdict:
     """CWH-WEB-05: the web interface is HTTPS with a certificate a browser would accept; when
@@ -253,7 +228,7 @@ def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[
         served_here, why = None, str(exc)
     if served_here:
         thumbprint = runner.certificate(endpoint).sha1
-        parts.append(_binding_part(facts, endpoint.port, thumbprint))
+        parts.append(binding_part(facts, endpoint.port, thumbprint))
     elif served_here is None:
         # Unknown whether ScreenConnect itself holds the binding: the host view can't be skipped.
         expected = "the http.sys binding, when ScreenConnect serves TLS itself"

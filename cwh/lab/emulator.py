@@ -327,16 +327,42 @@ def _screenconnect(image: Image, request: dict) -> dict:
             "web_config_text": text}
 
 
-def render_netsh_sslcert(bindings: list[dict]) -> str:
-    """`netsh http show sslcert` as English Windows prints it."""
+# What netsh prints inside each binding on current builds (Windows Server 2022): http.sys's
+# extended properties, each group opened by a bare "Extended Properties:" line.
+NETSH_EXTENDED_PROPERTIES = [
+    "    Disable QUIC                 : Not Set",
+    "    Disable TLS1.2               : Not Set",
+    "    Disable TLS1.3               : Not Set",
+    "    Disable OCSP Stapling        : Not Set",
+    "    Enable Token Binding         : Not Set",
+    "    Log Extended Events          : Not Set",
+    "    Disable Legacy TLS Versions  : Not Set",
+    "    Enable Session Ticket        : Not Set",
+    "    Extended Properties:",
+    "    PropertyId                   : 0",
+    "    Receive Window               : 1048576",
+    "    Extended Properties:",
+    "    PropertyId                   : 1",
+    "    Max Settings Per Frame       : 2796202",
+    "    Max Settings Per Minute      : 4294967295",
+]
+_ZERO_APP_ID = "{00000000-0000-0000-0000-000000000000}"
+
+
+def _is_hostname(endpoint: str) -> bool:
+    return not endpoint[0].isdigit() and not endpoint.startswith("[")
+
+
+def render_netsh_sslcert(bindings: list[dict], *, extended: bool = False) -> str:
+    """`netsh http show sslcert` as English Windows prints it (`extended`: as current builds
+    do, with the Extended Properties groups inside each binding)."""
     lines = ["", "SSL Certificate bindings:", "-------------------------", ""]
     for binding in bindings:
-        label = "Hostname:port" if not binding["endpoint"][0].isdigit() and \
-            not binding["endpoint"].startswith("[") else "IP:port"
+        label = "Hostname:port" if _is_hostname(binding["endpoint"]) else "IP:port"
         lines += [
             f"    {label:<24}: {binding['endpoint']}",
             f"    {'Certificate Hash':<24}: {binding['cert_hash']}",
-            f"    {'Application ID':<24}: {{00000000-0000-0000-0000-000000000000}}",
+            f"    {'Application ID':<24}: {_ZERO_APP_ID}",
             f"    {'Certificate Store Name':<24}: MY",
             "    Verify Client Certificate Revocation    : Enabled",
             "    Verify Revocation Using Cached Client Certificate Only    : Disabled",
@@ -349,9 +375,29 @@ def render_netsh_sslcert(bindings: list[dict]) -> str:
             "    Negotiate Client Certificate    : Disabled",
             "    Reject Connections          : Disabled",
             "    Disable HTTP2          : Not Set",
+            *(NETSH_EXTENDED_PROPERTIES if extended else []),
             "",
         ]
     return "\r\n".join(lines) + "\r\n"
+
+
+def registry_binding(endpoint: str, cert_hash: str | None) -> dict:
+    """One http.sys binding subkey as the collector reports it: every value with its kind."""
+    def binary(data: bytes) -> dict:
+        return {"kind": "Binary", "value": base64.b64encode(data).decode("ascii")}
+    values: dict[str, Any] = {}
+    if cert_hash:
+        values["SslCertHash"] = binary(bytes.fromhex(cert_hash))
+    values.update({
+        "AppId": binary(bytes(16)),
+        "DefaultCertCheckMode": {"kind": "DWord", "value": 0},
+        "DefaultRevocationFreshnessTime": {"kind": "DWord", "value": 0},
+        "DefaultRevocationUrlRetrievalTimeout": {"kind": "DWord", "value": 0},
+        "DefaultFlags": {"kind": "DWord", "value": 0},
+        "SslCertStoreName": {"kind": "String", "value": "MY"},
+    })
+    store = "SslSniBindingInfo" if _is_hostname(endpoint) else "SslBindingInfo"
+    return {"store": store, "endpoint": endpoint, "values": values}
 
 
 class Context:
@@ -372,15 +418,34 @@ class Context:
 
 
 def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
+    """Image keys: `bindings` [{endpoint, certificate | cert_hash, in_registry, in_netsh,
+    registry_cert_hash, registry_values}], `netsh_extended_properties` (current builds' format),
+    `output` (netsh's raw text), `netsh_error`, `registry_error`."""
     spec = image.get("http_sslcert") or {}
-    if "output" in spec:
-        return {"command": "netsh http show sslcert", "output": spec["output"]}
     bindings = []
-    for binding in spec.get("bindings", []):
+    for binding in spec.get("bindings") or []:
         issued = context.certificates.get(binding.get("certificate"))
         cert_hash = binding.get("cert_hash") or (issued.sha1_hex() if issued else None)
-        bindings.append({"endpoint": binding["endpoint"], "cert_hash": cert_hash})
-    return {"command": "netsh http show sslcert", "output": render_netsh_sslcert(bindings)}
+        bindings.append({**binding, "cert_hash": cert_hash})
+    registry: dict[str, Any] = {"path": r"HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters",
+                                "error": spec.get("registry_error"), "bindings": []}
+    if not registry["error"]:
+        for binding in bindings:
+            if not binding.get("in_registry", True):
+                continue
+            entry = registry_binding(binding["endpoint"],
+                                     binding.get("registry_cert_hash") or binding["cert_hash"])
+            entry["values"].update(binding.get("registry_values") or {})
+            registry["bindings"].append(entry)
+    section = {"registry": registry, "command": "netsh http show sslcert", "output": None,
+               "netsh_error": spec.get("netsh_error")}
+    if "output" in spec:
+        section["output"] = spec["output"]
+    elif not section["netsh_error"]:
+        section["output"] = render_netsh_sslcert(
+            [b for b in bindings if b.get("in_netsh", True)],
+            extended=bool(spec.get("netsh_extended_properties")))
+    return section
 
 
 def _certificates(image: Image, request: dict, context: Context) -> dict:

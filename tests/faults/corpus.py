@@ -169,7 +169,7 @@ FAULTS: list[Fault] = [
     image("hostile-evidence"),
     image("hostile-webconfig", {"CWH-NET-02"}, "RelayListenUri .* is not understood"),
     image("hostile-iis"),
-    image("hostile-netsh", {"CWH-WEB-05"}, "not recognised"),
+    image("hostile-netsh"),  # the registry decides; the text is evidence only
     image("hostile-certificate", {"CWH-WEB-05"}, "not in DNS:<script>"),
     image("hostile-server-header", {"CWH-WEB-02"}, "Server: <script>"),
     # --- XML bombs and external entities ------------------------------------------------------
@@ -178,7 +178,7 @@ FAULTS: list[Fault] = [
     image("apphost-xml-bomb", IIS, "XML bomb"),
     image("apphost-xxe", IIS, "external entity"),
     # --- localized Windows --------------------------------------------------------------------
-    image("netsh-german", {"CWH-WEB-05"}, "not recognised .*SSL-Zertifikatbindungen"),
+    image("netsh-german"),  # the registry binding decides: nothing changes
     image("localized-german"),  # group names by SID: nothing changes
     # --- who, where and what the host is ------------------------------------------------------
     image("non-admin", SECEDIT, "Access is denied"),
@@ -215,6 +215,16 @@ FAULTS: list[Fault] = [
           "'FPS-SMB-In-TCP' is listed 2 times with different values",
           expect=dict.fromkeys(FIREWALL_RULES, "Not_Reviewed")),
     image("firewall-rule-inactive-profile"),  # allowed for Domain only, Private in force
+    # --- http.sys bindings: registry first, netsh as corroboration (item 13) ------------------
+    image("sslbinding-sources-disagree", {"CWH-WEB-05"}, "the registry and netsh disagree",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-only-in-registry", {"CWH-WEB-05"}, "netsh: no binding",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-registry-garbled", {"CWH-WEB-05"}, "SslCertHash of 0.0.0.0:8040 is String",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-no-source", {"CWH-WEB-05"}, "no source of http.sys bindings",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-registry-unreadable"),  # netsh alone decides, and says so
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
     # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
     Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",
