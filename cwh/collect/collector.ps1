@@ -312,15 +312,98 @@ function Get-CwhServices {
     return [ordered]@{ patterns = $patterns; services = $services }
 }
 
+# IIS applies configuration in layers: applicationHost.config, then the web.config of each site,
+# application, virtual directory and folder below it, any of which may re-allow OPTIONS or send
+# the Server header again. So every web.config under the physical path of each virtual
+# directory is read (within the text limit). applicationHost.config is parsed here only to find
+# those paths, with DTDs prohibited and no resolver: a hostile file expands nothing on the host.
+$MaxIisSiteConfigs = 500
+
+function Get-CwhIisSiteConfigs {
+    param([string]$ConfigText)
+    $settings = New-Object Xml.XmlReaderSettings
+    $settings.DtdProcessing = [Xml.DtdProcessing]::Prohibit
+    $settings.XmlResolver = $null
+    $doc = New-Object Xml.XmlDocument
+    $doc.XmlResolver = $null
+    $reader = [Xml.XmlReader]::Create((New-Object IO.StringReader($ConfigText)), $settings)
+    try { $doc.Load($reader) } finally { $reader.Close() }
+    $remaining = $MaxTextBytes
+    $count = 0
+    foreach ($site in @($doc.SelectNodes('/configuration/system.applicationHost/sites/site'))) {
+        foreach ($app in @($site.SelectNodes('application'))) {
+            foreach ($vdir in @($app.SelectNodes('virtualDirectory'))) {
+                $physical = [Environment]::ExpandEnvironmentVariables($vdir.GetAttribute('physicalPath'))
+                $where = [ordered]@{
+                    site = $site.GetAttribute('name'); application = $app.GetAttribute('path')
+                    virtual_directory = $vdir.GetAttribute('path'); physical_path = $physical
+                    relative_dir = $null; path = $null; text = $null; error = $null
+                }
+                try {
+                    $files = @([IO.Directory]::EnumerateFiles($physical, 'web.config',
+                        [IO.SearchOption]::AllDirectories))
+                } catch {
+                    $where.error = Get-CwhErrorText $_
+                    $where
+                    continue
+                }
+                foreach ($file in $files) {
+                    $count += 1
+                    if ($count -gt $MaxIisSiteConfigs) {
+                        throw "more than $MaxIisSiteConfigs web.config files under the sites' physical paths"
+                    }
+                    $entry = [ordered]@{}
+                    foreach ($key in $where.Keys) { $entry[$key] = $where[$key] }
+                    $entry.path = $file
+                    $entry.relative_dir = ([IO.Path]::GetDirectoryName($file)).Substring(
+                        $physical.TrimEnd('\').Length).Trim('\')
+                    try {
+                        $text = Read-CwhText $file
+                        $remaining -= $text.Length
+                        if ($remaining -lt 0) {
+                            throw "the sites' web.config files together are over the collector's limit of $MaxTextBytes bytes"
+                        }
+                        $entry.text = $text
+                    } catch {
+                        $entry.error = Get-CwhErrorText $_
+                    }
+                    $entry
+                }
+            }
+        }
+    }
+}
+
+# With shared configuration (redirection.config enabled) another applicationHost.config is the
+# one in force: redirection.config is returned for the judge to see (its password is encrypted,
+# and the judge reads only enabled and path).
 function Get-CwhIis {
-    $config = Join-Path $env:SystemRoot 'System32\inetsrv\config\applicationHost.config'
+    $configDir = Join-Path $env:SystemRoot 'System32\inetsrv\config'
+    $config = Join-Path $configDir 'applicationHost.config'
+    $redirection = Join-Path $configDir 'redirection.config'
     $service = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'W3SVC'"
     $present = Test-Path -LiteralPath $config
+    $text = if ($present) { Read-CwhText $config } else { $null }
+    $siteConfigs = @()
+    $siteError = $null
+    if ($null -ne $text) {
+        try {
+            $siteConfigs = @(Get-CwhIisSiteConfigs -ConfigText $text)
+        } catch {
+            $siteError = Get-CwhErrorText $_
+        }
+    }
+    $redirectionPresent = Test-Path -LiteralPath $redirection
     return [ordered]@{
         installed = [bool]($present -or $service)
         w3svc_state = if ($service) { $service.State } else { $null }
         config_path = $config
-        config_text = if ($present) { Read-CwhText $config } else { $null }
+        config_text = $text
+        redirection_path = $redirection
+        redirection_exists = [bool]$redirectionPresent
+        redirection_text = if ($redirectionPresent) { Read-CwhText $redirection } else { $null }
+        site_configs = $siteConfigs
+        site_configs_error = $siteError
     }
 }
 

@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import defusedxml.ElementTree as DefusedET
 from cryptography.hazmat.primitives.asymmetric import rsa
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from cwh.collect.script import (
     bootstrap_command,
@@ -306,13 +308,102 @@ def _services(image: Image, request: dict) -> dict:
     return {"patterns": request["services"], "services": services}
 
 
+_IIS_CONFIG = r"C:\Windows\System32\inetsrv\config"
+_ENVIRONMENT = {"systemdrive": "C:", "systemroot": r"C:\Windows", "windir": r"C:\Windows"}
+_DTD_PROHIBITED = ('Exception calling "Load" with "1" argument(s): "For security reasons DTD is '
+                   'prohibited in this XML document. To enable DTD processing set the '
+                   'DtdProcessing property on XmlReaderSettings to Parse and pass the settings '
+                   'into XmlReader.Create method."')
+MAX_IIS_SITE_CONFIGS = 500  # as collector.ps1's $MaxIisSiteConfigs
+
+
+def _expand(path: str) -> str:
+    """[Environment]::ExpandEnvironmentVariables: known variables expand, others stay."""
+    return re.sub(r"%([^%]+)%", lambda m: _ENVIRONMENT.get(m.group(1).lower(), m.group(0)),
+                  path)
+
+
+def _text_size_error(path: str, text: str, request: dict) -> str | None:
+    size = len(text.encode("utf-8"))
+    if size > int(request["max_text_bytes"]):
+        return f"{path} is {size} bytes, over the collector's limit of {request['max_text_bytes']}"
+    return None
+
+
+def _iis_site_configs(config_text: str, iis: dict, request: dict) -> list[dict]:
+    """What Get-CwhIisSiteConfigs finds: every web.config (image key `files`, path -> text or
+    {error}) under each virtual directory's physical path (`dir_errors`: path -> error)."""
+    try:
+        root = DefusedET.fromstring(config_text, forbid_dtd=True, forbid_entities=True,
+                                    forbid_external=True)
+    except DTDForbidden:
+        raise SectionFailure(_DTD_PROHIBITED) from None
+    except (DefusedET.ParseError, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        raise SectionFailure(f'Exception calling "Load" with "1" argument(s): "{exc}"') \
+            from None
+    files = {str(k): v for k, v in (iis.get("files") or {}).items()}
+    dir_errors = {str(k).lower(): v for k, v in (iis.get("dir_errors") or {}).items()}
+    entries: list[dict] = []
+    remaining, count = int(request["max_text_bytes"]), 0
+    for site in root.findall("system.applicationHost/sites/site"):
+        for app in site.findall("application"):
+            for vdir in app.findall("virtualDirectory"):
+                physical = _expand(vdir.get("physicalPath", ""))
+                where = {"site": site.get("name", ""), "application": app.get("path", ""),
+                         "virtual_directory": vdir.get("path", ""), "physical_path": physical,
+                         "relative_dir": None, "path": None, "text": None, "error": None}
+                prefix = physical.rstrip("\\").lower() + "\\"
+                if physical.rstrip("\\").lower() in dir_errors or not physical:
+                    entries.append({**where, "error": dir_errors.get(
+                        physical.rstrip("\\").lower(), "The path is not of a legal form.")})
+                    continue
+                for path in sorted(p for p in files if p.lower().startswith(prefix) and
+                                   p.lower().rsplit("\\", 1)[-1] == "web.config"):
+                    count += 1
+                    if count > MAX_IIS_SITE_CONFIGS:
+                        raise SectionFailure(f"more than {MAX_IIS_SITE_CONFIGS} web.config "
+                                             "files under the sites' physical paths")
+                    entry = {**where, "path": path,
+                             "relative_dir": path[len(prefix):].rpartition("\\")[0]}
+                    content = files[path]
+                    if isinstance(content, dict):
+                        entry["error"] = str(content.get("error"))
+                    elif (error := _text_size_error(path, str(content), request)):
+                        entry["error"] = error
+                    else:
+                        remaining -= len(str(content))
+                        if remaining < 0:
+                            entry["error"] = ("the sites' web.config files together are over "
+                                              "the collector's limit of "
+                                              f"{request['max_text_bytes']} bytes")
+                        else:
+                            entry["text"] = str(content)
+                    entries.append(entry)
+    return entries
+
+
 def _iis(image: Image, request: dict) -> dict:
+    """Image keys: installed, w3svc_state, config_text (applicationHost.config),
+    redirection_config (redirection.config's text; absent: no such file), files, dir_errors."""
     iis = image.get("iis") or {}
     installed = bool(iis.get("installed", False))
+    text = iis.get("config_text") if installed else None
+    site_configs: list[dict] = []
+    site_error = None
+    if isinstance(text, str):
+        try:
+            site_configs = _iis_site_configs(text, iis, request)
+        except SectionFailure as exc:
+            site_error = str(exc)
+    redirection = iis.get("redirection_config") if installed else None
     return {"installed": installed,
             "w3svc_state": iis.get("w3svc_state", "Running") if installed else None,
-            "config_path": r"C:\Windows\System32\inetsrv\config\applicationHost.config",
-            "config_text": iis.get("config_text") if installed else None}
+            "config_path": _IIS_CONFIG + r"\applicationHost.config",
+            "config_text": text,
+            "redirection_path": _IIS_CONFIG + r"\redirection.config",
+            "redirection_exists": redirection is not None,
+            "redirection_text": redirection,
+            "site_configs": site_configs, "site_configs_error": site_error}
 
 
 def _screenconnect(image: Image, request: dict) -> dict:

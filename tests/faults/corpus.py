@@ -225,6 +225,20 @@ FAULTS: list[Fault] = [
     image("sslbinding-no-source", {"CWH-WEB-05"}, "no source of http.sys bindings",
           expect={"CWH-WEB-05": "Not_Reviewed"}),
     image("sslbinding-registry-unreadable"),  # netsh alone decides, and says so
+    # --- IIS: the configuration in force, every level of it (item 18) -------------------------
+    image("iis-webconfig-reopens", IIS, "for site Default Web Site \\(C:",
+          expect=dict.fromkeys(IIS, "Open")),
+    image("iis-folder-webconfig-options", {"CWH-WEB-03"}, "allowed again for site Default Web "
+          "Site/api", expect={"CWH-WEB-03": "Open"}),
+    image("iis-chain-reopens-options", {"CWH-WEB-03"}, "allowed again for site Default Web Site",
+          expect={"CWH-WEB-03": "Open"}),
+    image("iis-shared-configuration", IIS, "shared configuration is enabled",
+          expect=dict.fromkeys(IIS, "Not_Reviewed")),
+    image("iis-webconfig-unreadable", IIS, "could not be read: Access to the path",
+          expect=dict.fromkeys(IIS, "Not_Reviewed")),
+    image("iis-site-path-unreachable", IIS, "The network path was not found",
+          expect=dict.fromkeys(IIS, "Not_Reviewed")),
+    image("iis-webconfig-harmless"),  # read, sets no request filtering that matters
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
     # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
     Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",
