@@ -21,9 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import defusedxml.ElementTree as DefusedET
 from cryptography.hazmat.primitives.asymmetric import rsa
-from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from cwh.collect.script import (
     bootstrap_command,
@@ -32,6 +30,8 @@ from cwh.collect.script import (
     decode_stdin_payload,
     split_collector,
 )
+from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
+from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.winrm import CommandResult
 
@@ -309,79 +309,6 @@ def _services(image: Image, request: dict) -> dict:
 
 
 _IIS_CONFIG = r"C:\Windows\System32\inetsrv\config"
-_ENVIRONMENT = {"systemdrive": "C:", "systemroot": r"C:\Windows", "windir": r"C:\Windows"}
-_DTD_PROHIBITED = ('Exception calling "Load" with "1" argument(s): "For security reasons DTD is '
-                   'prohibited in this XML document. To enable DTD processing set the '
-                   'DtdProcessing property on XmlReaderSettings to Parse and pass the settings '
-                   'into XmlReader.Create method."')
-MAX_IIS_SITE_CONFIGS = 500  # as collector.ps1's $MaxIisSiteConfigs
-
-
-def _expand(path: str) -> str:
-    """[Environment]::ExpandEnvironmentVariables: known variables expand, others stay."""
-    return re.sub(r"%([^%]+)%", lambda m: _ENVIRONMENT.get(m.group(1).lower(), m.group(0)),
-                  path)
-
-
-def _text_size_error(path: str, text: str, request: dict) -> str | None:
-    size = len(text.encode("utf-8"))
-    if size > int(request["max_text_bytes"]):
-        return f"{path} is {size} bytes, over the collector's limit of {request['max_text_bytes']}"
-    return None
-
-
-def _iis_site_configs(config_text: str, iis: dict, request: dict) -> list[dict]:
-    """What Get-CwhIisSiteConfigs finds: every web.config (image key `files`, path -> text or
-    {error}) under each virtual directory's physical path (`dir_errors`: path -> error)."""
-    try:
-        root = DefusedET.fromstring(config_text, forbid_dtd=True, forbid_entities=True,
-                                    forbid_external=True)
-    except DTDForbidden:
-        raise SectionFailure(_DTD_PROHIBITED) from None
-    except (DefusedET.ParseError, EntitiesForbidden, ExternalReferenceForbidden) as exc:
-        raise SectionFailure(f'Exception calling "Load" with "1" argument(s): "{exc}"') \
-            from None
-    files = {str(k): v for k, v in (iis.get("files") or {}).items()}
-    dir_errors = {str(k).lower(): v for k, v in (iis.get("dir_errors") or {}).items()}
-    entries: list[dict] = []
-    remaining, count = int(request["max_text_bytes"]), 0
-    for site in root.findall("system.applicationHost/sites/site"):
-        for app in site.findall("application"):
-            for vdir in app.findall("virtualDirectory"):
-                physical = _expand(vdir.get("physicalPath", ""))
-                where = {"site": site.get("name", ""), "application": app.get("path", ""),
-                         "virtual_directory": vdir.get("path", ""), "physical_path": physical,
-                         "relative_dir": None, "path": None, "text": None, "error": None}
-                prefix = physical.rstrip("\\").lower() + "\\"
-                if physical.rstrip("\\").lower() in dir_errors or not physical:
-                    entries.append({**where, "error": dir_errors.get(
-                        physical.rstrip("\\").lower(), "The path is not of a legal form.")})
-                    continue
-                for path in sorted(p for p in files if p.lower().startswith(prefix) and
-                                   p.lower().rsplit("\\", 1)[-1] == "web.config"):
-                    count += 1
-                    if count > MAX_IIS_SITE_CONFIGS:
-                        raise SectionFailure(f"more than {MAX_IIS_SITE_CONFIGS} web.config "
-                                             "files under the sites' physical paths")
-                    entry = {**where, "path": path,
-                             "relative_dir": path[len(prefix):].rpartition("\\")[0]}
-                    content = files[path]
-                    if isinstance(content, dict):
-                        entry["error"] = str(content.get("error"))
-                    elif (error := _text_size_error(path, str(content), request)):
-                        entry["error"] = error
-                    else:
-                        remaining -= len(str(content))
-                        if remaining < 0:
-                            entry["error"] = ("the sites' web.config files together are over "
-                                              "the collector's limit of "
-                                              f"{request['max_text_bytes']} bytes")
-                        else:
-                            entry["text"] = str(content)
-                    entries.append(entry)
-    return entries
-
-
 def _iis(image: Image, request: dict) -> dict:
     """Image keys: installed, w3svc_state, config_text (applicationHost.config),
     redirection_config (redirection.config's text; absent: no such file), files, dir_errors."""
@@ -392,8 +319,8 @@ def _iis(image: Image, request: dict) -> dict:
     site_error = None
     if isinstance(text, str):
         try:
-            site_configs = _iis_site_configs(text, iis, request)
-        except SectionFailure as exc:
+            site_configs = find_site_configs(text, iis, int(request["max_text_bytes"]))
+        except SiteConfigsError as exc:
             site_error = str(exc)
     redirection = iis.get("redirection_config") if installed else None
     return {"installed": installed,
@@ -416,79 +343,6 @@ def _screenconnect(image: Image, request: dict) -> dict:
             "product_version": sc.get("product_version", sc.get("file_version")),
             "web_config_path": f"{root}\\web.config" if text is not None else None,
             "web_config_text": text}
-
-
-# What netsh prints inside each binding on current builds (Windows Server 2022): http.sys's
-# extended properties, each group opened by a bare "Extended Properties:" line.
-NETSH_EXTENDED_PROPERTIES = [
-    "    Disable QUIC                 : Not Set",
-    "    Disable TLS1.2               : Not Set",
-    "    Disable TLS1.3               : Not Set",
-    "    Disable OCSP Stapling        : Not Set",
-    "    Enable Token Binding         : Not Set",
-    "    Log Extended Events          : Not Set",
-    "    Disable Legacy TLS Versions  : Not Set",
-    "    Enable Session Ticket        : Not Set",
-    "    Extended Properties:",
-    "    PropertyId                   : 0",
-    "    Receive Window               : 1048576",
-    "    Extended Properties:",
-    "    PropertyId                   : 1",
-    "    Max Settings Per Frame       : 2796202",
-    "    Max Settings Per Minute      : 4294967295",
-]
-_ZERO_APP_ID = "{00000000-0000-0000-0000-000000000000}"
-
-
-def _is_hostname(endpoint: str) -> bool:
-    return not endpoint[0].isdigit() and not endpoint.startswith("[")
-
-
-def render_netsh_sslcert(bindings: list[dict], *, extended: bool = False) -> str:
-    """`netsh http show sslcert` as English Windows prints it (`extended`: as current builds
-    do, with the Extended Properties groups inside each binding)."""
-    lines = ["", "SSL Certificate bindings:", "-------------------------", ""]
-    for binding in bindings:
-        label = "Hostname:port" if _is_hostname(binding["endpoint"]) else "IP:port"
-        lines += [
-            f"    {label:<24}: {binding['endpoint']}",
-            f"    {'Certificate Hash':<24}: {binding['cert_hash']}",
-            f"    {'Application ID':<24}: {_ZERO_APP_ID}",
-            f"    {'Certificate Store Name':<24}: MY",
-            "    Verify Client Certificate Revocation    : Enabled",
-            "    Verify Revocation Using Cached Client Certificate Only    : Disabled",
-            "    Usage Check    : Enabled",
-            "    Revocation Freshness Time : 0",
-            "    URL Retrieval Timeout   : 0",
-            "    Ctl Identifier          : (null)",
-            "    Ctl Store Name          : (null)",
-            "    DS Mapper Usage    : Disabled",
-            "    Negotiate Client Certificate    : Disabled",
-            "    Reject Connections          : Disabled",
-            "    Disable HTTP2          : Not Set",
-            *(NETSH_EXTENDED_PROPERTIES if extended else []),
-            "",
-        ]
-    return "\r\n".join(lines) + "\r\n"
-
-
-def registry_binding(endpoint: str, cert_hash: str | None) -> dict:
-    """One http.sys binding subkey as the collector reports it: every value with its kind."""
-    def binary(data: bytes) -> dict:
-        return {"kind": "Binary", "value": base64.b64encode(data).decode("ascii")}
-    values: dict[str, Any] = {}
-    if cert_hash:
-        values["SslCertHash"] = binary(bytes.fromhex(cert_hash))
-    values.update({
-        "AppId": binary(bytes(16)),
-        "DefaultCertCheckMode": {"kind": "DWord", "value": 0},
-        "DefaultRevocationFreshnessTime": {"kind": "DWord", "value": 0},
-        "DefaultRevocationUrlRetrievalTimeout": {"kind": "DWord", "value": 0},
-        "DefaultFlags": {"kind": "DWord", "value": 0},
-        "SslCertStoreName": {"kind": "String", "value": "MY"},
-    })
-    store = "SslSniBindingInfo" if _is_hostname(endpoint) else "SslBindingInfo"
-    return {"store": store, "endpoint": endpoint, "values": values}
 
 
 class Context:

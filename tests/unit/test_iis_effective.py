@@ -212,3 +212,9 @@ def test_the_lab_refuses_a_dtd_in_applicationhost_as_the_collector_does() -> Non
     data = facts_with(config_text=text).document["sections"]["iis"]["data"]
     assert data["site_configs"] == []
     assert "For security reasons DTD is prohibited" in data["site_configs_error"]
+
+
+def test_the_lab_caps_site_configs_where_the_collector_does() -> None:
+    from cwh.collect.script import collector_body
+    from cwh.lab.iis_files import MAX_IIS_SITE_CONFIGS
+    assert f"$MaxIisSiteConfigs = {MAX_IIS_SITE_CONFIGS}\n" in collector_body()
