@@ -11,6 +11,11 @@
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
+# Cmdlets from script and CDXML modules (NetSecurity, NetTCPIP, ...) run in their module's scope
+# and never see this script's $ErrorActionPreference: a failed query writes a non-terminating
+# error and returns nothing, which would read as "no firewall rules". So every command defaults
+# to -ErrorAction Stop (and the module cmdlets also say so where they are called).
+$PSDefaultParameterValues = @{ '*:ErrorAction' = 'Stop' }
 $ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
 
@@ -235,28 +240,42 @@ function Get-CwhFeatures {
     return [ordered]@{ features = $features }
 }
 
+# The enforced state: ActiveStore merges Group Policy and local settings. NotConfigured is passed
+# on as such (the judge knows Windows' default for it). ActiveProfile names the profiles in force
+# on the host's networks; without it the judge considers all three.
 function Get-CwhFirewallProfiles {
-    $profiles = @(Get-NetFirewallProfile -PolicyStore ActiveStore | ForEach-Object {
+    $profiles = @(Get-NetFirewallProfile -PolicyStore ActiveStore -ErrorAction Stop | ForEach-Object {
         [ordered]@{
             name = "$($_.Name)"; enabled = "$($_.Enabled)"
             default_inbound_action = "$($_.DefaultInboundAction)"
         }
     })
-    return [ordered]@{ store = 'ActiveStore'; profiles = $profiles }
+    $active = $null
+    $activeError = $null
+    try {
+        $setting = Get-NetFirewallSetting -PolicyStore ActiveStore -ErrorAction Stop
+        $active = "$($setting.ActiveProfile)"
+    } catch {
+        $activeError = Get-CwhErrorText $_
+    }
+    return [ordered]@{
+        store = 'ActiveStore'; profiles = $profiles
+        active_profile = $active; active_profile_error = $activeError
+    }
 }
 
 # One bulk query per filter class, joined on InstanceID: per-rule filter cmdlets take seconds
 # on hosts with hundreds of rules.
 function Get-CwhFirewallRules {
     $ports = @{}
-    foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore)) {
+    foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
         $ports[$filter.InstanceID] = $filter
     }
     $programs = @{}
-    foreach ($filter in @(Get-NetFirewallApplicationFilter -PolicyStore ActiveStore)) {
+    foreach ($filter in @(Get-NetFirewallApplicationFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
         $programs[$filter.InstanceID] = $filter.Program
     }
-    $rules = @(foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound)) {
+    $rules = @(foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -ErrorAction Stop)) {
         $port = $ports[$rule.InstanceID]
         [ordered]@{
             id = $rule.InstanceID
@@ -274,8 +293,8 @@ function Get-CwhFirewallRules {
 
 function Get-CwhTcpListeners {
     $names = @{}
-    foreach ($process in @(Get-Process)) { $names[$process.Id] = $process.ProcessName }
-    $listeners = @(Get-NetTCPConnection -State Listen | ForEach-Object {
+    foreach ($process in @(Get-Process -ErrorAction Stop)) { $names[$process.Id] = $process.ProcessName }
+    $listeners = @(Get-NetTCPConnection -State Listen -ErrorAction Stop | ForEach-Object {
         [ordered]@{
             address = $_.LocalAddress; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess
             process = $names[[int]$_.OwningProcess]
@@ -299,15 +318,98 @@ function Get-CwhServices {
     return [ordered]@{ patterns = $patterns; services = $services }
 }
 
+# IIS applies configuration in layers: applicationHost.config, then the web.config of each site,
+# application, virtual directory and folder below it, any of which may re-allow OPTIONS or send
+# the Server header again. So every web.config under the physical path of each virtual
+# directory is read (within the text limit). applicationHost.config is parsed here only to find
+# those paths, with DTDs prohibited and no resolver: a hostile file expands nothing on the host.
+$MaxIisSiteConfigs = 500
+
+function Get-CwhIisSiteConfigs {
+    param([string]$ConfigText)
+    $settings = New-Object Xml.XmlReaderSettings
+    $settings.DtdProcessing = [Xml.DtdProcessing]::Prohibit
+    $settings.XmlResolver = $null
+    $doc = New-Object Xml.XmlDocument
+    $doc.XmlResolver = $null
+    $reader = [Xml.XmlReader]::Create((New-Object IO.StringReader($ConfigText)), $settings)
+    try { $doc.Load($reader) } finally { $reader.Close() }
+    $remaining = $MaxTextBytes
+    $count = 0
+    foreach ($site in @($doc.SelectNodes('/configuration/system.applicationHost/sites/site'))) {
+        foreach ($app in @($site.SelectNodes('application'))) {
+            foreach ($vdir in @($app.SelectNodes('virtualDirectory'))) {
+                $physical = [Environment]::ExpandEnvironmentVariables($vdir.GetAttribute('physicalPath'))
+                $where = [ordered]@{
+                    site = $site.GetAttribute('name'); application = $app.GetAttribute('path')
+                    virtual_directory = $vdir.GetAttribute('path'); physical_path = $physical
+                    relative_dir = $null; path = $null; text = $null; error = $null
+                }
+                try {
+                    $files = @([IO.Directory]::EnumerateFiles($physical, 'web.config',
+                        [IO.SearchOption]::AllDirectories))
+                } catch {
+                    $where.error = Get-CwhErrorText $_
+                    $where
+                    continue
+                }
+                foreach ($file in $files) {
+                    $count += 1
+                    if ($count -gt $MaxIisSiteConfigs) {
+                        throw "more than $MaxIisSiteConfigs web.config files under the sites' physical paths"
+                    }
+                    $entry = [ordered]@{}
+                    foreach ($key in $where.Keys) { $entry[$key] = $where[$key] }
+                    $entry.path = $file
+                    $entry.relative_dir = ([IO.Path]::GetDirectoryName($file)).Substring(
+                        $physical.TrimEnd('\').Length).Trim('\')
+                    try {
+                        $text = Read-CwhText $file
+                        $remaining -= $text.Length
+                        if ($remaining -lt 0) {
+                            throw "the sites' web.config files together are over the collector's limit of $MaxTextBytes bytes"
+                        }
+                        $entry.text = $text
+                    } catch {
+                        $entry.error = Get-CwhErrorText $_
+                    }
+                    $entry
+                }
+            }
+        }
+    }
+}
+
+# With shared configuration (redirection.config enabled) another applicationHost.config is the
+# one in force: redirection.config is returned for the judge to see (its password is encrypted,
+# and the judge reads only enabled and path).
 function Get-CwhIis {
-    $config = Join-Path $env:SystemRoot 'System32\inetsrv\config\applicationHost.config'
+    $configDir = Join-Path $env:SystemRoot 'System32\inetsrv\config'
+    $config = Join-Path $configDir 'applicationHost.config'
+    $redirection = Join-Path $configDir 'redirection.config'
     $service = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'W3SVC'"
     $present = Test-Path -LiteralPath $config
+    $text = if ($present) { Read-CwhText $config } else { $null }
+    $siteConfigs = @()
+    $siteError = $null
+    if ($null -ne $text) {
+        try {
+            $siteConfigs = @(Get-CwhIisSiteConfigs -ConfigText $text)
+        } catch {
+            $siteError = Get-CwhErrorText $_
+        }
+    }
+    $redirectionPresent = Test-Path -LiteralPath $redirection
     return [ordered]@{
         installed = [bool]($present -or $service)
         w3svc_state = if ($service) { $service.State } else { $null }
         config_path = $config
-        config_text = if ($present) { Read-CwhText $config } else { $null }
+        config_text = $text
+        redirection_path = $redirection
+        redirection_exists = [bool]$redirectionPresent
+        redirection_text = if ($redirectionPresent) { Read-CwhText $redirection } else { $null }
+        site_configs = $siteConfigs
+        site_configs_error = $siteError
     }
 }
 
@@ -350,12 +452,64 @@ function Get-CwhScreenConnect {
     return $result
 }
 
-function Get-CwhHttpSslBindings {
-    $run = Invoke-CwhNative -FilePath "$env:SystemRoot\System32\netsh.exe" -Arguments @('http', 'show', 'sslcert')
-    if ($run.exit_code -ne 0) {
-        throw ("netsh http show sslcert failed with exit code {0}: {1}" -f $run.exit_code, $run.output)
+# http.sys keeps its certificate bindings in the registry, one subkey per binding under
+# SslBindingInfo (IP:port), SslSniBindingInfo (hostname:port) and SslCcsBindingInfo (Central
+# Certificate Store), each value reported with its type: the same on every Windows language.
+# netsh's console text (translated on non-English Windows) comes beside it, as corroboration;
+# either one failing leaves the other standing.
+function Read-CwhSslBindingKeys {
+    $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey(
+        [Microsoft.Win32.RegistryHive]::LocalMachine, [Microsoft.Win32.RegistryView]::Registry64)
+    foreach ($store in @('SslBindingInfo', 'SslSniBindingInfo', 'SslCcsBindingInfo')) {
+        $key = $base.OpenSubKey("SYSTEM\CurrentControlSet\Services\HTTP\Parameters\$store", $false)
+        if ($null -eq $key) { continue }
+        try {
+            foreach ($name in @($key.GetSubKeyNames())) {
+                $sub = $key.OpenSubKey($name, $false)
+                if ($null -eq $sub) { throw "the binding key $store\$name could not be opened" }
+                try {
+                    $values = [ordered]@{}
+                    foreach ($valueName in @($sub.GetValueNames())) {
+                        $kind = $sub.GetValueKind($valueName).ToString()
+                        $raw = $sub.GetValue($valueName, $null,
+                            [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+                        $values[$valueName] = [ordered]@{
+                            kind = $kind; value = ConvertTo-CwhRegistryData -Kind $kind -Raw $raw
+                        }
+                    }
+                    [ordered]@{ store = $store; endpoint = $name; values = $values }
+                } finally {
+                    $sub.Close()
+                }
+            }
+        } finally {
+            $key.Close()
+        }
     }
-    return [ordered]@{ command = 'netsh http show sslcert'; output = $run.output }
+}
+
+function Get-CwhHttpSslBindings {
+    $registry = [ordered]@{
+        path = 'HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters'; error = $null; bindings = @()
+    }
+    try {
+        $registry.bindings = @(Read-CwhSslBindingKeys)
+    } catch {
+        $registry.error = Get-CwhErrorText $_
+    }
+    $output = $null
+    $netshError = $null
+    try {
+        $run = Invoke-CwhNative -FilePath "$env:SystemRoot\System32\netsh.exe" -Arguments @('http', 'show', 'sslcert')
+        if ($run.exit_code -eq 0) { $output = $run.output }
+        else { $netshError = "netsh http show sslcert failed with exit code {0}: {1}" -f $run.exit_code, $run.output }
+    } catch {
+        $netshError = Get-CwhErrorText $_
+    }
+    return [ordered]@{
+        registry = $registry; command = 'netsh http show sslcert'; output = $output
+        netsh_error = $netshError
+    }
 }
 
 # PublicKey.Key throws for ECC keys on .NET Framework 4.x ("The certificate key algorithm is not

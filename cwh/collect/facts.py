@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from cwh.catalog.model import os_version_from_build
-from cwh.parse.netsh import NetshParseError, SslBinding, parse_sslcert
+from cwh.parse.httpsys import BindingSource, binding_sources
 from cwh.parse.primitives import windows_utc
 from cwh.parse.secedit import SeceditParseError, SecurityPolicy, parse_inf
 from cwh.parse.webconfig import WebConfigError, parse_app_settings
@@ -52,6 +52,26 @@ def as_list(value: Any) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _refuse_contradictions(what: str, entries: list[dict[str, Any]], key: str) -> None:
+    """FactUnavailable when two entries carry the same `key` (Windows compares these names
+    case-insensitively) with different values: one answer says two things, so neither is
+    trusted. The raw entries go into the message, as the evidence."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        if isinstance(entry.get(key), str):
+            groups.setdefault(entry[key].casefold(), []).append(entry)
+    for group in groups.values():
+        values = {json.dumps({k: v for k, v in e.items() if k != key}, sort_keys=True,
+                             default=str) for e in group}
+        if len(values) > 1:
+            raw = json.dumps(group, ensure_ascii=False, sort_keys=True, default=str)
+            raw = raw if len(raw) <= 700 else raw[:700] + "..."
+            raise FactUnavailable(
+                f"the {what} {group[0][key]!r} is listed {len(group)} times with different "
+                f"values ({', '.join(repr(e[key]) for e in group)}; Windows treats these names "
+                f"alike): contradictory, not trusted: {raw}")
 
 
 class HostFacts:
@@ -198,7 +218,18 @@ class HostFacts:
         profiles = as_list(self._object("firewall_profiles").get("profiles"))
         if not profiles or not all(isinstance(p, dict) for p in profiles):
             raise FactUnavailable("the firewall profile list is empty or malformed")
+        _refuse_contradictions("firewall profile", profiles, "name")
         return profiles
+
+    def firewall_active_profile(self) -> tuple[str | None, str | None]:
+        """(ActiveProfile as Windows printed it, e.g. "Domain, Public"; the error when it could
+        not be read). Either may be None: the judge then considers every profile."""
+        data = self._object("firewall_profiles")
+        active, error = data.get("active_profile"), data.get("active_profile_error")
+        if "active_profile" not in data:
+            error = "the collector did not report the active profile"
+        return (active if isinstance(active, str) else None,
+                str(error) if error is not None else None)
 
     def local_admins(self) -> dict[str, Any]:
         data = self._object("local_admins")
@@ -222,6 +253,13 @@ class HostFacts:
         rules = as_list(self._object("firewall_rules").get("rules"))
         if not all(isinstance(r, dict) for r in rules):
             raise FactUnavailable("the firewall rule list is malformed")
+        if not rules:
+            # Windows ships dozens of built-in inbound rules, and a NetSecurity query that failed
+            # without stopping the collector returns exactly this: nothing.
+            raise FactUnavailable("the firewall answered no inbound rules at all, which a Windows "
+                                  "server never has: read as a failed query, not as 'no allow "
+                                  "rule'")
+        _refuse_contradictions("firewall rule", rules, "id")
         return [{**r, "local_ports": [str(p) for p in as_list(r.get("local_ports"))]}
                 for r in rules]
 
@@ -275,15 +313,10 @@ class HostFacts:
             raise settings
         return settings
 
-    def ssl_bindings(self) -> list[SslBinding]:
-        output = self._object("http_sslcert").get("output")
-        if not isinstance(output, str):
-            raise FactUnavailable("netsh http show sslcert returned no text")
-        try:
-            return parse_sslcert(output)
-        except NetshParseError as exc:
-            raise FactUnavailable(f"netsh http show sslcert output not understood: {exc}") \
-                from None
+    def ssl_binding_sources(self) -> tuple[BindingSource, BindingSource]:
+        """http.sys's certificate bindings from the registry (primary, locale-independent) and
+        from `netsh http show sslcert` (corroboration), each with its own problem if any."""
+        return binding_sources(self._object("http_sslcert"))
 
     def certificates(self) -> list[dict[str, Any]]:
         """Cert:\\LocalMachine\\My as listed; a thumbprint listed twice with different data

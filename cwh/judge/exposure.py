@@ -12,11 +12,20 @@ from typing import Any
 
 from cwh.catalog.model import Control
 from cwh.collect.facts import FactUnavailable, HostFacts
+from cwh.judge.firewall import (
+    PROFILES,
+    FirewallProfiles,
+    firewall_profiles,
+    profile_exposure,
+    rule_applies,
+)
 from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
 from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
 from cwh.probes.runner import LEGACY_VERSIONS, Endpoint, RunnerView
 
 FIREWALL = "Get-NetFirewallRule/-PortFilter -PolicyStore ActiveStore, inbound (collector)"
+PROFILE_SOURCE = ("Get-NetFirewallProfile and Get-NetFirewallSetting -PolicyStore ActiveStore "
+                  "(collector)")
 LISTENERS = "Get-NetTCPConnection -State Listen (collector)"
 RUNNER_TCP = "TCP connect from the runner"
 RUNNER_TLS = "TLS handshake from the runner at exactly this version"
@@ -34,9 +43,11 @@ def unknown_endpoint(endpoint: Endpoint) -> Verdict | None:
                                            "not available", raw=endpoint.unknown),))
 
 
-def rule_covers_port(rule: Mapping[str, Any], port: int) -> bool | None:
+def rule_covers_port(rule: Mapping[str, Any], port: int,
+                     profiles: tuple[str, ...] = PROFILES) -> bool | None:
     """True for an enabled inbound allow rule whose TCP port filter includes `port` (Any
-    counts); None when the rule covers the port but its state or action is unreadable.
+    counts) and which is in force for one of `profiles`; None when the rule covers the port
+    but its state, action or profiles are unreadable.
 
     Program-scoped rules are counted too: conservative, since a rule the judge ignores could
     be the one that exposes the port.
@@ -45,10 +56,11 @@ def rule_covers_port(rule: Mapping[str, Any], port: int) -> bool | None:
         return False
     if not _ports_include(rule, port):
         return False
+    applies = rule_applies(rule, profiles)
     enabled, action = str(rule.get("enabled")), str(rule.get("action"))
-    if enabled not in ("True", "False") or action not in ("Allow", "Block"):
+    if enabled not in ("True", "False") or action not in ("Allow", "Block") or applies is None:
         return None
-    return enabled == "True" and action == "Allow"
+    return enabled == "True" and action == "Allow" and applies
 
 
 def _ports_include(rule: Mapping[str, Any], port: int) -> bool:
@@ -71,8 +83,12 @@ def _rule_label(rule: Mapping[str, Any]) -> str:
            f"{','.join(map(str, rule.get('local_ports') or ['Any']))})"
 
 
-def firewall_part(facts: HostFacts, port: int, *, want_open: bool) -> Outcome:
+def firewall_part(facts: HostFacts, port: int, *, want_open: bool,
+                  profiles: FirewallProfiles | None = None) -> Outcome:
+    """The allow rules for `port` that are in force for the profiles considered."""
     label = "firewall"
+    profiles = profiles or firewall_profiles(facts)
+    scope = ", ".join(profiles.considered)
     expected = f"an enabled inbound allow rule for TCP {port}" if want_open else \
         f"no enabled inbound allow rule for TCP {port}"
     try:
@@ -80,21 +96,35 @@ def firewall_part(facts: HostFacts, port: int, *, want_open: bool) -> Outcome:
     except FactUnavailable as exc:
         return unknown(label, expected, str(exc), Evidence(FIREWALL, f"TCP {port}",
                                                            "not available", expected, str(exc)))
-    covers = [(r, rule_covers_port(r, port)) for r in rules]
+    covers = [(r, rule_covers_port(r, port, profiles.considered)) for r in rules]
     matching = [r for r, c in covers if c is True]
     unreadable = [r for r, c in covers if c is None]
     observed = ("allowed by " + "; ".join(_rule_label(r) for r in matching)) if matching else \
-        f"no enabled allow rule among {len(rules)} inbound rules"
+        f"no enabled allow rule among {len(rules)} inbound rules in force for {scope}"
     if unreadable:
-        observed += "; unreadable state or action: " + "; ".join(map(_rule_label, unreadable))
-    evidence = Evidence(FIREWALL, f"TCP {port}", observed, expected,
-                        compact_json(matching + unreadable, limit=800))
+        observed += "; unreadable state, action or profiles: " + \
+            "; ".join(map(_rule_label, unreadable))
+    evidence = Evidence(FIREWALL, f"TCP {port}, profiles considered: {profiles.why_considered}",
+                        observed, expected, compact_json(matching + unreadable, limit=800))
     if matching:
         passed: bool | None = want_open
     else:
         passed = None if unreadable else not want_open
-    reason = f"firewall rules covering TCP {port} with an unreadable state or action" \
+    reason = f"firewall rules covering TCP {port} with an unreadable state, action or profiles" \
         if passed is None else ""
+    return Outcome(passed, (evidence,), expected, observed, reason, label=label)
+
+
+def profile_part(profiles: FirewallProfiles, port: int) -> Outcome:
+    """The considered profiles are on and block unsolicited inbound traffic by default: else
+    every port is open whatever the rules say."""
+    label = "profiles"
+    expected = "every profile in force on, DefaultInboundAction Block"
+    passed, observed = profile_exposure(profiles)
+    evidence = Evidence(PROFILE_SOURCE, f"TCP {port}, profiles considered: "
+                        f"{profiles.why_considered}", observed, expected,
+                        profiles.problem or compact_json(list(profiles.raw), limit=600))
+    reason = f"the firewall profile state is unknown: {observed}" if passed is None else ""
     return Outcome(passed, (evidence,), expected, observed, reason, label=label)
 
 
@@ -188,7 +218,9 @@ def judge_port_closed_unless_domain(control: Control, facts: HostFacts,
             domain_note = "domain membership unknown"
     except FactUnavailable as exc:
         domain_note = f"domain membership unknown ({exc})"
-    parts = [firewall_part(facts, port, want_open=False),
+    profiles = firewall_profiles(facts)
+    parts = [firewall_part(facts, port, want_open=False, profiles=profiles),
+             profile_part(profiles, port),
              reachability_part(runner, runner.port_endpoint(port), want_open=False)]
     outcome = combine("all", parts)
     if domain_note and outcome.passed is False:

@@ -9,104 +9,84 @@ from typing import Any
 from cwh.catalog.model import Control
 from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.judge.exposure import unknown_endpoint
+from cwh.judge.iis_effective import PathFiltering, effective_filtering
+from cwh.judge.iis_sources import IisConfiguration, iis_configuration
 from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
-from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
-from cwh.parse.iis import (
-    IisConfigError,
-    RequestFiltering,
-    SiteRequestFiltering,
-    parse_request_filtering,
-)
-from cwh.parse.netsh import binding_for_port
+from cwh.judge.sslbinding import binding_part
+from cwh.judge.verdict import Evidence, Status, Verdict, compact_json
 from cwh.parse.webconfig import ListenUriError, app_setting, parse_listen_uri
 from cwh.probes import http
 from cwh.probes.runner import RunnerView
 
-APPHOST = "applicationHost.config system.webServer/security/requestFiltering (collector)"
+APPHOST = ("system.webServer/security/requestFiltering in applicationHost.config and the sites' "
+           "web.config files (collector)")
 DENIED_STATUSES = (403, 404, 405, 501)
 
 
-def _request_filtering(facts: HostFacts) -> RequestFiltering | Verdict:
-    """The parsed global request filtering, or the verdict when IIS is absent or unreadable."""
-    try:
-        iis = facts.iis()
-    except FactUnavailable as exc:
-        return not_reviewed(f"could not tell whether IIS is installed: {exc}")
-    if not iis["installed"]:
-        return Verdict(Status.NOT_APPLICABLE, "IIS is not installed on this server (the live "
-                       "web checks CWH-WEB-02/04 still run)", observed="IIS absent",
-                       evidence=(Evidence("W3SVC service and applicationHost.config (collector)",
-                                          str(iis.get("config_path")), "absent"),))
-    text = iis.get("config_text")
-    if not isinstance(text, str):
-        return not_reviewed("IIS is installed but applicationHost.config was not read")
-    try:
-        return parse_request_filtering(text)
-    except IisConfigError as exc:
-        return not_reviewed(f"applicationHost.config could not be read: {exc}")
+def _raw(config: IisConfiguration, limit: int = 700) -> str:
+    return compact_json({"server": config.server.as_evidence(),
+                         "levels": [asdict(level) for level in config.levels],
+                         "web_configs_read": list(config.web_configs)}, limit=limit)
+
+
+def _elsewhere(paths: list[PathFiltering]) -> str:
+    return ", ".join(f"{p.path} ({'; '.join(p.sources)})" for p in paths)
 
 
 def judge_iis_remove_server_header(control: Control, facts: HostFacts,
                                    inputs: Mapping[str, Any]) -> Verdict:
-    """CWH-WEB-01: removeServerHeader="true" at server level (absent means IIS's false)."""
-    filtering = _request_filtering(facts)
-    if isinstance(filtering, Verdict):
-        return filtering
+    """CWH-WEB-01: removeServerHeader="true" at server level (absent means IIS's false), and
+    no site, application or folder turns it off again."""
+    config = iis_configuration(facts)
+    if isinstance(config, Verdict):
+        return config
+    filtering = config.server
     value = filtering.remove_server_header
     observed = {True: 'removeServerHeader="true"', False: 'removeServerHeader="false"',
                 None: "removeServerHeader not set (IIS default: false)"}[value]
     if not filtering.found:
         observed = "no server-level requestFiltering element (IIS default: header sent)"
-    # A site can turn it back off for itself; that site then sends the header.
-    reverted = [s.path for s in filtering.site_overrides if s.remove_server_header is False]
+    paths = effective_filtering(filtering, config.levels)
+    # A lower level can turn it back off for itself; that site then sends the header.
+    reverted = [p for p in paths if p.path and not p.remove_server_header]
     if reverted:
-        observed += "; turned off again for site " + ", ".join(reverted)
+        observed += "; turned off again for site " + _elsewhere(reverted)
     evidence = Evidence(APPHOST, "removeServerHeader", observed, 'removeServerHeader="true"',
-                        compact_json(asdict(filtering), limit=600))
+                        _raw(config))
     passed = value is True and not reverted
-    return to_verdict(Outcome(passed, (evidence,), 'removeServerHeader="true"', observed))
+    return to_verdict(Outcome(passed, (evidence,), 'removeServerHeader="true"', observed),
+                      note=_read_note(config))
 
 
-def options_denied(verbs: dict[str, bool], allow_unlisted: bool | None) -> bool:
-    """Request filtering's answer for OPTIONS: an explicit entry, else the unlisted default."""
-    if "OPTIONS" in verbs:
-        return verbs["OPTIONS"] is False
-    return allow_unlisted is False
-
-
-def _site_verbs(server: dict[str, bool], site: SiteRequestFiltering) -> dict[str, bool]:
-    """The verb rules in force for a site: inherited ones (unless cleared or removed) + its own."""
-    verbs = {} if site.verbs_cleared else dict(server)
-    for removed in site.verbs_removed:
-        verbs.pop(removed.upper(), None)
-    verbs.update({v.name.upper(): v.allowed for v in site.verbs})
-    return verbs
+def _read_note(config: IisConfiguration) -> str:
+    return f"also read: {len(config.web_configs)} web.config file(s)" if config.web_configs \
+        else "no site has a web.config"
 
 
 def judge_iis_options_denied(control: Control, facts: HostFacts,
                              inputs: Mapping[str, Any]) -> Verdict:
-    """CWH-WEB-03: OPTIONS is denied by request filtering at server level."""
-    filtering = _request_filtering(facts)
-    if isinstance(filtering, Verdict):
-        return filtering
-    verbs = {v.name.upper(): v.allowed for v in filtering.verbs}
+    """CWH-WEB-03: OPTIONS is denied by request filtering at server level, and no site,
+    application or folder allows it again."""
+    config = iis_configuration(facts)
+    if isinstance(config, Verdict):
+        return config
+    filtering = config.server
     expected = 'OPTIONS allowed="false" (or unlisted verbs denied without OPTIONS allowed)'
-    denied = options_denied(verbs, filtering.allow_unlisted_verbs)
-    if "OPTIONS" in verbs:
-        observed = f'OPTIONS allowed="{str(verbs["OPTIONS"]).lower()}"'
+    paths = effective_filtering(filtering, config.levels)
+    denied = paths[0].options_denied
+    option = filtering.verb("OPTIONS")
+    if option is not None:
+        observed = f'OPTIONS allowed="{str(option.allowed).lower()}"'
     elif denied:
         observed = 'OPTIONS unlisted and allowUnlisted="false"'
     else:
         observed = "OPTIONS not denied (no verb rule; unlisted verbs allowed)"
-    reopened = [site.path for site in filtering.site_overrides if not options_denied(
-        _site_verbs(verbs, site), site.allow_unlisted_verbs if site.allow_unlisted_verbs
-        is not None else filtering.allow_unlisted_verbs)]
+    reopened = [p for p in paths[1:] if not p.options_denied]
     if denied and reopened:
         denied = False
-        observed += "; allowed again for site " + ", ".join(reopened)
-    evidence = Evidence(APPHOST, "verbs", observed, expected,
-                        compact_json(asdict(filtering), limit=600))
-    return to_verdict(Outcome(denied, (evidence,), expected, observed))
+        observed += "; allowed again for site " + _elsewhere(reopened)
+    evidence = Evidence(APPHOST, "verbs", observed, expected, _raw(config))
+    return to_verdict(Outcome(denied, (evidence,), expected, observed), note=_read_note(config))
 
 
 def _http_evidence(what: str, observation: http.HttpObservation, observed: str,
@@ -206,31 +186,6 @@ def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
     return Outcome(not problems, (evidence,), expected, observed, label="certificate"), warning
 
 
-def _binding_part(facts: HostFacts, port: int, thumbprint: str | None) -> Outcome:
-    """The host view: an http.sys binding for the port whose certificate is in the store."""
-    label, expected = "binding", f"netsh http sslcert binding for port {port}, cert in store"
-    try:
-        bindings = facts.ssl_bindings()
-        store = facts.certificates()
-    except FactUnavailable as exc:
-        return unknown(label, expected, str(exc),
-                       Evidence("netsh http show sslcert (collector)", f"port {port}",
-                                "not available", expected, str(exc)))
-    binding = binding_for_port(bindings, port)
-    if binding is None:
-        observed = f"no binding for port {port}"
-        return Outcome(False, (Evidence("netsh http show sslcert (collector)", f"port {port}",
-                                        observed, expected),), expected, observed, label=label)
-    in_store = [c for c in store if str(c.get("thumbprint", "")).lower() == binding.cert_hash]
-    observed = f"{binding.endpoint} -> {binding.cert_hash}" + \
-        ("" if in_store else " (not in LocalMachine\\My)")
-    if thumbprint and binding.cert_hash != thumbprint.lower():
-        observed += f"; the runner saw a different certificate ({thumbprint.lower()})"
-    evidence = Evidence("netsh http show sslcert and Cert:\\LocalMachine\\My (collector)",
-                        f"port {port}", observed, expected, compact_json(in_store))
-    return Outcome(bool(in_store), (evidence,), expected, observed, label=label)
-
-
 def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
                             runner: RunnerView) -> Verdict:
     """CWH-WEB-05: the web interface is HTTPS with a certificate a browser would accept; when
@@ -253,7 +208,7 @@ def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[
         served_here, why = None, str(exc)
     if served_here:
         thumbprint = runner.certificate(endpoint).sha1
-        parts.append(_binding_part(facts, endpoint.port, thumbprint))
+        parts.append(binding_part(facts, endpoint.port, thumbprint))
     elif served_here is None:
         # Unknown whether ScreenConnect itself holds the binding: the host view can't be skipped.
         expected = "the http.sys binding, when ScreenConnect serves TLS itself"

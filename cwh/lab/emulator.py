@@ -17,6 +17,7 @@ import datetime as dt
 import fnmatch
 import gzip
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,11 +27,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cwh.collect.script import (
     BOOTSTRAP_SCRIPT,
     bootstrap_command,
+    collector_body,
     collector_version,
     decode_stdin_payload,
     split_collector,
 )
 from cwh.lab import powershell
+from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
+from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.winrm import CommandResult
 
@@ -183,13 +187,62 @@ def _features(image: Image, request: dict) -> dict:
     return {"features": features}
 
 
-def _firewall_profiles(image: Image, request: dict) -> dict:
-    profiles = (image.get("firewall") or {}).get("profiles")
+# PowerShell 5.1 runs cmdlets from script and CDXML modules (NetSecurity, NetTCPIP) in their
+# module's scope, where the caller's $ErrorActionPreference is not visible: their errors stop the
+# script only when the call passes -ErrorAction Stop or $PSDefaultParameterValues defaults it.
+# Otherwise the error is written and the pipeline goes on with nothing.
+_DEFAULT_STOP = re.compile(r"^\s*\$PSDefaultParameterValues\s*=\s*@\{\s*'\*:ErrorAction'\s*=\s*"
+                           r"'Stop'\s*\}", re.M)
+
+
+def module_errors_stop(body: str, cmdlet: str) -> bool:
+    """Whether the collector `body` makes an error of module cmdlet `cmdlet` terminating."""
+    if _DEFAULT_STOP.search(body):
+        return True
+    return any("-ErrorAction Stop" in line for line in body.splitlines()
+               if re.search(rf"\b{re.escape(cmdlet)}\b", line) and
+               not line.lstrip().startswith("#"))
+
+
+def _module_error(context: Context, cmdlet: str, message: str) -> None:
+    """Raise the section's failure when Windows would stop on this error; else return, and the
+    caller answers what the collector sees after a swallowed error (nothing)."""
+    if module_errors_stop(context.body(), cmdlet):
+        raise SectionFailure(message)
+
+
+_PROFILE_ORDER = ("Domain", "Private", "Public")  # the Profile flags enum, as ToString joins it
+
+
+def _profile_enabled(value: Any) -> str:
+    return ("True" if value else "False") if isinstance(value, bool) else str(value)
+
+
+def _firewall_profiles(image: Image, request: dict, context: Context) -> dict:
+    firewall = image.get("firewall") or {}
+    if firewall.get("query_error"):
+        _module_error(context, "Get-NetFirewallProfile", str(firewall["query_error"]))
+        return {"store": "ActiveStore", "profiles": [], "active_profile": "",
+                "active_profile_error": None}
+    profiles = firewall.get("profiles")
     if not isinstance(profiles, dict):
         raise SectionFailure("Get-NetFirewallProfile : The image holds no firewall profiles")
-    return {"store": "ActiveStore", "profiles": [
-        {"name": name, "enabled": "True" if enabled else "False",
-         "default_inbound_action": "Block"} for name, enabled in profiles.items()]}
+    shaped = []
+    for name, state in profiles.items():
+        if not isinstance(state, dict) or "enabled" not in state or \
+                "default_inbound_action" not in state:
+            raise SectionFailure(f"lab: the image's firewall profile {name!r} needs enabled and "
+                                 "default_inbound_action")
+        shaped.append({"name": name, "enabled": _profile_enabled(state["enabled"]),
+                       "default_inbound_action": str(state["default_inbound_action"])})
+    active = firewall.get("active_profiles")
+    if active is None:
+        return {"store": "ActiveStore", "profiles": shaped, "active_profile": None,
+                "active_profile_error": "lab: the image does not say which profiles are active"}
+    ordered = sorted(active, key=lambda p: (_PROFILE_ORDER.index(p) if p in _PROFILE_ORDER
+                                            else len(_PROFILE_ORDER), str(p)))
+    return {"store": "ActiveStore", "profiles": shaped,
+            "active_profile": ", ".join(map(str, ordered)), "active_profile_error": None}
 
 
 def _ps_like(text: str, pattern: str) -> bool:
@@ -211,10 +264,20 @@ def _internet_apps(image: Image, request: dict) -> dict:
     return {"installed": installed, "profiles": profiles}
 
 
-def _firewall_rules(image: Image, request: dict) -> dict:
-    rules = (image.get("firewall") or {}).get("rules")
+def _firewall_rules(image: Image, request: dict, context: Context) -> dict:
+    firewall = image.get("firewall") or {}
+    empty = {"store": "ActiveStore", "direction": "Inbound", "rules": []}
+    if firewall.get("query_error"):
+        _module_error(context, "Get-NetFirewallPortFilter", str(firewall["query_error"]))
+        return empty
+    rules = firewall.get("rules")
     if not isinstance(rules, list):
         raise SectionFailure("Get-NetFirewallRule : the image holds no firewall rules")
+    if not rules:  # a CDXML query with a filter that matches nothing writes an error
+        _module_error(context, "Get-NetFirewallRule",
+                      "No MSFT_NetFirewallRule objects found with property 'Direction' equal to "
+                      "'Inbound'.  Verify the value of the property and retry.")
+        return empty
     shaped = [{
         "id": rule.get("id") or rule.get("display_name"),
         "display_name": rule.get("display_name"),
@@ -228,10 +291,16 @@ def _firewall_rules(image: Image, request: dict) -> dict:
     return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped}
 
 
-def _tcp_listeners(image: Image, request: dict) -> dict:
+def _tcp_listeners(image: Image, request: dict, context: Context) -> dict:
     listeners = image.get("tcp_listeners")
     if not isinstance(listeners, list):
         raise SectionFailure("Get-NetTCPConnection : the image holds no listeners")
+    if not listeners:
+        _module_error(context, "Get-NetTCPConnection",
+                      "No matching MSFT_NetTCPConnection objects found by CIM query for instances "
+                      "of the ROOT/StandardCimv2/MSFT_NetTCPConnection class on the  CIM server: "
+                      "SELECT * FROM MSFT_NetTCPConnection  WHERE ((State = 2)). Verify query "
+                      "parameters and retry.")
     return {"listeners": [{"address": x.get("address", "0.0.0.0"), "port": int(x["port"]),
                            "pid": int(x.get("pid", 4)), "process": x.get("process", "System")}
                           for x in listeners]}
@@ -248,13 +317,29 @@ def _services(image: Image, request: dict) -> dict:
     return {"patterns": request["services"], "services": services}
 
 
+_IIS_CONFIG = r"C:\Windows\System32\inetsrv\config"
 def _iis(image: Image, request: dict) -> dict:
+    """Image keys: installed, w3svc_state, config_text (applicationHost.config),
+    redirection_config (redirection.config's text; absent: no such file), files, dir_errors."""
     iis = image.get("iis") or {}
     installed = bool(iis.get("installed", False))
+    text = iis.get("config_text") if installed else None
+    site_configs: list[dict] = []
+    site_error = None
+    if isinstance(text, str):
+        try:
+            site_configs = find_site_configs(text, iis, int(request["max_text_bytes"]))
+        except SiteConfigsError as exc:
+            site_error = str(exc)
+    redirection = iis.get("redirection_config") if installed else None
     return {"installed": installed,
             "w3svc_state": iis.get("w3svc_state", "Running") if installed else None,
-            "config_path": r"C:\Windows\System32\inetsrv\config\applicationHost.config",
-            "config_text": iis.get("config_text") if installed else None}
+            "config_path": _IIS_CONFIG + r"\applicationHost.config",
+            "config_text": text,
+            "redirection_path": _IIS_CONFIG + r"\redirection.config",
+            "redirection_exists": redirection is not None,
+            "redirection_text": redirection,
+            "site_configs": site_configs, "site_configs_error": site_error}
 
 
 def _screenconnect(image: Image, request: dict) -> dict:
@@ -269,50 +354,52 @@ def _screenconnect(image: Image, request: dict) -> dict:
             "web_config_text": text}
 
 
-def render_netsh_sslcert(bindings: list[dict]) -> str:
-    """`netsh http show sslcert` as English Windows prints it."""
-    lines = ["", "SSL Certificate bindings:", "-------------------------", ""]
-    for binding in bindings:
-        label = "Hostname:port" if not binding["endpoint"][0].isdigit() and \
-            not binding["endpoint"].startswith("[") else "IP:port"
-        lines += [
-            f"    {label:<24}: {binding['endpoint']}",
-            f"    {'Certificate Hash':<24}: {binding['cert_hash']}",
-            f"    {'Application ID':<24}: {{00000000-0000-0000-0000-000000000000}}",
-            f"    {'Certificate Store Name':<24}: MY",
-            "    Verify Client Certificate Revocation    : Enabled",
-            "    Verify Revocation Using Cached Client Certificate Only    : Disabled",
-            "    Usage Check    : Enabled",
-            "    Revocation Freshness Time : 0",
-            "    URL Retrieval Timeout   : 0",
-            "    Ctl Identifier          : (null)",
-            "    Ctl Store Name          : (null)",
-            "    DS Mapper Usage    : Disabled",
-            "    Negotiate Client Certificate    : Disabled",
-            "    Reject Connections          : Disabled",
-            "    Disable HTTP2          : Not Set",
-            "",
-        ]
-    return "\r\n".join(lines) + "\r\n"
-
-
 class Context:
-    """What a section may read besides the image: the lab's generated certificates."""
+    """What a section may read besides the image: the lab's generated certificates, and the
+    collector script as the host received it (what PowerShell's behaviour depends on)."""
 
-    def __init__(self, certificates: dict[str, Any] | None = None) -> None:
+    def __init__(self, certificates: dict[str, Any] | None = None,
+                 collector_body: str | None = None) -> None:
         self.certificates = certificates or {}
+        self.collector_body = collector_body
+
+    def body(self) -> str:
+        return self.collector_body if self.collector_body is not None else collector_body()
+
+    def running(self, body: str) -> Context:
+        """The same context for a run of this collector body."""
+        return Context(self.certificates, body)
 
 
 def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
+    """Image keys: `bindings` [{endpoint, certificate | cert_hash, in_registry, in_netsh,
+    registry_cert_hash, registry_values}], `netsh_extended_properties` (current builds' format),
+    `output` (netsh's raw text), `netsh_error`, `registry_error`."""
     spec = image.get("http_sslcert") or {}
-    if "output" in spec:
-        return {"command": "netsh http show sslcert", "output": spec["output"]}
     bindings = []
-    for binding in spec.get("bindings", []):
+    for binding in spec.get("bindings") or []:
         issued = context.certificates.get(binding.get("certificate"))
         cert_hash = binding.get("cert_hash") or (issued.sha1_hex() if issued else None)
-        bindings.append({"endpoint": binding["endpoint"], "cert_hash": cert_hash})
-    return {"command": "netsh http show sslcert", "output": render_netsh_sslcert(bindings)}
+        bindings.append({**binding, "cert_hash": cert_hash})
+    registry: dict[str, Any] = {"path": r"HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters",
+                                "error": spec.get("registry_error"), "bindings": []}
+    if not registry["error"]:
+        for binding in bindings:
+            if not binding.get("in_registry", True):
+                continue
+            entry = registry_binding(binding["endpoint"],
+                                     binding.get("registry_cert_hash") or binding["cert_hash"])
+            entry["values"].update(binding.get("registry_values") or {})
+            registry["bindings"].append(entry)
+    section = {"registry": registry, "command": "netsh http show sslcert", "output": None,
+               "netsh_error": spec.get("netsh_error")}
+    if "output" in spec:
+        section["output"] = spec["output"]
+    elif not section["netsh_error"]:
+        section["output"] = render_netsh_sslcert(
+            [b for b in bindings if b.get("in_netsh", True)],
+            extended=bool(spec.get("netsh_extended_properties")))
+    return section
 
 
 def windows_round_trip(moment: dt.datetime) -> str:
@@ -352,16 +439,16 @@ SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "secedit": _secedit,
     "local_admins": _local_admins,
     "features": _features,
-    "firewall_profiles": _firewall_profiles,
     "internet_apps": _internet_apps,
-    "firewall_rules": _firewall_rules,
-    "tcp_listeners": _tcp_listeners,
     "services": _services,
     "iis": _iis,
     "screenconnect": _screenconnect,
 }
 # Sections that also read what the lab generated (certificates).
 CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
+    "firewall_profiles": _firewall_profiles,
+    "firewall_rules": _firewall_rules,
+    "tcp_listeners": _tcp_listeners,
     "http_sslcert": _http_sslcert,
     "certificates": _certificates,
 }
@@ -467,7 +554,7 @@ class CollectorProcess:
         missing = [key for key in REQUEST_KEYS if key not in request]
         if missing:  # read before any section runs, under Set-StrictMode
             return _powershell_error(_no_property(missing[0]))
-        document = run_collector(self.image, request, self.context)
+        document = run_collector(self.image, request, (self.context or Context()).running(body))
         output = encode_document(document)
         result = self.output_filter(document, output) if self.output_filter is not None \
             else CommandResult(stdout=output)

@@ -1,4 +1,4 @@
-"""Parse IIS's applicationHost.config for `system.webServer/security/requestFiltering`.
+"""Parse IIS configuration files for `system.webServer/security/requestFiltering`.
 
 CWH-WEB-01 (`removeServerHeader="true"`) and CWH-WEB-03 (`OPTIONS` denied) read the *server-level*
 section: the one directly under `<configuration>` or under a `<location>` whose path is empty or
@@ -10,6 +10,11 @@ Absent attributes stay None: IIS's defaults (`removeServerHeader` false, `allowU
 the judge's business, and a missing section is reported as missing rather than as a setting.
 Whatever IIS itself would refuse to load (a duplicate section, a duplicate verb, a bad boolean)
 raises IisConfigError, because the running server's state is then unknown.
+
+A site's or application's web.config holds the same section at its own level (and under its own
+`<location>` tags): `parse_web_config_filtering` reads those levels, named by the virtual path
+the file serves. `parse_redirection` reads redirection.config, which says whether another
+applicationHost.config (shared configuration) is the one in force.
 """
 
 from __future__ import annotations
@@ -41,10 +46,12 @@ class Verb:
 
 @dataclass(frozen=True)
 class SiteRequestFiltering:
-    """requestFiltering under `<location path="...">`: what that level changes, as written.
+    """requestFiltering below the server level: what that level changes, as written.
 
+    `path` is the configuration path it applies to ("Default Web Site", "Site/app"); `source`
+    the file it was read from (applicationHost.config's `<location>` tags, or a web.config).
     `verbs` are the entries this level adds; `verbs_cleared` says a `<clear/>` drops what it
-    inherits from the server level, `verbs_removed` names inherited entries it `<remove>`s.
+    inherits, `verbs_removed` names inherited entries it `<remove>`s.
     """
 
     path: str
@@ -53,6 +60,15 @@ class SiteRequestFiltering:
     verbs: tuple[Verb, ...]
     verbs_cleared: bool
     verbs_removed: tuple[str, ...]
+    source: str = _NAME
+
+
+@dataclass(frozen=True)
+class Redirection:
+    """redirection.config: shared configuration on (`enabled`) and where it points."""
+
+    enabled: bool
+    path: str | None
 
 
 @dataclass(frozen=True)
@@ -122,39 +138,77 @@ def parse_request_filtering(text: str) -> RequestFiltering:
         where = ", ".join(source for source, _ in server)
         raise IisConfigError(f"{_NAME} defines the server-level requestFiltering section "
                              f"{len(server)} times ({where}); IIS refuses a duplicate section")
-    overrides = tuple(_site(path, element) for path, element in sites.values())
+    overrides = tuple(_site(path, element, _NAME) for path, element in sites.values())
     if not server:
         return RequestFiltering(found=False, source=None, remove_server_header=None,
                                 allow_unlisted_verbs=None, verbs=(), site_overrides=overrides)
     source, element = server[0]
-    section = _read_section(element, source)
+    section = _read_section(element, source, _NAME)
     return RequestFiltering(found=True, source=source,
                             remove_server_header=section.remove_server_header,
                             allow_unlisted_verbs=section.allow_unlisted_verbs,
                             verbs=section.verbs, site_overrides=overrides)
 
 
-def _site(path: str, element: Element) -> SiteRequestFiltering:
-    section = _read_section(element, f"location[@path={path!r}]")
+def _site(path: str, element: Element, name: str, where: str | None = None) -> \
+        SiteRequestFiltering:
+    section = _read_section(element, where or f"location[@path={path!r}]", name)
     return SiteRequestFiltering(path=path, remove_server_header=section.remove_server_header,
                                 allow_unlisted_verbs=section.allow_unlisted_verbs,
                                 verbs=section.verbs, verbs_cleared=section.verbs_cleared,
-                                verbs_removed=section.verbs_removed)
+                                verbs_removed=section.verbs_removed, source=name)
 
 
-def _read_section(element: Element, where: str) -> _Section:
+def parse_web_config_filtering(text: str, virtual_path: str,
+                               name: str = "web.config") -> tuple[SiteRequestFiltering, ...]:
+    """The requestFiltering levels of a web.config that serves `virtual_path` ("Site/app"):
+    its root section and each `<location path>` under it; IisConfigError for what IIS would
+    refuse. `name` (the file's path) names the file in errors and in each level's source."""
+    root = load_config_xml(text, name=name, error=IisConfigError)
+    base = virtual_path.strip().strip("/")
+    found: dict[str, SiteRequestFiltering] = {}
+    candidates = [(base, element, f"configuration/{_SECTION}")
+                  for element in root.findall(_SECTION)]
+    for location in root.findall("location"):
+        sub = (location.get("path") or "").strip().strip("/")
+        path = base if sub in ("", ".") else f"{base}/{sub}"
+        candidates += [(path, element, f"location[@path={location.get('path')!r}]")
+                       for element in location.findall(_SECTION)]
+    for path, element, where in candidates:
+        if path.lower() in found:
+            raise IisConfigError(f"{name} defines requestFiltering twice for {path!r}; IIS "
+                                 "refuses a duplicate section")
+        found[path.lower()] = _site(path, element, name, where)
+    return tuple(found.values())
+
+
+def parse_redirection(text: str) -> Redirection:
+    """redirection.config's `<configurationRedirection enabled path>` (absent: not enabled).
+    Its userName and password are never read into the result."""
+    name = "redirection.config"
+    root = load_config_xml(text, name=name, error=IisConfigError)
+    elements = root.findall("configurationRedirection")
+    if len(elements) > 1:
+        raise IisConfigError(f"{name} has more than one <configurationRedirection>")
+    if not elements:
+        return Redirection(False, None)
+    enabled = _bool(elements[0], "enabled", "configurationRedirection", name)
+    return Redirection(enabled is True, elements[0].get("path"))
+
+
+def _read_section(element: Element, where: str, name: str) -> _Section:
     if element.get("configSource") is not None:
-        raise IisConfigError(f"{_NAME}: requestFiltering at {where} is kept in another file "
+        raise IisConfigError(f"{name}: requestFiltering at {where} is kept in another file "
                              f"(configSource={element.get('configSource')!r}), which was not "
                              "read; refused")
-    remove_header = _bool(element, "removeServerHeader", where)
+    remove_header = _bool(element, "removeServerHeader", where, name)
     verbs_elements = element.findall("verbs")
     if len(verbs_elements) > 1:
-        raise IisConfigError(f"{_NAME}: requestFiltering at {where} has more than one <verbs>")
+        raise IisConfigError(f"{name}: requestFiltering at {where} has more than one <verbs>")
     if not verbs_elements:
         return _Section(remove_header, None, (), False, ())
     verbs_element = verbs_elements[0]
-    allow_unlisted = _bool(verbs_element, "allowUnlisted", f"{where}/verbs")
+    allow_unlisted = _bool(verbs_element, "allowUnlisted", f"{where}/verbs", name)
     entries: dict[str, Verb] = {}  # lowercased verb -> entry, in the order IIS applies them
     removed: dict[str, str] = {}  # inherited entries removed (lowercased -> as written)
     cleared = False
@@ -165,26 +219,26 @@ def _read_section(element: Element, where: str) -> _Section:
             cleared = True
             continue
         if child.tag not in ("add", "remove"):
-            raise IisConfigError(f"{_NAME}: <verbs> at {where} holds an unknown element "
+            raise IisConfigError(f"{name}: <verbs> at {where} holds an unknown element "
                                  f"<{str(child.tag)[:60]}>")
-        name = child.get("verb")
-        if not name:
-            raise IisConfigError(f"{_NAME}: a <verbs><{child.tag}> at {where} has no verb")
-        key = name.lower()
+        verb = child.get("verb")
+        if not verb:
+            raise IisConfigError(f"{name}: a <verbs><{child.tag}> at {where} has no verb")
+        key = verb.lower()
         if child.tag == "remove":
             if entries.pop(key, None) is None and not cleared:
-                removed[key] = name
+                removed[key] = verb
             continue
         if key in entries:
-            raise IisConfigError(f"{_NAME}: verb {name!r} is added twice at {where}; IIS "
+            raise IisConfigError(f"{name}: verb {verb!r} is added twice at {where}; IIS "
                                  "refuses a duplicate collection entry")
-        allowed = _bool(child, "allowed", f"{where}/verbs/add[@verb={name!r}]")
-        entries[key] = Verb(name=name, allowed=True if allowed is None else allowed)
+        allowed = _bool(child, "allowed", f"{where}/verbs/add[@verb={verb!r}]", name)
+        entries[key] = Verb(name=verb, allowed=True if allowed is None else allowed)
     return _Section(remove_header, allow_unlisted, tuple(entries.values()), cleared,
                     tuple(removed.values()))
 
 
-def _bool(element: Element, attribute: str, where: str) -> bool | None:
+def _bool(element: Element, attribute: str, where: str, name: str = _NAME) -> bool | None:
     """An IIS boolean attribute: "true"/"false" in any case; None when absent."""
     raw = element.get(attribute)
     if raw is None:
@@ -193,4 +247,4 @@ def _bool(element: Element, attribute: str, where: str) -> bool | None:
         return True
     if raw.lower() == "false":
         return False
-    raise IisConfigError(f"{_NAME}: {attribute}={raw[:60]!r} at {where} is not true or false")
+    raise IisConfigError(f"{name}: {attribute}={raw[:60]!r} at {where} is not true or false")

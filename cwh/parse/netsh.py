@@ -3,7 +3,10 @@
 The output is console text meant for people. English Windows starts it with a blank line,
 `SSL Certificate bindings:`, a dashed line and a blank line; each binding is a block of padded
 `Label   : value` lines, blocks separated by blank lines; a host without bindings prints the header
-only. Newer builds add lines ("Disable HTTP2", "Disable Legacy TLS Versions", ...): ignored.
+only. Newer builds add lines ("Disable HTTP2", "Disable Legacy TLS Versions", ...): ignored. Current
+builds also print http.sys's extended properties inside each block, each group opened by a bare
+`Extended Properties:` line followed by `PropertyId : 0` and its settings: accepted, and never
+read as the binding's own fields.
 
 netsh localises both the header and the labels ("SSL-Zertifikatbindungen:", "Zertifikathash"), and
 its errors ("The parameter is incorrect.") are plain text too. Anything without the English header
@@ -32,6 +35,7 @@ _ENDPOINT_LABELS: dict[str, Kind] = {
 # A label, at least one space, a colon, then the value: "IP:port      : 0.0.0.0:443". The label may
 # hold a colon itself ("IP:port"), so the separator is the first colon preceded by whitespace.
 _LINE = re.compile(r"^(?P<label>\S(?:.*?\S)?)\s+:(?:\s+(?P<value>.*?))?\s*$")
+_EXTENDED = "extended properties:"
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
 _NULL = "(null)"
 
@@ -100,11 +104,17 @@ def _header_end(lines: list[str]) -> int:
 def _binding(block: list[tuple[int, str]]) -> SslBinding:
     fields: dict[str, str] = {}
     labels: list[str] = []
+    extended = False  # inside an Extended Properties group: its lines are not binding fields
     for number, line in block:
+        if line.lower() == _EXTENDED and labels:
+            extended = True
+            continue
         match = _LINE.match(line)
         if match is None:
             raise NetshParseError(f"netsh output line {number} is not 'Label : value': "
                                   f"{line[:80]!r}")
+        if extended:
+            continue
         labels.append(match.group("label").lower())
         fields.setdefault(labels[-1], match.group("value") or "")
     first_number, first_line = block[0]

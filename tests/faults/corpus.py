@@ -83,6 +83,8 @@ GERMAN = str(IMAGES / "localized-german.yml")
 SMB1_ABSENT = str(IMAGES / "smb1-value-absent.yml")
 WEB_CONFIG = ENDPOINTS | {"CWH-SC-03"}
 IIS = {"CWH-WEB-01", "CWH-WEB-03"}
+SMB_PORTS = {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"}
+FIREWALL_RULES = {"CWH-NET-01", "CWH-NET-02", *SMB_PORTS}
 
 FAULTS: list[Fault] = [
     # --- the connection ---------------------------------------------------------------------
@@ -137,7 +139,8 @@ FAULTS: list[Fault] = [
     output("section_error:tcp_listeners", {"CWH-NET-01", "CWH-NET-02"},
            why="collecting 'tcp_listeners' failed"),
     output("section_error:http_sslcert", {"CWH-WEB-05"}, why="collecting 'http_sslcert' failed"),
-    output("section_error:firewall_profiles", {"CWH-STIG-06"},
+    # Without the profile state a port may be open whatever the rules say (CWH-NET-03/04/05).
+    output("section_error:firewall_profiles", {"CWH-STIG-06", *SMB_PORTS},
            why="collecting 'firewall_profiles' failed"),
     output("section_null:certificates", {"CWH-WEB-05"}, why="'certificates' section came back"),
     output("section_null:internet_apps", {"CWH-ACCT-02"}, why="'internet_apps' section came back"),
@@ -174,7 +177,7 @@ FAULTS: list[Fault] = [
     image("hostile-evidence"),
     image("hostile-webconfig", {"CWH-NET-02"}, "RelayListenUri .* is not understood"),
     image("hostile-iis"),
-    image("hostile-netsh", {"CWH-WEB-05"}, "not recognised"),
+    image("hostile-netsh"),  # the registry decides; the text is evidence only
     image("hostile-certificate", {"CWH-WEB-05"}, "not in DNS:<script>"),
     image("hostile-server-header", {"CWH-WEB-02"}, "Server: <script>"),
     # --- XML bombs and external entities ------------------------------------------------------
@@ -183,7 +186,7 @@ FAULTS: list[Fault] = [
     image("apphost-xml-bomb", IIS, "XML bomb"),
     image("apphost-xxe", IIS, "external entity"),
     # --- localized Windows --------------------------------------------------------------------
-    image("netsh-german", {"CWH-WEB-05"}, "not recognised .*SSL-Zertifikatbindungen"),
+    image("netsh-german"),  # the registry binding decides: nothing changes
     image("localized-german"),  # group names by SID: nothing changes
     # --- who, where and what the host is ------------------------------------------------------
     image("non-admin", SECEDIT, "Access is denied"),
@@ -195,7 +198,7 @@ FAULTS: list[Fault] = [
           expect=dict.fromkeys(IIS, "Not_Applicable")),
     # --- contradictory or unreadable answers (each once read as a pass; fixed) ---------------
     image("secedit-empty-privilege-rights", {"CWH-GPO-05"}, "Privilege Rights"),
-    image("firewall-action-unknown", {"CWH-NET-05"}, "unreadable state or action"),
+    image("firewall-action-unknown", {"CWH-NET-05"}, "unreadable state, action or profiles"),
     image("duplicate-service", {"CWH-SC-01"}, "listed 2 times"),
     # --- numbers Windows never writes, keys given twice, garbage values (issue 10, item 10) ----
     image("secedit-numbers-not-ascii", {"CWH-PWD-01", "CWH-PWD-02"}, "is not a number",
@@ -216,6 +219,51 @@ FAULTS: list[Fault] = [
     image("unrolled-arrays"),  # read exactly as the protected collector's answer
     # A site-level requestFiltering that re-allows OPTIONS and sends the Server header.
     image("iis-site-overrides", IIS, "for site"),
+    # --- Windows Firewall as Windows reports it (issue 10, items 10-12) -------------------------
+    image("firewall-query-fails", {*FIREWALL_RULES, "CWH-STIG-06"}, "Provider load failure"),
+    image("firewall-rules-empty", FIREWALL_RULES, "No MSFT_NetFirewallRule objects found"),
+    image("firewall-profile-default-allow", SMB_PORTS, "every port open through Private: "
+          "Enabled True, DefaultInboundAction Allow", expect=dict.fromkeys(SMB_PORTS, "Open")),
+    image("firewall-profile-off", {*SMB_PORTS, "CWH-STIG-06"}, "Private=False|Private: Enabled "
+          "False", expect=dict.fromkeys({*SMB_PORTS, "CWH-STIG-06"}, "Open")),
+    image("firewall-inactive-profile-off", {"CWH-STIG-06"}, "Public=False",
+          expect={"CWH-STIG-06": "Open"}),
+    image("firewall-active-profile-unknown", SMB_PORTS, "every port open through Public",
+          expect=dict.fromkeys(SMB_PORTS, "Open")),
+    image("firewall-inbound-not-configured"),  # Windows' default, Block: nothing changes
+    image("firewall-profile-unreadable", SMB_PORTS, "firewall profile state is unknown",
+          expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
+    image("firewall-profiles-case-variant", {*SMB_PORTS, "CWH-STIG-06"},
+          "'Private' is listed 2 times with different values",
+          expect=dict.fromkeys({*SMB_PORTS, "CWH-STIG-06"}, "Not_Reviewed")),
+    image("firewall-rules-case-variant", FIREWALL_RULES,
+          "'FPS-SMB-In-TCP' is listed 2 times with different values",
+          expect=dict.fromkeys(FIREWALL_RULES, "Not_Reviewed")),
+    image("firewall-rule-inactive-profile"),  # allowed for Domain only, Private in force
+    # --- http.sys bindings: registry first, netsh as corroboration (item 13) ------------------
+    image("sslbinding-sources-disagree", {"CWH-WEB-05"}, "the registry and netsh disagree",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-only-in-registry", {"CWH-WEB-05"}, "netsh: no binding",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-registry-garbled", {"CWH-WEB-05"}, "SslCertHash of 0.0.0.0:8040 is String",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-no-source", {"CWH-WEB-05"}, "no source of http.sys bindings",
+          expect={"CWH-WEB-05": "Not_Reviewed"}),
+    image("sslbinding-registry-unreadable"),  # netsh alone decides, and says so
+    # --- IIS: the configuration in force, every level of it (item 18) -------------------------
+    image("iis-webconfig-reopens", IIS, "for site Default Web Site \\(C:",
+          expect=dict.fromkeys(IIS, "Open")),
+    image("iis-folder-webconfig-options", {"CWH-WEB-03"}, "allowed again for site Default Web "
+          "Site/api", expect={"CWH-WEB-03": "Open"}),
+    image("iis-chain-reopens-options", {"CWH-WEB-03"}, "allowed again for site Default Web Site",
+          expect={"CWH-WEB-03": "Open"}),
+    image("iis-shared-configuration", IIS, "shared configuration is enabled",
+          expect=dict.fromkeys(IIS, "Not_Reviewed")),
+    image("iis-webconfig-unreadable", IIS, "could not be read: Access to the path",
+          expect=dict.fromkeys(IIS, "Not_Reviewed")),
+    image("iis-site-path-unreachable", IIS, "The network path was not found",
+          expect=dict.fromkeys(IIS, "Not_Reviewed")),
+    image("iis-webconfig-harmless"),  # read, sets no request filtering that matters
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
     # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
     Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",

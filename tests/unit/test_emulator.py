@@ -256,9 +256,11 @@ def test_rendered_secedit_omits_rights_assigned_to_no_one() -> None:
 
 def test_firewall_profiles_shape() -> None:
     doc = collect(load_image("drifted"))
-    profiles = doc["sections"]["firewall_profiles"]["data"]["profiles"]
-    assert {p["name"]: p["enabled"] for p in profiles} == {"Domain": "True", "Private": "False",
-                                                           "Public": "False"}
+    data = doc["sections"]["firewall_profiles"]["data"]
+    assert {p["name"]: (p["enabled"], p["default_inbound_action"]) for p in data["profiles"]} == \
+        {"Domain": ("True", "Block"), "Private": ("False", "NotConfigured"),
+         "Public": ("True", "Allow")}
+    assert data["active_profile"] == "Public" and data["active_profile_error"] is None
 
 
 def test_internet_apps_match_the_request_patterns() -> None:

@@ -6,7 +6,15 @@ import time
 
 import pytest
 
-from cwh.parse.iis import IisConfigError, RequestFiltering, Verb, parse_request_filtering
+from cwh.parse.iis import (
+    IisConfigError,
+    Redirection,
+    RequestFiltering,
+    Verb,
+    parse_redirection,
+    parse_request_filtering,
+    parse_web_config_filtering,
+)
 
 # An excerpt of a stock IIS 10 applicationHost.config (Windows Server 2019, Web-Server role with
 # defaults), as Get-Content -Raw hands it over: UTF-8 BOM, CRLF, comments.
@@ -378,3 +386,92 @@ def test_result_is_plain_printable_data() -> None:
     assert "Verb(name='OPTIONS', allowed=False)" in text
     with pytest.raises(AttributeError):
         result.found = False  # type: ignore[misc]
+
+
+# --- a site's web.config and redirection.config (issue 10, item 18) ------------------------------
+
+SITE_WEB_CONFIG = """\ufeff<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <system.webServer>
+    <rewrite><rules><rule name="to ScreenConnect" stopProcessing="true">
+      <match url="(.*)" /><action type="Rewrite" url="http://127.0.0.1:8040/{R:1}" />
+    </rule></rules></rewrite>
+    <security>
+      <requestFiltering removeServerHeader="false">
+        <verbs><remove verb="OPTIONS" /></verbs>
+      </requestFiltering>
+    </security>
+  </system.webServer>
+  <location path="admin/">
+    <system.webServer><security>
+      <requestFiltering><verbs allowUnlisted="false"><add verb="GET" /></verbs></requestFiltering>
+    </security></system.webServer>
+  </location>
+</configuration>
+""".replace("\n", "\r\n")
+
+
+def test_web_config_levels_are_named_by_the_path_they_serve() -> None:
+    root, admin = parse_web_config_filtering(SITE_WEB_CONFIG, "Front End/", r"C:\sc\web.config")
+    assert (root.path, root.source) == ("Front End", r"C:\sc\web.config")
+    assert root.remove_server_header is False and root.verbs_removed == ("OPTIONS",)
+    assert admin.path == "Front End/admin" and admin.allow_unlisted_verbs is False
+    assert admin.verbs == (Verb("GET", True),)
+
+
+def test_web_config_without_request_filtering_has_no_level() -> None:
+    assert parse_web_config_filtering("<configuration><system.web /></configuration>",
+                                      "Site") == ()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("<configuration><system.webServer><security><requestFiltering />"
+     "</security></system.webServer><location path='.'><system.webServer><security>"
+     "<requestFiltering /></security></system.webServer></location></configuration>",
+     r"C:\\s\\web.config defines requestFiltering twice for 'Site'"),
+    ("<configuration><system.webServer><security><requestFiltering removeServerHeader='1' />"
+     "</security></system.webServer></configuration>",
+     r"C:\\s\\web.config: removeServerHeader='1'"),
+    ("<configuration><system.webServer><security><requestFiltering configSource='rf.config' />"
+     "</security></system.webServer></configuration>", "kept in another file"),
+    ("<configuration>", "not well-formed XML"),
+    ("<!DOCTYPE configuration [<!ENTITY a 'b'>]><configuration />", "entities"),
+])
+def test_what_iis_would_refuse_in_a_web_config_names_the_file(text: str, message: str) -> None:
+    with pytest.raises(IisConfigError, match=message):
+        parse_web_config_filtering(text, "Site", r"C:\s\web.config")
+
+
+STOCK_REDIRECTION = """<configuration>
+    <configSections>
+        <section name="configurationRedirection" />
+    </configSections>
+    <configurationRedirection />
+</configuration>
+"""
+
+
+def test_stock_redirection_config_is_not_shared_configuration() -> None:
+    assert parse_redirection(STOCK_REDIRECTION) == Redirection(False, None)
+    assert parse_redirection("<configuration />") == Redirection(False, None)
+
+
+def test_shared_configuration_path_without_its_credentials() -> None:
+    text = STOCK_REDIRECTION.replace(
+        "<configurationRedirection />",
+        '<configurationRedirection enabled="TRUE" path="\\\\fs01\\iis" userName="CORP\\svc" '
+        'password="[enc:IISCngProvider:c2VjcmV0:enc]" />')
+    result = parse_redirection(text)
+    assert result == Redirection(True, "\\\\fs01\\iis")
+    assert "c2VjcmV0" not in repr(result)
+
+
+@pytest.mark.parametrize("text", [
+    "<configuration><configurationRedirection enabled='on' /></configuration>",
+    "<configuration><configurationRedirection /><configurationRedirection />"
+    "</configuration>",
+    "<notconfiguration />",
+])
+def test_unusable_redirection_config_is_an_error(text: str) -> None:
+    with pytest.raises(IisConfigError):
+        parse_redirection(text)

@@ -232,3 +232,38 @@ def test_binding_for_port_exact_port_only() -> None:
 def test_binding_for_port_preference(bindings: list[SslBinding], expected: str) -> None:
     found = binding_for_port(bindings, 443)
     assert found is not None and found.endpoint == expected
+
+
+# Current builds print http.sys's extended properties inside each binding: a label ending in a
+# colon with no value, then PropertyId lines (issue 10, item 13).
+EXTENDED = """    Extended Properties:
+    PropertyId                   : 0
+    Receive Window               : 1048576
+    Extended Properties:
+    PropertyId                   : 1
+    Max Settings Per Frame       : 2796202
+    Max Settings Per Minute      : 4294967295
+"""
+
+
+def test_extended_properties_block_is_accepted() -> None:
+    text = WS2022.replace(WS2022_BLOCK_TAIL, WS2022_BLOCK_TAIL + EXTENDED)
+    assert text.count("Extended Properties:") == 6
+    assert parse_sslcert(text) == parse_sslcert(WS2022)
+
+
+def test_extended_properties_never_supply_binding_fields() -> None:
+    """A 'Certificate Hash' inside the extended block is not the binding's hash."""
+    text = ("\nSSL Certificate bindings:\n-------------------------\n\n"
+            "    IP:port                 : 0.0.0.0:8040\n"
+            "    Extended Properties:\n"
+            "    Certificate Hash        : 00112233445566778899aabbccddeeff00112233\n")
+    [binding] = parse_sslcert(text)
+    assert binding.cert_hash is None
+
+
+@pytest.mark.parametrize("line", ["    Extended Properties: 7", "    Something Else:"])
+def test_other_colon_lines_stay_errors(line: str) -> None:
+    text = WS2022.replace(WS2022_BLOCK_TAIL, WS2022_BLOCK_TAIL + line + "\n")
+    with pytest.raises(NetshParseError, match="is not 'Label : value'"):
+        parse_sslcert(text)

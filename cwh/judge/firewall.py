@@ -1,0 +1,145 @@
+"""Windows Firewall as it decides an unsolicited inbound TCP connection: the profiles in force,
+each one's state and default inbound action, and the allow rules that apply to those profiles.
+
+A profile that is off, or whose DefaultInboundAction is Allow, lets every port in whatever the
+allow rules say. `NotConfigured` in the ActiveStore (which merges Group Policy and the local
+store) means that no store sets the value, so Windows' built-in default applies: the firewall
+on, inbound Block (INetFwPolicy2 and the Firewall CSP document both defaults).
+
+Which profiles are in force comes from `Get-NetFirewallSetting -PolicyStore ActiveStore`
+(ActiveProfile, one per network category the host is connected to). When it is unknown, every
+profile is considered: an inactive profile that exposes a port is then reported, never ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cwh.collect.facts import FactUnavailable, HostFacts
+
+PROFILES = ("Domain", "Private", "Public")
+_ON = {"True": True, "False": False, "NotConfigured": True}
+_BLOCKS = {"Block": True, "Allow": False, "NotConfigured": True}
+
+
+def canonical_profile(name: Any) -> str | None:
+    """"public" -> "Public"; None for anything that is not one of the three profiles."""
+    for profile in PROFILES:
+        if str(name).strip().lower() == profile.lower():
+            return profile
+    return None
+
+
+def parse_profile_list(text: Any) -> frozenset[str] | None:
+    """A Profile flags value as PowerShell prints it ("Any", "Domain, Private") -> the profiles
+    it names; None when it is empty or names something else (unreadable)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    names = [part.strip() for part in text.split(",")]
+    if [n.lower() for n in names] == ["any"]:
+        return frozenset(PROFILES)
+    profiles = [canonical_profile(n) for n in names]
+    if None in profiles:
+        return None
+    return frozenset(p for p in profiles if p)
+
+
+@dataclass(frozen=True)
+class ProfileState:
+    """One profile as the ActiveStore reports it (strings exactly as Windows printed them)."""
+
+    name: str
+    enabled: str
+    default_inbound_action: str
+
+    @property
+    def on(self) -> bool | None:
+        return _ON.get(self.enabled)
+
+    @property
+    def blocks_by_default(self) -> bool | None:
+        return _BLOCKS.get(self.default_inbound_action)
+
+    @property
+    def exposes_every_port(self) -> bool | None:
+        """True when unsolicited inbound traffic is let in whatever the rules say; None when
+        the state or the action is unreadable."""
+        if self.on is False:
+            return True
+        if self.on is None or self.blocks_by_default is None:
+            return None
+        return not self.blocks_by_default
+
+    def describe(self) -> str:
+        enabled = {"NotConfigured": "NotConfigured (Windows' default: on)"}.get(
+            self.enabled, self.enabled or "unreadable")
+        action = {"NotConfigured": "NotConfigured (Windows' default: Block)"}.get(
+            self.default_inbound_action, self.default_inbound_action or "unreadable")
+        return f"{self.name}: Enabled {enabled}, DefaultInboundAction {action}"
+
+
+@dataclass(frozen=True)
+class FirewallProfiles:
+    """The profiles the judge considers, with their state; `problem` says what was unknown."""
+
+    considered: tuple[str, ...]
+    states: Mapping[str, ProfileState]
+    why_considered: str
+    problem: str = ""  # the profile states could not be read at all
+    raw: tuple[Mapping[str, Any], ...] = ()
+
+
+def firewall_profiles(facts: HostFacts) -> FirewallProfiles:
+    """What the collector said about the profiles, never raising: unknowns are in `problem`
+    (the states) and `why_considered` (the active profiles)."""
+    try:
+        raw, (active_text, active_error) = facts.firewall_profiles(), \
+            facts.firewall_active_profile()
+    except FactUnavailable as exc:
+        return FirewallProfiles(PROFILES, {}, "all profiles (the profile answer is unusable)",
+                                problem=str(exc))
+    states: dict[str, ProfileState] = {}
+    for entry in raw:
+        name = canonical_profile(entry.get("name"))
+        if name is not None:
+            states[name] = ProfileState(name, str(entry.get("enabled") or ""),
+                                        str(entry.get("default_inbound_action") or ""))
+    active = parse_profile_list(active_text)
+    if active:
+        considered = tuple(p for p in PROFILES if p in active)
+        why = f"the active profile{'s' if len(considered) > 1 else ''} " \
+              f"(ActiveProfile {active_text})"
+    else:
+        unknown = active_error or f"ActiveProfile {active_text!r} not understood"
+        considered, why = PROFILES, f"all profiles (the active one is unknown: {unknown})"
+    return FirewallProfiles(considered, states, why, raw=tuple(raw))
+
+
+def profile_exposure(profiles: FirewallProfiles) -> tuple[bool | None, str]:
+    """(False: a considered profile lets every port in; None: unknown; True: all block by
+    default) and the observed text."""
+    if profiles.problem:
+        return None, f"profile state not available ({profiles.problem})"
+    missing = [p for p in profiles.considered if p not in profiles.states]
+    states = [profiles.states[p] for p in profiles.considered if p in profiles.states]
+    exposing = [s for s in states if s.exposes_every_port is True]
+    unreadable = [s for s in states if s.exposes_every_port is None]
+    observed = "; ".join(s.describe() for s in states)
+    if missing:
+        observed += f"; {', '.join(missing)}: not in the answer"
+    if exposing:
+        return False, "every port open through " + "; ".join(s.describe() for s in exposing)
+    if missing or unreadable:
+        return None, observed
+    return True, observed
+
+
+def rule_applies(rule: Mapping[str, Any], considered: tuple[str, ...]) -> bool | None:
+    """Whether a rule is in force for one of the considered profiles; None when its profile
+    list is unreadable."""
+    profiles = parse_profile_list(rule.get("profiles"))
+    if profiles is None:
+        return None
+    return bool(profiles & set(considered))
