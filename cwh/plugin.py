@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cwh.audit import Audit, Options, build_audit
+from cwh.audit import AUDIT_KEY, Audit, Options, build_audit
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
 from cwh.collect.request import FactRequest
@@ -38,7 +38,6 @@ from cwh.transport.backend import host_for, register
 CONTROLS_DIR = "tests_controls"
 CASE_PARAM = "cwh_case"
 VERDICT_KEY = pytest.StashKey[Verdict]()
-AUDIT_KEY = pytest.StashKey[Audit]()
 
 
 # --- options ----------------------------------------------------------------------------------

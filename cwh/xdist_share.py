@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cwh.audit import audit_of
+
 
 def pytest_configure_node(node: Any) -> None:
-    from cwh.plugin import AUDIT_KEY
-
-    audit = node.config.stash.get(AUDIT_KEY, None)
+    audit = audit_of(node.config)
     if audit is not None and audit.share_dir is not None:
         node.workerinput["cwh_share_dir"] = str(audit.share_dir)

@@ -10,7 +10,7 @@ from cwh.report.record import counts_as_error, is_waived
 from cwh.text import printable
 
 if TYPE_CHECKING:
-    from cwh.plugin import Audit
+    from cwh.audit import Audit
 
 STATUS_ORDER = ("NotAFinding", "Open", "Not_Applicable", "Not_Reviewed")
 
