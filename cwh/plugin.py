@@ -31,6 +31,7 @@ from cwh.report import exitcodes
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
+from cwh.report.rundir import check_usable
 from cwh.report.writers import remove_previous_artifacts
 from cwh.text import printable
 from cwh.transport.backend import host_for, register
@@ -139,8 +140,11 @@ def pytest_configure(config: pytest.Config) -> None:
     register()
     if not _audits(config) or config.option.help:
         return
+    options = _options(config)
     try:
-        audit = build_audit(_options(config))
+        if not _is_worker(config) and not config.option.collectonly:
+            check_usable(options.report_dir)  # before the lab starts or anything connects
+        audit = build_audit(options)
     except CwhError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT_KEY] = audit
@@ -163,7 +167,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
         audit.share_dir = Path(tempfile.mkdtemp(prefix="cwh-share-"))
         config.pluginmanager.register(xdist_share, "cwh-xdist-share")
-    if not config.option.xmlpath:
+    # `-p no:junitxml` removes the option along with the plugin.
+    if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
     config.pluginmanager.register(ResultCollector(audit, config), "cwh-results")
     if config.pluginmanager.hasplugin("html"):
