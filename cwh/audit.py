@@ -55,6 +55,9 @@ class Audit:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     host_errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Node IDs of the host x control tests the run selected (after -m, -k, deselection): the
+    # gate compares them with the results, so a run that stopped early cannot pass.
+    selected: list[str] = field(default_factory=list)
 
     @property
     def report_dir(self) -> Path:

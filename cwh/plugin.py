@@ -238,7 +238,10 @@ def _case_of(item: pytest.Item) -> tuple[str, str] | None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start collecting every selected host's facts (one round trip each) and its probes."""
     audit = session.config.stash.get(AUDIT_KEY, None)
-    if audit is None or session.config.option.collectonly:
+    if audit is None:
+        return
+    audit.selected = [item.nodeid for item in session.items if _case_of(item)]
+    if session.config.option.collectonly:
         return
     wanted: dict[str, FactRequest] = defaultdict(FactRequest)
     probes: dict[str, set[str]] = defaultdict(set)

@@ -66,6 +66,12 @@ class ResultCollector:
     def records(self) -> list[dict[str, Any]]:
         return sorted(self.audit.results.values(), key=lambda r: (r["host"], r["control_id"]))
 
+    def not_evaluated(self) -> list[str]:
+        """Selected tests without a result: the run stopped early (-x, --maxfail, Ctrl-C) or a
+        worker crashed. Their controls were never judged, so they are not findings either."""
+        reported = {r["nodeid"] for r in self.audit.results.values()}
+        return [nodeid for nodeid in self.audit.selected if nodeid not in reported]
+
     # A wrapper, so this runs after every plugin's sessionfinish (pytest-html and junitxml write
     # their files there and the manifest must hash them), yet before the terminal summary.
     @pytest.hookimpl(hookwrapper=True, trylast=True)
@@ -73,15 +79,16 @@ class ResultCollector:
         yield
         if self.config.option.collectonly:
             return
-        records = self.records()
-        status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on)
-        self.written = write_reports(self.audit, records, self.config, status,
-                                     session.testscollected)
+        records, missing = self.records(), self.not_evaluated()
+        status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on,
+                                  len(missing))
+        self.written = write_reports(self.audit, records, self.config, status, missing)
         session.exitstatus = status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.config.option.collectonly:
             return
         terminalreporter.section("ScreenConnect hardening audit")
-        for line in summary_lines(self.audit, self.records(), self.written):
+        for line in summary_lines(self.audit, self.records(), self.written,
+                                  self.not_evaluated()):
             terminalreporter.write_line(line)

@@ -107,10 +107,13 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[
 
 
 def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Config,
-                  exit_status: int, selected: int) -> list[Path]:
-    # How the run ended and how many host x control tests it selected: whoever reads
-    # results.json alone (the fleet merge) can tell a complete run from an interrupted one.
-    meta = {**run_metadata(audit, config), "exit_status": exit_status, "selected": selected}
+                  exit_status: int, not_evaluated: list[str]) -> list[Path]:
+    # How the run ended, how many host x control tests it selected and which of them have no
+    # result: whoever reads results.json alone (the fleet merge) can tell a complete run from
+    # one that stopped early.
+    meta = {**run_metadata(audit, config), "exit_status": exit_status,
+            "selected": len(audit.selected), "not_evaluated": len(not_evaluated),
+            "not_evaluated_tests": not_evaluated}
     written = [write_json(audit.report_dir / "results.json", {
         "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
         "results": records})]
