@@ -31,14 +31,14 @@ from cwh.report import exitcodes
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
-from cwh.report.rundir import check_usable
-from cwh.report.writers import remove_previous_artifacts
+from cwh.report.rundir import RUNNING, RunDir
 from cwh.text import printable
 from cwh.transport.backend import host_for, register
 
 CONTROLS_DIR = "tests_controls"
 CASE_PARAM = "cwh_case"
 VERDICT_KEY = pytest.StashKey[Verdict]()
+RUN_DIR_KEY = pytest.StashKey[RunDir]()
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -141,11 +141,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _audits(config) or config.option.help:
         return
     options = _options(config)
+    run_dir = None
     try:
         if not _is_worker(config) and not config.option.collectonly:
-            check_usable(options.report_dir)  # before the lab starts or anything connects
+            # First of all (before the inputs are read, the lab starts or anything connects):
+            # the directory is usable, the previous run's reports are gone and it says that
+            # this run is under way, so however this run ends nothing stale looks current.
+            run_dir = RunDir.open(options.report_dir)
+            config.stash[RUN_DIR_KEY] = run_dir
         audit = build_audit(options)
     except CwhError as exc:
+        if run_dir is not None:
+            run_dir.fail(exitcodes.USAGE_ERROR, str(exc))
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT_KEY] = audit
     if config.option.tbstyle == "auto":
@@ -159,9 +166,6 @@ def pytest_configure(config: pytest.Config) -> None:
         # it then gathers its hosts itself (correct, one more round trip per such worker).
         audit.share_dir = Path(shared) if shared and Path(shared).is_dir() else None
         return
-    audit.report_dir.mkdir(parents=True, exist_ok=True)
-    if not config.option.collectonly:
-        remove_previous_artifacts(audit.report_dir)
     if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
         from cwh import xdist_share
 
@@ -170,14 +174,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # `-p no:junitxml` removes the option along with the plugin.
     if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
-    config.pluginmanager.register(ResultCollector(audit, config), "cwh-results")
+    config.pluginmanager.register(ResultCollector(audit, config, run_dir), "cwh-results")
     if config.pluginmanager.hasplugin("html"):
         from cwh.report import html
 
         html.configure(config, audit)
         config.pluginmanager.register(html, "cwh-html")
-    if not config.option.collectonly:
-        _start_lab(audit)
+    if run_dir is not None:
+        try:
+            _start_lab(audit)
+        except pytest.UsageError as exc:
+            run_dir.fail(exitcodes.USAGE_ERROR, str(exc))
+            raise
 
 
 def _start_lab(audit: Audit) -> None:
@@ -199,6 +207,9 @@ def _start_lab(audit: Audit) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    run_dir = config.stash.get(RUN_DIR_KEY, None)
+    if run_dir is not None and run_dir.state == RUNNING:
+        run_dir.fail(None, "the run stopped before it wrote its reports")
     audit = config.stash.get(AUDIT_KEY, None)
     if audit is None:
         return

@@ -11,6 +11,7 @@ import pytest
 from cwh.collect.facts import FactUnavailable, HostFacts, as_list
 from cwh.inventory import Target
 from cwh.report import exitcodes
+from cwh.report.rundir import RunDir
 from cwh.report.terminal import summary_lines
 from cwh.report.writers import write_reports
 
@@ -46,9 +47,10 @@ def asset_of(target: Target, facts: HostFacts | None) -> dict[str, Any]:
 
 
 class ResultCollector:
-    def __init__(self, audit: Audit, config: pytest.Config) -> None:
+    def __init__(self, audit: Audit, config: pytest.Config, run_dir: RunDir | None) -> None:
         self.audit = audit
         self.config = config
+        self.run_dir = run_dir  # None for --collect-only, which writes nothing
         self.written: list[Path] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -77,12 +79,13 @@ class ResultCollector:
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:
         yield
-        if self.config.option.collectonly:
+        if self.run_dir is None:
             return
         records, missing = self.records(), self.not_evaluated()
         status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on,
                                   len(missing))
-        self.written = write_reports(self.audit, records, self.config, status, missing)
+        self.written = write_reports(self.audit, self.run_dir, records, self.config, status,
+                                     missing)
         session.exitstatus = status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

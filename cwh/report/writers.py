@@ -16,12 +16,12 @@ from cwh.report.checklist import asset_from, build_checklists
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
 from cwh.report.hdf import render_hdf
+from cwh.report.rundir import MANIFEST, RunDir
 from cwh.version import suite_version
 
 if TYPE_CHECKING:
     from cwh.audit import Audit
 
-MANIFEST = "manifest.json"
 
 
 def run_metadata(audit: Audit, config: pytest.Config) -> dict[str, Any]:
@@ -54,26 +54,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def remove_previous_artifacts(report_dir: Path) -> None:
-    """Delete what the last run wrote (as its manifest lists it), so no stale checklist of a
-    host that is no longer audited sits beside this run's evidence. Nothing else is touched."""
-    manifest = report_dir / MANIFEST
-    try:
-        entries = json.loads(manifest.read_text(encoding="utf-8"))["artifacts"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    for entry in entries:
-        path = (report_dir / str(entry.get("path", ""))).resolve()
-        if report_dir.resolve() in path.parents and path.is_file():
-            path.unlink()
-    manifest.unlink(missing_ok=True)
-
-
-def write_manifest(report_dir: Path, artifacts: list[Path]) -> Path:
-    """SHA-256 of every artifact this run wrote, so evidence can be shown to be unaltered."""
+def write_manifest(report_dir: Path, artifacts: list[Path], run_id: str | None = None) -> Path:
+    """SHA-256 of every artifact this run wrote, so evidence can be shown to be unaltered; the
+    run id ties the manifest to the results.json and run-status.json of the same run."""
     entries = [{"path": str(p.relative_to(report_dir)), "sha256": sha256_of(p),
                 "bytes": p.stat().st_size} for p in sorted(set(artifacts)) if p.exists()]
-    return write_json(report_dir / MANIFEST, {"algorithm": "sha256", "artifacts": entries})
+    return write_json(report_dir / MANIFEST, {"algorithm": "sha256", "run_id": run_id,
+                                              "artifacts": entries})
 
 
 def _file_stem(host: str) -> str:
@@ -106,12 +93,13 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[
     return written, warnings
 
 
-def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Config,
-                  exit_status: int, not_evaluated: list[str]) -> list[Path]:
+def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
+                  config: pytest.Config, exit_status: int,
+                  not_evaluated: list[str]) -> list[Path]:
     # How the run ended, how many host x control tests it selected and which of them have no
     # result: whoever reads results.json alone (the fleet merge) can tell a complete run from
     # one that stopped early.
-    meta = {**run_metadata(audit, config), "exit_status": exit_status,
+    meta = {"run_id": run_dir.run_id, **run_metadata(audit, config), "exit_status": exit_status,
             "selected": len(audit.selected), "not_evaluated": len(not_evaluated),
             "not_evaluated_tests": not_evaluated}
     written = [write_json(audit.report_dir / "results.json", {
@@ -132,6 +120,8 @@ def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Co
     lab_log = audit.report_dir / "lab-requests.jsonl"
     if audit.lab is not None and lab_log.exists():
         written.append(lab_log)
+    written.append(run_dir.finish(exit_status))
     inside = [p for p in written if audit.report_dir.resolve() in p.resolve().parents]
-    written.append(write_manifest(audit.report_dir.resolve(), [p.resolve() for p in inside]))
+    written.append(write_manifest(audit.report_dir.resolve(), [p.resolve() for p in inside],
+                                  run_dir.run_id))
     return written
