@@ -54,27 +54,65 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(report_dir: Path, artifacts: list[Path], run_id: str | None = None) -> Path:
+def write_manifest(report_dir: Path, artifacts: list[Path], run_id: str | None = None,
+                   details: dict[Path, dict[str, Any]] | None = None) -> Path:
     """SHA-256 of every artifact this run wrote, so evidence can be shown to be unaltered; the
-    run id ties the manifest to the results.json and run-status.json of the same run."""
+    run id ties the manifest to the results.json and run-status.json of the same run.
+    `details` adds fields to some entries (a checklist's host and benchmarks)."""
+    details = details or {}
     entries = [{"path": str(p.relative_to(report_dir)), "sha256": sha256_of(p),
-                "bytes": p.stat().st_size} for p in sorted(set(artifacts)) if p.exists()]
+                "bytes": p.stat().st_size, **details.get(p, {})}
+               for p in sorted(set(artifacts)) if p.exists()]
     return write_json(report_dir / MANIFEST, {"algorithm": "sha256", "run_id": run_id,
                                               "artifacts": entries})
 
 
-def _file_stem(host: str) -> str:
-    """An inventory host name made safe as a file name."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", host).strip(".") or "host"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+# Names Windows will not create as files, whatever the extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+             *(f"lpt{i}" for i in range(1, 10))}
 
 
-def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[Path], list[str]]:
-    """<host>.ckl and <host>.cklb per host; also returns warnings (STIG references the given
-    benchmark files do not contain)."""
+def _short_hash(host: str) -> str:
+    return hashlib.sha256(host.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def checklist_stems(hosts: list[str]) -> dict[str, str]:
+    """A distinct file name stem per inventory host, its checklists being <stem>.ckl/.cklb.
+
+    A name that is already a safe file name is kept as it is (10.20.30.11, sc01.corp.example).
+    Any other is sanitised and gets a hash of the real name, so two names that sanitise alike
+    (sc:01, sc/01) stay apart and never take a safe name's place; names that differ only in
+    case get one too, since Windows and macOS would write them to one file. Stems never end
+    in a dot-separated part that could be taken for the extension: the suffix is appended."""
+    stems: dict[str, str] = {}
+    for host in hosts:
+        safe = bool(_SAFE_NAME.fullmatch(host)) and not host.endswith(".") and \
+            host.split(".", 1)[0].lower() not in _RESERVED
+        cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", host).strip("._-")[:150] or "host"
+        stems[host] = host if safe else f"{cleaned}-{_short_hash(host)}"
+    folded: dict[str, list[str]] = defaultdict(list)
+    for host, stem in stems.items():
+        folded[stem.casefold()].append(host)
+    for clashing in (group for group in folded.values() if len(group) > 1):
+        for host in clashing:
+            stems[host] = f"{stems[host]}-{_short_hash(host)}"
+    if len({stem.casefold() for stem in stems.values()}) != len(stems):
+        raise ValueError("checklist file names collide")  # needs a SHA-256 collision
+    return stems
+
+
+def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
+        dict[Path, dict[str, Any]], list[str]]:
+    """<stem>.ckl and <stem>.cklb per host, each with the manifest details saying whose it is
+    and which benchmarks it holds; also returns warnings (STIG references the given benchmark
+    files do not contain)."""
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_host[record["host"]].append(record)
-    written, warnings = [], []
+    stems = checklist_stems(sorted(by_host))
+    written: dict[Path, dict[str, Any]] = {}
+    warnings: list[str] = []
     for host, host_records in sorted(by_host.items()):
         target = audit.targets.get(host)
         asset = asset_from(host, audit.assets.get(host),
@@ -85,11 +123,13 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[
                                   catalog_version=audit.catalog.version)
         warnings += [f"{host}: {istig.benchmark_id} has no rule for {missing}"
                      for istig in istigs for missing in istig.unmatched]
-        stem = audit.report_dir / _file_stem(host)
-        ckl = stem.with_suffix(".ckl")
+        ckl = audit.report_dir / f"{stems[host]}.ckl"
         ckl.write_bytes(render_ckl(asset, istigs))
-        cklb = write_json(stem.with_suffix(".cklb"), render_cklb(asset, istigs))
-        written += [ckl, cklb]
+        cklb = write_json(audit.report_dir / f"{stems[host]}.cklb", render_cklb(asset, istigs))
+        holds = {"host": host, "benchmarks": [
+            {"id": istig.benchmark_id, "version": istig.version, "release": istig.release}
+            for istig in istigs]}
+        written.update({ckl: holds, cklb: holds})
     return written, warnings
 
 
@@ -105,9 +145,10 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
     written = [write_json(audit.report_dir / "results.json", {
         "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
         "results": records})]
+    checklists: dict[Path, dict[str, Any]] = {}
     if records:
         checklists, audit.warnings = write_checklists(audit, records)
-        written += checklists
+        written += list(checklists)
         duration = (dt.datetime.now(dt.UTC) - audit.started).total_seconds()
         written.append(write_json(audit.report_dir / "results.hdf.json", render_hdf(
             records, audit.catalog, audit.benchmarks, suite_version=suite_version(),
@@ -123,5 +164,6 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
     written.append(run_dir.finish(exit_status))
     inside = [p for p in written if audit.report_dir.resolve() in p.resolve().parents]
     written.append(write_manifest(audit.report_dir.resolve(), [p.resolve() for p in inside],
-                                  run_dir.run_id))
+                                  run_dir.run_id,
+                                  {p.resolve(): holds for p, holds in checklists.items()}))
     return written
