@@ -357,7 +357,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         os_summary=facts.os_summary() if facts else "unknown",
         nodeid=report.nodeid, duration=report.duration, waiver=waiver)
     report.cwh_result = record
-    report.cwh_asset = asset_of(audit.targets[host], facts)
+    report.cwh_asset = asset_of(audit.targets[host], facts,
+                                audit.gatherer.identity(host) if audit.gatherer else None)
     if facts is not None and facts.error:
         report.cwh_host_error = facts.error
     # junitxml reads the properties from the teardown report, which copies the item's.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cwh.collect.facts import FactUnavailable, HostFacts, as_list
+from cwh.identity import ASSET_KEY
 from cwh.inventory import Target
 from cwh.report import exitcodes
 from cwh.report.rundir import RunDir
@@ -19,10 +20,14 @@ if TYPE_CHECKING:
     from cwh.audit import Audit
 
 
-def asset_of(target: Target, facts: HostFacts | None) -> dict[str, Any]:
-    """What checklists say about the machine (ASSET / target_data), from its facts."""
+def asset_of(target: Target, facts: HostFacts | None,
+             identity_check: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What checklists say about the machine (ASSET / target_data), from its facts, and how
+    its identity compared with the inventory (results.json keeps it)."""
     asset: dict[str, Any] = {"host": target.name, "address": target.connection.address,
                              "role": target.var("cwh_role"), "marking": target.var("cwh_marking")}
+    if identity_check is not None:
+        asset[ASSET_KEY] = identity_check
     if facts is None:
         return asset
     try:

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cwh.identity import same_machine
 from cwh.report import exitcodes
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.rundir import FINISHED, MANIFEST, STATUS, read_status, stale_reason
@@ -229,6 +230,8 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
         },
         "hosts": dict(sorted(hosts.items())),
         "host_errors": {h: "; ".join(e) for h, e in sorted(host_errors.items())},
+        # Across slices too: two slices may have audited one machine under two names.
+        "same_machine": [group.to_dict() for group in same_machine(hosts)],
         "results": records,
     }
 
@@ -339,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
               + printable(", ".join(map(str, document["run"]["catalog_versions"]))))
     for host, error in document["host_errors"].items():
         print(f"ERROR {printable(host)}: {printable(error)}")
+    for group in same_machine(document["hosts"]):
+        print(group.line())
     print(f"wrote {args.out_dir / RESULTS} and {args.out_dir / MANIFEST} "
           f"({len(written)} files)")
     if args.fail_on is None:

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cwh.identity import same_machine
 from cwh.report.record import counts_as_error, is_waived
 from cwh.text import printable
 
@@ -64,6 +65,7 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
                              " ".join(sorted(r["control_id"] for r in chosen)))
     for _host, error in sorted(audit.host_errors.items()):
         lines.append(f"ERROR {printable(error)}")
+    lines += [group.line() for group in same_machine(audit.assets)]
     awaiting: dict[str, list[str]] = defaultdict(list)
     for record in records:
         if record["status"] == "Not_Reviewed" and not record.get("error"):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from cwh.identity import same_machine
 from cwh.report.checklist import asset_from, build_checklists
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
@@ -144,6 +145,7 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
             "not_evaluated_tests": not_evaluated}
     written = [write_json(audit.report_dir / "results.json", {
         "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
+        "same_machine": [group.to_dict() for group in same_machine(audit.assets)],
         "results": records})]
     checklists: dict[Path, dict[str, Any]] = {}
     if records:

@@ -324,3 +324,22 @@ def test_a_merged_directory_is_a_finished_run_of_its_own(tmp_path, two_slices):
     assert status["run_id"] == manifest["run_id"] == results["run"]["run_id"]
     for piece, source in zip(results["run"]["slices"], two_slices, strict=True):
         assert piece["run"]["run_id"] == json.loads((source / STATUS).read_text())["run_id"]
+
+
+def test_one_machine_audited_under_two_names_in_two_slices_is_reported(tmp_path, capsys):
+    check = {"confirmed": True, "compared": "...", "machine": "sc01|corp.example|00:15:5d:0a:1e:0b",
+             "arrived": {"computer_name": "SC01", "dns_host_name": "sc01",
+                         "domain": "corp.example", "part_of_domain": True}}
+    a = make_slice(tmp_path / "a", [record("sc01", "CWH-GPO-01")])
+    b = make_slice(tmp_path / "b", [record("sc01.corp.example", "CWH-GPO-01")])
+    for piece, host in ((a, "sc01"), (b, "sc01.corp.example")):
+        document = json.loads((piece / "results.json").read_text())
+        document["hosts"][host]["identity_check"] = check
+        write_json(piece / "results.json", document)
+        seal(piece, [piece / "results.json"])
+    out = tmp_path / "fleet"
+    assert main([str(out), str(a), str(b)]) == 0
+    merged = json.loads((out / "results.json").read_text())
+    assert merged["same_machine"] == [{"machine": "SC01 (DNS host name sc01; domain corp.example)",
+                                       "hosts": ["sc01", "sc01.corp.example"]}]
+    assert "same machine: sc01, sc01.corp.example all reached SC01" in capsys.readouterr().out
