@@ -171,11 +171,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
         audit.share_dir = Path(tempfile.mkdtemp(prefix="cwh-share-"))
         config.pluginmanager.register(xdist_share, "cwh-xdist-share")
-    # `-p no:junitxml` removes the option along with the plugin.
-    if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath:
+    # `-p no:junitxml` removes the option along with the plugin. --collect-only writes no
+    # report: it would overwrite the last run's junit.xml and report.html behind its manifest.
+    if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath and \
+            run_dir is not None:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
     config.pluginmanager.register(ResultCollector(audit, config, run_dir), "cwh-results")
-    if config.pluginmanager.hasplugin("html"):
+    if config.pluginmanager.hasplugin("html") and run_dir is not None:
         from cwh.report import html
 
         html.configure(config, audit)
