@@ -61,7 +61,9 @@ def host_vars(host: FleetHost, ca_pem: Path) -> dict[str, Any]:
     """Inventory variables of one lab host: hardened speaks NTLM over http (message encryption),
     drifted Basic over https with the WinRM certificate checked against the lab CA."""
     variables: dict[str, Any] = {"ansible_host": host.address, "cwh_lab_image": host.image,
-                                 "cwh_ca_bundle": str(ca_pem)}
+                                 "cwh_ca_bundle": str(ca_pem),
+                                 # the machine the image describes answers on the address
+                                 "cwh_expected_hostname": f"SC-{host.image.upper()}"}
     if host.image == "hardened":
         variables.update(ansible_port=5985, ansible_winrm_transport="ntlm")
     else:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cwh.catalog.model import Catalog, load_catalog
 from cwh.catalog.xccdf import Benchmark, load_benchmark
 from cwh.errors import ConfigError
@@ -54,6 +56,9 @@ class Audit:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     host_errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Node IDs of the host x control tests the run selected (after -m, -k, deselection): the
+    # gate compares them with the results, so a run that stopped early cannot pass.
+    selected: list[str] = field(default_factory=list)
 
     @property
     def report_dir(self) -> Path:
@@ -63,6 +68,16 @@ class Audit:
         target = self.targets[host]
         waiver = waiver_for(self.waivers, host, target.groups, control)
         return waiver.record(dt.date.today()) if waiver else None
+
+
+# Where the plugin keeps the run's Audit on the pytest config. Here, not in the plugin, so the
+# report layer and the xdist hook read the audit state without importing the plugin.
+AUDIT_KEY = pytest.StashKey[Audit]()
+
+
+def audit_of(config: pytest.Config) -> Audit | None:
+    """The run's Audit, or None when the run audits nothing (the project's own tests)."""
+    return config.stash.get(AUDIT_KEY, None)
 
 
 def _check_inputs(catalog: Catalog, targets: dict[str, Target]) -> None:

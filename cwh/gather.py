@@ -21,17 +21,36 @@ from pathlib import Path
 from typing import Any
 
 from cwh.collect.collect import collect_host
-from cwh.collect.facts import HostFacts
+from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.collect.request import FactRequest
+from cwh.identity import EXPECTED_VAR, check_identity, claim_for
 from cwh.inventory import Target
 from cwh.probes.runner import RunnerView
 from cwh.transport.backend import host_for
 
 
+def confirm_identity(target: Target, facts: HostFacts) -> tuple[HostFacts, dict[str, Any] | None]:
+    """The facts when the identity they carry is the target's, else a failure naming whose
+    facts arrived (every control of the host is then Not_Reviewed); and the check, as data
+    (None when no facts arrived at all)."""
+    if not facts.ok:
+        return facts, None
+    try:
+        identity, unavailable = facts.identity(), None
+    except FactUnavailable as exc:
+        identity, unavailable = None, str(exc)
+    check = check_identity(claim_for(target.name, target.connection.address,
+                                     target.var(EXPECTED_VAR)), identity, unavailable)
+    if check.confirmed:
+        return facts, check.to_dict()
+    return HostFacts.failed(target.name, check.problem()), check.to_dict()
+
+
 class _Host:
-    """One host's two results, each filled once (here or by another worker)."""
+    """One host's results, each filled once (here or by another worker)."""
 
     def __init__(self) -> None:
+        self.identity: dict[str, Any] | None = None  # set before facts
         self.facts: Future[HostFacts] = Future()
         self.runner: Future[RunnerView] = Future()
         self.local = False  # gathered by this process (else adopted from another worker)
@@ -75,8 +94,10 @@ class Gatherer:
         except Exception as exc:  # a bug here must surface as Not_Reviewed, never pass
             facts = HostFacts.failed(name, f"{name}: fact collection crashed: "
                                            f"{exc.__class__.__name__}: {exc}")
+        facts, host.identity = confirm_identity(target, facts)
         host.facts.set_result(facts)
-        self._publish(name, ".facts", {"document": facts.document, "error": facts.error})
+        self._publish(name, ".facts", {"document": facts.document, "error": facts.error,
+                                       "identity": host.identity})
         # The one command is done: delete the shell now, overlapped with the other hosts,
         # rather than host after host at the end of the run (where xdist cuts workers short).
         # After the facts are out, so a slow Delete delays no test; best effort.
@@ -146,6 +167,7 @@ class Gatherer:
                     facts = HostFacts.failed(name, payload["error"])
                 else:
                     facts = HostFacts(name, payload["document"])
+                host.identity = payload.get("identity") if payload else None
                 host.facts.set_result(facts)
 
     def _adopt_probes(self, name: str) -> None:
@@ -165,6 +187,11 @@ class Gatherer:
         if not host.local:
             self._adopt(name)
         return host.facts.result()
+
+    def identity(self, name: str) -> dict[str, Any] | None:
+        """How the host's identity compared with the inventory (IdentityCheck.to_dict)."""
+        self.facts(name)
+        return self._hosts[name].identity
 
     def runner(self, name: str) -> RunnerView:
         host = self._hosts[name]

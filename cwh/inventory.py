@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import yaml
 
 from cwh.errors import ConfigError
+from cwh.identity import expected_hostname_problem
 from cwh.user_yaml import UserYamlLoader, load_user_yaml
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
@@ -158,6 +159,7 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
     "cwh_cert_warn_days": _int_range(0, 3650),
     "cwh_command_timeout_sec": _int_range(1, 3600),
     "cwh_probe_timeout_sec": _int_range(1, 120),
+    "cwh_expected_hostname": expected_hostname_problem,
     "cwh_role": _choice("None", "Workstation", "Member Server", "Domain Controller"),
     "cwh_marking": _string,
     "cwh_lab_image": _string,
@@ -575,5 +577,10 @@ def target_from_url(url: str, environ: Mapping[str, str] | None = None) -> Targe
     for key in ("read_timeout_sec", "operation_timeout_sec", "ca_trust_path"):
         if key in query:
             hv[f"ansible_winrm_{key}"] = query[key]
+    if "expected_hostname" in query:  # the host's own name, when the URL gives an address
+        problem = expected_hostname_problem(query["expected_hostname"])
+        if problem:
+            raise ConfigError(f"{where}: expected_hostname {problem}")
+        hv["cwh_expected_hostname"] = query["expected_hostname"]
     name = parsed.hostname
     return Target(name, (), _connection(where, name, hv, environ), hv)

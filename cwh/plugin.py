@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cwh.audit import Audit, Options, build_audit
+from cwh.audit import AUDIT_KEY, Audit, Options, build_audit
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
 from cwh.collect.request import FactRequest
@@ -31,14 +31,14 @@ from cwh.report import exitcodes
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
-from cwh.report.writers import remove_previous_artifacts
+from cwh.report.rundir import RUNNING, RunDir
 from cwh.text import printable
 from cwh.transport.backend import host_for, register
 
 CONTROLS_DIR = "tests_controls"
 CASE_PARAM = "cwh_case"
 VERDICT_KEY = pytest.StashKey[Verdict]()
-AUDIT_KEY = pytest.StashKey[Audit]()
+RUN_DIR_KEY = pytest.StashKey[RunDir]()
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -140,9 +140,19 @@ def pytest_configure(config: pytest.Config) -> None:
     register()
     if not _audits(config) or config.option.help:
         return
+    options = _options(config)
+    run_dir = None
     try:
-        audit = build_audit(_options(config))
+        if not _is_worker(config) and not config.option.collectonly:
+            # First of all (before the inputs are read, the lab starts or anything connects):
+            # the directory is usable, the previous run's reports are gone and it says that
+            # this run is under way, so however this run ends nothing stale looks current.
+            run_dir = RunDir.open(options.report_dir)
+            config.stash[RUN_DIR_KEY] = run_dir
+        audit = build_audit(options)
     except CwhError as exc:
+        if run_dir is not None:
+            run_dir.fail(exitcodes.USAGE_ERROR, str(exc))
         raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT_KEY] = audit
     if config.option.tbstyle == "auto":
@@ -156,24 +166,28 @@ def pytest_configure(config: pytest.Config) -> None:
         # it then gathers its hosts itself (correct, one more round trip per such worker).
         audit.share_dir = Path(shared) if shared and Path(shared).is_dir() else None
         return
-    audit.report_dir.mkdir(parents=True, exist_ok=True)
-    if not config.option.collectonly:
-        remove_previous_artifacts(audit.report_dir)
     if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
         from cwh import xdist_share
 
         audit.share_dir = Path(tempfile.mkdtemp(prefix="cwh-share-"))
         config.pluginmanager.register(xdist_share, "cwh-xdist-share")
-    if not config.option.xmlpath:
+    # `-p no:junitxml` removes the option along with the plugin. --collect-only writes no
+    # report: it would overwrite the last run's junit.xml and report.html behind its manifest.
+    if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath and \
+            run_dir is not None:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
-    config.pluginmanager.register(ResultCollector(audit, config), "cwh-results")
-    if config.pluginmanager.hasplugin("html"):
+    config.pluginmanager.register(ResultCollector(audit, config, run_dir), "cwh-results")
+    if config.pluginmanager.hasplugin("html") and run_dir is not None:
         from cwh.report import html
 
         html.configure(config, audit)
         config.pluginmanager.register(html, "cwh-html")
-    if not config.option.collectonly:
-        _start_lab(audit)
+    if run_dir is not None:
+        try:
+            _start_lab(audit)
+        except pytest.UsageError as exc:
+            run_dir.fail(exitcodes.USAGE_ERROR, str(exc))
+            raise
 
 
 def _start_lab(audit: Audit) -> None:
@@ -195,6 +209,9 @@ def _start_lab(audit: Audit) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    run_dir = config.stash.get(RUN_DIR_KEY, None)
+    if run_dir is not None and run_dir.state == RUNNING:
+        run_dir.fail(None, "the run stopped before it wrote its reports")
     audit = config.stash.get(AUDIT_KEY, None)
     if audit is None:
         return
@@ -234,7 +251,10 @@ def _case_of(item: pytest.Item) -> tuple[str, str] | None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start collecting every selected host's facts (one round trip each) and its probes."""
     audit = session.config.stash.get(AUDIT_KEY, None)
-    if audit is None or session.config.option.collectonly:
+    if audit is None:
+        return
+    audit.selected = [item.nodeid for item in session.items if _case_of(item)]
+    if session.config.option.collectonly:
         return
     wanted: dict[str, FactRequest] = defaultdict(FactRequest)
     probes: dict[str, set[str]] = defaultdict(set)
@@ -339,7 +359,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         os_summary=facts.os_summary() if facts else "unknown",
         nodeid=report.nodeid, duration=report.duration, waiver=waiver)
     report.cwh_result = record
-    report.cwh_asset = asset_of(audit.targets[host], facts)
+    report.cwh_asset = asset_of(audit.targets[host], facts,
+                                audit.gatherer.identity(host) if audit.gatherer else None)
     if facts is not None and facts.error:
         report.cwh_host_error = facts.error
     # junitxml reads the properties from the teardown report, which copies the item's.

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cwh.collect.facts import FactUnavailable, HostFacts, as_list
+from cwh.identity import ASSET_KEY
 from cwh.inventory import Target
 from cwh.report import exitcodes
+from cwh.report.rundir import RunDir
 from cwh.report.terminal import summary_lines
 from cwh.report.writers import write_reports
 
@@ -18,10 +20,14 @@ if TYPE_CHECKING:
     from cwh.audit import Audit
 
 
-def asset_of(target: Target, facts: HostFacts | None) -> dict[str, Any]:
-    """What checklists say about the machine (ASSET / target_data), from its facts."""
+def asset_of(target: Target, facts: HostFacts | None,
+             identity_check: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What checklists say about the machine (ASSET / target_data), from its facts, and how
+    its identity compared with the inventory (results.json keeps it)."""
     asset: dict[str, Any] = {"host": target.name, "address": target.connection.address,
                              "role": target.var("cwh_role"), "marking": target.var("cwh_marking")}
+    if identity_check is not None:
+        asset[ASSET_KEY] = identity_check
     if facts is None:
         return asset
     try:
@@ -46,9 +52,10 @@ def asset_of(target: Target, facts: HostFacts | None) -> dict[str, Any]:
 
 
 class ResultCollector:
-    def __init__(self, audit: Audit, config: pytest.Config) -> None:
+    def __init__(self, audit: Audit, config: pytest.Config, run_dir: RunDir | None) -> None:
         self.audit = audit
         self.config = config
+        self.run_dir = run_dir  # None for --collect-only, which writes nothing
         self.written: list[Path] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -66,22 +73,30 @@ class ResultCollector:
     def records(self) -> list[dict[str, Any]]:
         return sorted(self.audit.results.values(), key=lambda r: (r["host"], r["control_id"]))
 
+    def not_evaluated(self) -> list[str]:
+        """Selected tests without a result: the run stopped early (-x, --maxfail, Ctrl-C) or a
+        worker crashed. Their controls were never judged, so they are not findings either."""
+        reported = {r["nodeid"] for r in self.audit.results.values()}
+        return [nodeid for nodeid in self.audit.selected if nodeid not in reported]
+
     # A wrapper, so this runs after every plugin's sessionfinish (pytest-html and junitxml write
     # their files there and the manifest must hash them), yet before the terminal summary.
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:
         yield
-        if self.config.option.collectonly:
+        if self.run_dir is None:
             return
-        records = self.records()
-        status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on)
-        self.written = write_reports(self.audit, records, self.config, status,
-                                     session.testscollected)
+        records, missing = self.records(), self.not_evaluated()
+        status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on,
+                                  len(missing))
+        self.written = write_reports(self.audit, self.run_dir, records, self.config, status,
+                                     missing)
         session.exitstatus = status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.config.option.collectonly:
             return
         terminalreporter.section("ScreenConnect hardening audit")
-        for line in summary_lines(self.audit, self.records(), self.written):
+        for line in summary_lines(self.audit, self.records(), self.written,
+                                  self.not_evaluated()):
             terminalreporter.write_line(line)

@@ -8,7 +8,9 @@
 4  usage error: bad option, inventory, waiver file or catalog; nothing was contacted
 5  nothing selected: no control ran for any host
 6  scan errors: some control could not be evaluated (host unreachable, authentication failed,
-   facts missing or unreadable); it takes precedence over 1 because the scan is incomplete
+   facts missing or unreadable), or the run stopped before every selected control had a result
+   (-x, --maxfail, a crashed worker, Ctrl-C); it takes precedence over 1 and 2 because the scan
+   is incomplete
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ _RANK = {"low": 1, "medium": 2, "high": 3}
 FAIL_ON = {"cat1": "high", "cat2": "medium", "cat3": "low"}
 
 
-def decide(records: Iterable[dict[str, Any]], pytest_status: int, fail_on: str = "cat3") -> int:
-    if pytest_status in (INTERRUPTED, INTERNAL_ERROR, USAGE_ERROR):
+def decide(records: Iterable[dict[str, Any]], pytest_status: int, fail_on: str = "cat3",
+           not_evaluated: int = 0) -> int:
+    """The run's exit code; `not_evaluated` counts selected tests that produced no result."""
+    if pytest_status in (INTERNAL_ERROR, USAGE_ERROR):
+        return pytest_status
+    if not_evaluated:
+        return SCAN_ERROR  # absent results are not findings: without this, -x could pass
+    if pytest_status == INTERRUPTED:
         return pytest_status
     records = list(records)
     if not records:

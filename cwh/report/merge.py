@@ -4,7 +4,9 @@
 
 A large fleet is audited in slices (`--limit` by group or glob, one CI job or machine each);
 every slice writes its own report directory. This checks each slice against its own manifest
-(every artifact still has the SHA-256 the run recorded), then writes into OUT_DIR:
+(every artifact still has the SHA-256 the run recorded) and refuses stale evidence (a slice
+whose last run failed, was killed or is still running, or whose results.json, manifest and
+run-status.json carry different run ids: see cwh/report/rundir.py), then writes into OUT_DIR:
 
 - `results.json`: every slice's records in one document, the same shape a run writes (`run`,
   `hosts`, `host_errors`, `results`). A host x control pair found in two slices is refused: the
@@ -16,7 +18,8 @@ every slice writes its own report directory. This checks each slice against its 
 - `<host>.ckl` / `<host>.cklb` at the top, one per host, copied from the slice that audited
   the host. When slices split one host's controls between them (slicing by marker), that host's
   checklists stay in the slices' folders, one per slice (STIG Manager merges such imports).
-- `manifest.json`: the SHA-256 of every file above, written last.
+- `run-status.json` (finished) and `manifest.json`, the SHA-256 of every file above, written
+  last, both with the merge's own run id, so a merged directory can be a slice in its turn.
 
 A slice that did not finish (interrupted, an internal error, fewer results than the tests it
 selected, a host without results) is merged but reported, and counts as a scan error for the
@@ -35,14 +38,17 @@ import json
 import re
 import shutil
 import sys
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cwh.identity import same_machine
 from cwh.report import exitcodes
 from cwh.report.exitcodes import FAIL_ON
-from cwh.report.writers import MANIFEST, sha256_of, write_json
+from cwh.report.rundir import FINISHED, MANIFEST, STATUS, read_status, stale_reason
+from cwh.report.writers import sha256_of, write_json
 from cwh.text import printable
 from cwh.version import suite_version
 
@@ -150,9 +156,16 @@ def incompleteness(document: dict[str, Any]) -> list[str]:
 def load_slice(index: int, directory: Path) -> Slice:
     if not directory.is_dir():
         raise MergeError(f"{directory}: not a directory")
+    status = read_status(directory)
+    if status is not None and status.get("state") != FINISHED:
+        # Said first: the run that failed removed the manifest, and "no manifest" hides why.
+        raise MergeError(f"{directory}: {stale_reason(directory, {}, {})}")
     artifacts = verify(directory)
     document = _read_json(directory / RESULTS)
     _check_records(directory / RESULTS, document)
+    stale = stale_reason(directory, document, _read_json(directory / MANIFEST))
+    if stale:
+        raise MergeError(f"{directory}: {stale}")
     name = f"{index:02d}-{_safe_name(directory.resolve().name)}"
     return Slice(name, directory, document, artifacts, sha256_of(directory / RESULTS),
                  incompleteness(document))
@@ -198,6 +211,7 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
 
     return {
         "run": {
+            "run_id": uuid.uuid4().hex,
             "merged": True,
             "merged_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "merged_by": suite_version(),
@@ -216,6 +230,8 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
         },
         "hosts": dict(sorted(hosts.items())),
         "host_errors": {h: "; ".join(e) for h, e in sorted(host_errors.items())},
+        # Across slices too: two slices may have audited one machine under two names.
+        "same_machine": [group.to_dict() for group in same_machine(hosts)],
         "results": records,
     }
 
@@ -278,11 +294,17 @@ def merge(out_dir: Path, inputs: list[Path]) -> tuple[dict[str, Any], list[Path]
             if relative.endswith(CHECKLIST_SUFFIXES) and names[Path(relative).name] == 1:
                 written.append(_copy(piece.source / relative, out_dir / Path(relative).name))
     written.append(write_json(out_dir / RESULTS, document))
+    # The merged directory is a finished run of its own, so it can be a slice in its turn.
+    run_id = document["run"]["run_id"]
+    written.append(write_json(out_dir / STATUS, {
+        "run_id": run_id, "state": FINISHED, "started": document["run"]["merged_at"],
+        "updated": document["run"]["merged_at"], "exit_status": document["run"]["exit_status"],
+        "merged": True}))
     out = out_dir.resolve()
     entries = [{"path": str(p.resolve().relative_to(out)), "sha256": sha256_of(p),
                 "bytes": p.stat().st_size} for p in sorted(set(written))]
-    manifest = write_json(out_dir / MANIFEST,
-                          {"algorithm": "sha256", "merged": True, "artifacts": entries})
+    manifest = write_json(out_dir / MANIFEST, {"algorithm": "sha256", "merged": True,
+                                               "run_id": run_id, "artifacts": entries})
     return document, [*written, manifest]
 
 
@@ -320,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
               + printable(", ".join(map(str, document["run"]["catalog_versions"]))))
     for host, error in document["host_errors"].items():
         print(f"ERROR {printable(host)}: {printable(error)}")
+    for group in same_machine(document["hosts"]):
+        print(group.line())
     print(f"wrote {args.out_dir / RESULTS} and {args.out_dir / MANIFEST} "
           f"({len(written)} files)")
     if args.fail_on is None:

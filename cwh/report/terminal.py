@@ -6,16 +6,38 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cwh.identity import same_machine
 from cwh.report.record import counts_as_error, is_waived
 from cwh.text import printable
 
 if TYPE_CHECKING:
-    from cwh.plugin import Audit
+    from cwh.audit import Audit
 
 STATUS_ORDER = ("NotAFinding", "Open", "Not_Applicable", "Not_Reviewed")
+MAX_LISTED_HOSTS = 20  # a stopped fleet run lists the first hosts; results.json has them all
 
 
-def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Path]) -> list[str]:
+def _not_evaluated_lines(selected: int, missing: list[str]) -> list[str]:
+    """One line with the count, then which controls per host (from the test IDs)."""
+    if not missing:
+        return []
+    lines = [f"INCOMPLETE: {len(missing)} of {selected} selected controls were not evaluated "
+             "(the run stopped early: -x, --maxfail, a crash or Ctrl-C); exit code 6"]
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for nodeid in missing:
+        host, _, control = nodeid.partition("[")[2].removesuffix("]").rpartition("::")
+        by_host[host].append(control)
+    hosts = sorted(by_host.items())
+    for host, controls in hosts[:MAX_LISTED_HOSTS]:
+        lines.append(f"  not evaluated on {printable(host)}: {' '.join(sorted(controls))}")
+    if len(hosts) > MAX_LISTED_HOSTS:
+        lines.append(f"  and on {len(hosts) - MAX_LISTED_HOSTS} more hosts "
+                     "(results.json: run.not_evaluated_tests)")
+    return lines
+
+
+def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Path],
+                  not_evaluated: list[str] | None = None) -> list[str]:
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_host[record["host"]].append(record)
@@ -43,6 +65,7 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
                              " ".join(sorted(r["control_id"] for r in chosen)))
     for _host, error in sorted(audit.host_errors.items()):
         lines.append(f"ERROR {printable(error)}")
+    lines += [group.line() for group in same_machine(audit.assets)]
     awaiting: dict[str, list[str]] = defaultdict(list)
     for record in records:
         if record["status"] == "Not_Reviewed" and not record.get("error"):
@@ -59,7 +82,8 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
     for (waiver_id, expires), where in sorted(expired.items()):
         lines.append(f"waiver {printable(waiver_id)} expired on {expires}; counts again: "
                      + ", ".join(sorted(where)))
-    if not records:
+    lines += _not_evaluated_lines(len(audit.selected), not_evaluated or [])
+    if not records and not not_evaluated:
         lines.append("no control was selected for any host")
     lines += [f"warning: {w}" for w in audit.warnings]
     for path in written:

@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from cwh.identity import same_machine
 from cwh.report.checklist import asset_from, build_checklists
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
 from cwh.report.hdf import render_hdf
+from cwh.report.rundir import MANIFEST, RunDir
 from cwh.version import suite_version
 
 if TYPE_CHECKING:
     from cwh.audit import Audit
 
-MANIFEST = "manifest.json"
 
 
 def run_metadata(audit: Audit, config: pytest.Config) -> dict[str, Any]:
@@ -54,40 +55,65 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def remove_previous_artifacts(report_dir: Path) -> None:
-    """Delete what the last run wrote (as its manifest lists it), so no stale checklist of a
-    host that is no longer audited sits beside this run's evidence. Nothing else is touched."""
-    manifest = report_dir / MANIFEST
-    try:
-        entries = json.loads(manifest.read_text(encoding="utf-8"))["artifacts"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    for entry in entries:
-        path = (report_dir / str(entry.get("path", ""))).resolve()
-        if report_dir.resolve() in path.parents and path.is_file():
-            path.unlink()
-    manifest.unlink(missing_ok=True)
-
-
-def write_manifest(report_dir: Path, artifacts: list[Path]) -> Path:
-    """SHA-256 of every artifact this run wrote, so evidence can be shown to be unaltered."""
+def write_manifest(report_dir: Path, artifacts: list[Path], run_id: str | None = None,
+                   details: dict[Path, dict[str, Any]] | None = None) -> Path:
+    """SHA-256 of every artifact this run wrote, so evidence can be shown to be unaltered; the
+    run id ties the manifest to the results.json and run-status.json of the same run.
+    `details` adds fields to some entries (a checklist's host and benchmarks)."""
+    details = details or {}
     entries = [{"path": str(p.relative_to(report_dir)), "sha256": sha256_of(p),
-                "bytes": p.stat().st_size} for p in sorted(set(artifacts)) if p.exists()]
-    return write_json(report_dir / MANIFEST, {"algorithm": "sha256", "artifacts": entries})
+                "bytes": p.stat().st_size, **details.get(p, {})}
+               for p in sorted(set(artifacts)) if p.exists()]
+    return write_json(report_dir / MANIFEST, {"algorithm": "sha256", "run_id": run_id,
+                                              "artifacts": entries})
 
 
-def _file_stem(host: str) -> str:
-    """An inventory host name made safe as a file name."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", host).strip(".") or "host"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+# Names Windows will not create as files, whatever the extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+             *(f"lpt{i}" for i in range(1, 10))}
 
 
-def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[Path], list[str]]:
-    """<host>.ckl and <host>.cklb per host; also returns warnings (STIG references the given
-    benchmark files do not contain)."""
+def _short_hash(host: str) -> str:
+    return hashlib.sha256(host.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def checklist_stems(hosts: list[str]) -> dict[str, str]:
+    """A distinct file name stem per inventory host, its checklists being <stem>.ckl/.cklb.
+
+    A name that is already a safe file name is kept as it is (10.20.30.11, sc01.corp.example).
+    Any other is sanitised and gets a hash of the real name, so two names that sanitise alike
+    (sc:01, sc/01) stay apart and never take a safe name's place; names that differ only in
+    case get one too, since Windows and macOS would write them to one file. Stems never end
+    in a dot-separated part that could be taken for the extension: the suffix is appended."""
+    stems: dict[str, str] = {}
+    for host in hosts:
+        safe = bool(_SAFE_NAME.fullmatch(host)) and not host.endswith(".") and \
+            host.split(".", 1)[0].lower() not in _RESERVED
+        cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", host).strip("._-")[:150] or "host"
+        stems[host] = host if safe else f"{cleaned}-{_short_hash(host)}"
+    folded: dict[str, list[str]] = defaultdict(list)
+    for host, stem in stems.items():
+        folded[stem.casefold()].append(host)
+    for clashing in (group for group in folded.values() if len(group) > 1):
+        for host in clashing:
+            stems[host] = f"{stems[host]}-{_short_hash(host)}"
+    if len({stem.casefold() for stem in stems.values()}) != len(stems):
+        raise ValueError("checklist file names collide")  # needs a SHA-256 collision
+    return stems
+
+
+def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
+        dict[Path, dict[str, Any]], list[str]]:
+    """<stem>.ckl and <stem>.cklb per host, each with the manifest details saying whose it is
+    and which benchmarks it holds; also returns warnings (STIG references the given benchmark
+    files do not contain)."""
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_host[record["host"]].append(record)
-    written, warnings = [], []
+    stems = checklist_stems(sorted(by_host))
+    written: dict[Path, dict[str, Any]] = {}
+    warnings: list[str] = []
     for host, host_records in sorted(by_host.items()):
         target = audit.targets.get(host)
         asset = asset_from(host, audit.assets.get(host),
@@ -98,25 +124,33 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[
                                   catalog_version=audit.catalog.version)
         warnings += [f"{host}: {istig.benchmark_id} has no rule for {missing}"
                      for istig in istigs for missing in istig.unmatched]
-        stem = audit.report_dir / _file_stem(host)
-        ckl = stem.with_suffix(".ckl")
+        ckl = audit.report_dir / f"{stems[host]}.ckl"
         ckl.write_bytes(render_ckl(asset, istigs))
-        cklb = write_json(stem.with_suffix(".cklb"), render_cklb(asset, istigs))
-        written += [ckl, cklb]
+        cklb = write_json(audit.report_dir / f"{stems[host]}.cklb", render_cklb(asset, istigs))
+        holds = {"host": host, "benchmarks": [
+            {"id": istig.benchmark_id, "version": istig.version, "release": istig.release}
+            for istig in istigs]}
+        written.update({ckl: holds, cklb: holds})
     return written, warnings
 
 
-def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Config,
-                  exit_status: int, selected: int) -> list[Path]:
-    # How the run ended and how many host x control tests it selected: whoever reads
-    # results.json alone (the fleet merge) can tell a complete run from an interrupted one.
-    meta = {**run_metadata(audit, config), "exit_status": exit_status, "selected": selected}
+def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
+                  config: pytest.Config, exit_status: int,
+                  not_evaluated: list[str]) -> list[Path]:
+    # How the run ended, how many host x control tests it selected and which of them have no
+    # result: whoever reads results.json alone (the fleet merge) can tell a complete run from
+    # one that stopped early.
+    meta = {"run_id": run_dir.run_id, **run_metadata(audit, config), "exit_status": exit_status,
+            "selected": len(audit.selected), "not_evaluated": len(not_evaluated),
+            "not_evaluated_tests": not_evaluated}
     written = [write_json(audit.report_dir / "results.json", {
         "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
+        "same_machine": [group.to_dict() for group in same_machine(audit.assets)],
         "results": records})]
+    checklists: dict[Path, dict[str, Any]] = {}
     if records:
         checklists, audit.warnings = write_checklists(audit, records)
-        written += checklists
+        written += list(checklists)
         duration = (dt.datetime.now(dt.UTC) - audit.started).total_seconds()
         written.append(write_json(audit.report_dir / "results.hdf.json", render_hdf(
             records, audit.catalog, audit.benchmarks, suite_version=suite_version(),
@@ -129,6 +163,9 @@ def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Co
     lab_log = audit.report_dir / "lab-requests.jsonl"
     if audit.lab is not None and lab_log.exists():
         written.append(lab_log)
+    written.append(run_dir.finish(exit_status))
     inside = [p for p in written if audit.report_dir.resolve() in p.resolve().parents]
-    written.append(write_manifest(audit.report_dir.resolve(), [p.resolve() for p in inside]))
+    written.append(write_manifest(audit.report_dir.resolve(), [p.resolve() for p in inside],
+                                  run_dir.run_id,
+                                  {p.resolve(): holds for p, holds in checklists.items()}))
     return written

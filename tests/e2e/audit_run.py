@@ -32,9 +32,14 @@ def loopback() -> str:
 
 
 def lab_host(image: str, *, transport: str = "ntlm", **extra: Any) -> dict[str, Any]:
-    """Variables for a lab host on a fresh loopback address (http+NTLM or https+Basic)."""
+    """Variables for a lab host on a fresh loopback address (http+NTLM or https+Basic).
+
+    Lab hosts answer on loopback addresses as the machines their images describe, so the host
+    expects the image's computer name (SC-DRIFTED for drifted, else SC-HARDENED, which every
+    image in the tests extends); a variable given as None is left out."""
     host: dict[str, Any] = {
         "ansible_host": loopback(), "cwh_lab_image": image, "cwh_probe_timeout_sec": 2,
+        "cwh_expected_hostname": "SC-DRIFTED" if image == "drifted" else "SC-HARDENED",
         "cwh_ca_bundle": "lab/ca.pem",  # the lab issues "trusted" web certificates from its CA
         # privileged ports are served unprivileged, so the tests need no root
         "cwh_port_map": {135: 10135, 139: 10139, 443: 10443, 445: 10445},
@@ -47,7 +52,7 @@ def lab_host(image: str, *, transport: str = "ntlm", **extra: Any) -> dict[str, 
     if image == "drifted":  # users reach drifted through its TLS front end on 443
         host["cwh_web_url"] = f"https://{host['ansible_host']}:443/"
     host.update(extra)
-    return host
+    return {key: value for key, value in host.items() if value is not None}
 
 
 def write_inventory(tmp_path: Path, hosts: dict[str, dict[str, Any]],

@@ -192,7 +192,8 @@ def test_adhoc_hosts_url_without_inventory(tmp_path):
     try:
         assert lab.stdout.readline().startswith("READY")
         run = run_audit(tmp_path, None, "-m", "gpo", "--hosts",
-                        f"winrm://auditor@{address}:5985?no_ssl=true",
+                        f"winrm://auditor@{address}:5985?no_ssl=true"
+                        "&expected_hostname=SC-HARDENED",
                         env={"CWH_WINRM_PASSWORD": "lab-only-not-a-secret"})
     finally:
         lab.stdin.close()

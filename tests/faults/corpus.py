@@ -124,6 +124,21 @@ FAULTS: list[Fault] = [
     output("secedit_no_privilege_rights", SECEDIT, why=r"no \[Privilege Rights\] section"),
     output("registry_answered_twice", REGISTRY - {"CWH-TLS-03"},
            why="answered 2 times with different data"),
+    # --- whose facts are these? ---------------------------------------------------------------
+    output("section_missing:identity", why="no 'identity' section"),
+    output("section_error:identity", why="collecting 'identity' failed"),
+    output("section_null:identity", why="'identity' section came back empty"),
+    image("identity-other-machine", ALL, "the facts that arrived are those of SC-OTHER"),
+    image("identity-names-null", ALL, "names no computer and no DNS host"),
+    image("identity-hostile-stranger", ALL, "is neither its computer name nor its DNS host"),
+    # An Ansible alias as the inventory name, nothing saying which machine it stands for.
+    Fault("alias-without-expected-hostname", ALL, {"cwh_expected_hostname": None},
+          "the inventory name f-alias-without-expected-hostname is neither"),
+    # The right short name, but the host is a member of another domain than the one expected.
+    Fault("expected-fqdn-other-domain", ALL,
+          {"cwh_lab_image": str(IMAGES / "domain-joined.yml"),
+           "cwh_expected_hostname": "sc-hardened.other.example"},
+          "domain other.example, not corp.example.com"),
     # --- one section missing, failed or null --------------------------------------------------
     output("section_missing:registry", REGISTRY - {"CWH-TLS-03"}, why="no 'registry' section"),
     output("section_missing:secedit", SECEDIT, why="no 'secedit' section"),

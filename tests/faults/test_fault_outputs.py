@@ -28,7 +28,7 @@ XSD = REPO.parent / "shared" / "schemas" / "U_Checklist_Schema_V2.xsd"
 # Hosts whose hostile strings reach the evidence (the HTML must show them, as text).
 HOSTILE_HOSTS = ("f-hostile-identity", "f-hostile-evidence", "f-hostile-webconfig",
                  "f-hostile-iis", "f-hostile-netsh", "f-hostile-certificate",
-                 "f-hostile-server-header")
+                 "f-hostile-server-header", "f-identity-hostile-stranger")
 # Characters a terminal or a log viewer acts on: C0 controls but tab/newline, DEL, C1, and the
 # bidirectional overrides that make text display as something else.
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from cwh.report.merge import MANIFEST, main, verify
+from cwh.report.rundir import STATUS
 from cwh.report.writers import sha256_of, write_json, write_manifest
 from tests.e2e.audit_run import REPO, lab_host, run_audit, write_inventory
 
@@ -20,13 +22,23 @@ def record(host: str, control: str, status: str = "NotAFinding", severity: str =
             "error": error, "waiver": None}
 
 
+def seal(directory: Path, files: list[Path]) -> None:
+    """The manifest a finished run writes: `files` and its run-status.json, under its run id."""
+    status = directory / STATUS
+    run_id = json.loads(status.read_text())["run_id"]
+    write_manifest(directory, [*files, status], run_id)
+
+
 def make_slice(directory: Path, records: list[dict], *, started: str = "2026-11-01T10:00:00+00:00",
                markers: str = "stig", host_errors: dict | None = None, exit_status: int = 0,
                selected: int | None = None, hosts: list[str] | None = None) -> Path:
-    """A report directory the way a run leaves it: results.json, checklists, a manifest."""
+    """A report directory the way a run leaves it: results.json, checklists, its status and a
+    manifest, all under one run id."""
     hosts = hosts or sorted({r["host"] for r in records})
+    run_id = uuid.uuid4().hex
     written = [write_json(directory / "results.json", {
-        "run": {"suite_version": "0.1.0", "catalog_version": "2026.11.1", "markers": markers,
+        "run": {"run_id": run_id, "suite_version": "0.1.0", "catalog_version": "2026.11.1",
+                "markers": markers,
                 "inventory": f"/inv/{directory.name}.yml", "started": started, "hosts": hosts,
                 "exit_status": exit_status,
                 "selected": len(records) if selected is None else selected},
@@ -39,7 +51,9 @@ def make_slice(directory: Path, records: list[dict], *, started: str = "2026-11-
             written.append(path)
     junit = directory / "junit.xml"
     junit.write_text("<testsuites/>\n")
-    write_manifest(directory, [*written, junit])
+    write_json(directory / STATUS, {"run_id": run_id, "state": "finished", "started": started,
+                                    "exit_status": exit_status})
+    seal(directory, [*written, junit])
     return directory
 
 
@@ -118,7 +132,7 @@ def test_a_lab_log_that_changed_after_the_run_is_refused_like_any_artifact(tmp_p
     log = piece / "lab-requests.jsonl"
     log.write_text('{"action": "Command"}\n')
     make_slice(piece, [record("h1", "CWH-GPO-01")])
-    write_manifest(piece, [piece / n for n in ("results.json", "h1.ckl", "lab-requests.jsonl")])
+    seal(piece, [piece / n for n in ("results.json", "h1.ckl", "lab-requests.jsonl")])
     with log.open("a") as handle:
         handle.write('{"action": "Delete"}\n')
     assert main([str(tmp_path / "fleet"), str(piece)]) == 4
@@ -149,7 +163,7 @@ def test_a_slice_from_before_completion_was_recorded_is_incomplete(tmp_path, cap
     document = json.loads((piece / "results.json").read_text())
     del document["run"]["exit_status"], document["run"]["selected"]
     write_json(piece / "results.json", document)
-    write_manifest(piece, [piece / "results.json"])
+    seal(piece, [piece / "results.json"])
     assert main([str(tmp_path / "fleet"), str(piece), "--fail-on", "cat3"]) == 6
     assert "does not say how the run ended" in capsys.readouterr().out
 
@@ -201,7 +215,7 @@ def test_unusable_inputs_are_refused(tmp_path, two_slices, capsys, problem, mess
         a = tmp_path / "missing"
     else:
         write_json(a / "results.json", {"results": "nope"})
-        write_manifest(a, [a / "results.json"])
+        seal(a, [a / "results.json"])
     assert main([str(tmp_path / "fleet"), str(a)]) == 4
     assert message in capsys.readouterr().err
 
@@ -267,3 +281,65 @@ def test_slices_of_real_runs_merge_to_what_one_run_reports(tmp_path):
     assert (out / "hard.ckl").exists() and (out / "drift.cklb").exists()
     assert [s["run"]["hosts"] for s in merged["run"]["slices"]] == [["hard"], ["drift"]]
     verify(out)
+
+
+def test_results_from_another_run_are_refused_even_when_the_hashes_agree(tmp_path, capsys):
+    """Someone puts another run's results.json in and re-hashes the manifest: the run ids of
+    results.json, manifest.json and run-status.json no longer agree."""
+    a = make_slice(tmp_path / "a", [record("h1", "CWH-GPO-01")])
+    b = make_slice(tmp_path / "b", [record("h1", "CWH-GPO-01", "Open")])
+    (a / "results.json").write_bytes((b / "results.json").read_bytes())
+    seal(a, [a / "results.json", a / "h1.ckl"])
+    assert main([str(tmp_path / "fleet"), str(a)]) == 4
+    error = capsys.readouterr().err
+    assert "come from different runs" in error and "stale" in error
+
+
+@pytest.mark.parametrize("state, message", [
+    ({"state": "running"}, "did not finish"),
+    ({"state": "failed", "exit_status": 4, "error": "inventory x.yml: nope"},
+     "the last run into it failed (exit 4: inventory x.yml: nope)"),
+    (None, "no readable run-status.json"),
+])
+def test_a_slice_whose_last_run_did_not_finish_is_refused(tmp_path, capsys, state, message):
+    piece = make_slice(tmp_path / "s", [record("h1", "CWH-GPO-01")])
+    status = piece / STATUS
+    if state is None:  # a directory written before runs recorded their status
+        status.unlink()
+        write_manifest(piece, [piece / "results.json", piece / "h1.ckl"])
+    else:
+        write_json(status, {**json.loads(status.read_text()), **state})
+    assert main([str(tmp_path / "fleet"), str(piece)]) == 4
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "fleet").exists()
+
+
+def test_a_merged_directory_is_a_finished_run_of_its_own(tmp_path, two_slices):
+    out = tmp_path / "fleet"
+    assert main([str(out), *map(str, two_slices)]) == 0
+    status = json.loads((out / STATUS).read_text())
+    manifest = json.loads((out / MANIFEST).read_text())
+    results = json.loads((out / "results.json").read_text())
+    assert status["state"] == "finished"
+    assert status["run_id"] == manifest["run_id"] == results["run"]["run_id"]
+    for piece, source in zip(results["run"]["slices"], two_slices, strict=True):
+        assert piece["run"]["run_id"] == json.loads((source / STATUS).read_text())["run_id"]
+
+
+def test_one_machine_audited_under_two_names_in_two_slices_is_reported(tmp_path, capsys):
+    check = {"confirmed": True, "compared": "...", "machine": "sc01|corp.example|00:15:5d:0a:1e:0b",
+             "arrived": {"computer_name": "SC01", "dns_host_name": "sc01",
+                         "domain": "corp.example", "part_of_domain": True}}
+    a = make_slice(tmp_path / "a", [record("sc01", "CWH-GPO-01")])
+    b = make_slice(tmp_path / "b", [record("sc01.corp.example", "CWH-GPO-01")])
+    for piece, host in ((a, "sc01"), (b, "sc01.corp.example")):
+        document = json.loads((piece / "results.json").read_text())
+        document["hosts"][host]["identity_check"] = check
+        write_json(piece / "results.json", document)
+        seal(piece, [piece / "results.json"])
+    out = tmp_path / "fleet"
+    assert main([str(out), str(a), str(b)]) == 0
+    merged = json.loads((out / "results.json").read_text())
+    assert merged["same_machine"] == [{"machine": "SC01 (DNS host name sc01; domain corp.example)",
+                                       "hosts": ["sc01", "sc01.corp.example"]}]
+    assert "same machine: sc01, sc01.corp.example all reached SC01" in capsys.readouterr().out
