@@ -32,7 +32,8 @@ def run(tmp_path_factory):
         if behaviour:
             image = f"{name}.yml"
             (tmp / image).write_text(yaml.safe_dump({"extends": base, "powershell": behaviour}))
-        hosts[name] = lab_host(image, cwh_command_timeout_sec=10)
+        hosts[name] = lab_host(image, cwh_command_timeout_sec=10,
+                               cwh_expected_hostname=f"SC-{base.upper()}")
         if base == "drifted":  # reached through its TLS front end, as lab_host does for it
             hosts[name]["cwh_web_url"] = f"https://{hosts[name]['ansible_host']}:443/"
     return run_audit(tmp, write_inventory(tmp, hosts), "-m", "stig")
