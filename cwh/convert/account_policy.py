@@ -36,6 +36,11 @@ SETTINGS = {
     "maximum tolerance for computer clock synchronization": (KP, "MaxClockSkew", "minutes"),
 }
 _KEYS = {key.lower(): (section, key) for section, key, _ in SETTINGS.values()}
+# Where the policy's 0 means "forever", secedit's export writes -1, not 0 (SaltStack's win_lgpo
+# tests set "Account lockout duration" to 0 on Windows and read back "LockoutDuration = -1";
+# setup scripts write "MaximumPasswordAge = -1" for passwords that never expire). DISA's "0" is
+# that -1: allowed where DISA allows the 0, a finding wherever the 0 is one.
+_FOREVER_IS_MINUS_ONE = {"LockoutDuration", "MaximumPasswordAge"}
 _ENABLED = {"enabled": 1, "disabled": 0}
 
 _N = r'"(?P<n>\d+)"'
@@ -151,5 +156,10 @@ def account_policy_checks(ct: CheckText) -> Recognised | None:
     if ct.take_all(_RESTRICTIVE_ZERO) and 0 not in (requirement or {}).get("also", []):
         raise Refusal("'0 is more restrictive' on a requirement that does not allow 0")
     assert requirement is not None and section is not None
+    if key in _FOREVER_IS_MINUS_ONE:
+        if requirement["op"] == "at_most":
+            raise Refusal("a maximum on a setting whose 'forever' secedit writes as -1")
+        if 0 in requirement.get("also", []):
+            requirement["also"] = sorted({*requirement["also"], -1})
     check: Check = {"kind": "account_policy", "section": section, "key": key, **requirement}
     return Recognised(checks=[check])

@@ -29,7 +29,7 @@ _SYNCHRONIZE = 0x100000
 _ACCESS_NAMES = {
     "full control": "FullControl", "modify": "Modify", "read & execute": "ReadAndExecute",
     "read": "Read", "write": "Write", "create folders/append data": "AppendData",
-    "create files/write data": "CreateFiles", "special": "Special",
+    "create files/write data": "CreateFiles",
 }
 _ICACLS_RIGHTS = {"F": "FullControl", "M": "Modify", "RX": "ReadAndExecute", "R": "Read",
                   "W": "Write", "AD": "AppendData", "WD": "CreateFiles", "D": "Delete",
@@ -67,6 +67,11 @@ ICACLS_LINE = re.compile(r"^(?P<principal>[^:()]+):(?P<flags>(?:\([A-Z,]+\))+)$"
 
 
 def _access(text: str) -> str:
+    if text.strip().lower() == "special":
+        # Explorer shows "Special" for any mask that is not a named right: DISA's default is
+        # then unknown, and no bound we chose would be DISA's (Full Control passes any upper
+        # bound, yet DISA's own comparison sees "Full Control" where it lists "Special")
+        raise Refusal("a default permission DISA lists as Special, without naming its rights")
     name = _ACCESS_NAMES.get(text.strip().lower())
     if name is None:
         raise Refusal("a permission name the converter does not know")
@@ -134,8 +139,6 @@ def mask(rights: str | list[str], table: dict[str, int]) -> int:
     names = [rights] if isinstance(rights, str) else rights
     total = 0
     for name in names:
-        if name == "Special":
-            name = "FullControl"  # "Special" is some subset; its upper bound is full control
         if name not in table:
             raise Refusal("a permission that does not exist on this kind of object")
         total |= table[name]

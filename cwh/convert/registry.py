@@ -247,7 +247,7 @@ def registry_checks(ct: CheckText) -> Recognised | None:
         if len(checks) < 2:
             raise Refusal("'additional entries' with a single value")
         ct.take_all(_ADDITIONAL)
-    return Recognised(checks=checks)
+    return Recognised(checks=checks, inputs=inputs)
 
 
 def fields_of(check: Check) -> dict[str, Any]:

@@ -100,8 +100,8 @@ def canonical(value: Any) -> Any:
             out.setdefault("principals", [])
         if out.get("kind") in _DEFAULT_ABSENT:
             out.setdefault("absent", "finding")
-        if out.get("kind") == "certificate":
-            out.pop("not_after", None)  # evidence only
+        if out.get("kind") == "certificate" and "expired_absent" not in out:
+            out.pop("not_after", None)  # evidence only, unless a past date excuses absence
         if "checks" in out and "reason" in out:  # a Not_Applicable condition
             out.pop("reason")
         return out

@@ -8,7 +8,7 @@ from cwh.convert.account_policy import account_policy_checks
 from cwh.convert.applicability import read_applicability
 from cwh.convert.result import Refusal
 from cwh.convert.text import CheckText
-from tests.convert.phrasings import edited, text
+from tests.convert.phrasings import edited, rule, text
 
 
 def read(ct: CheckText) -> dict:
@@ -21,7 +21,9 @@ def read(ct: CheckText) -> dict:
 
 
 @pytest.mark.parametrize(("stig_id", "expected"), [
-    ("WN22-AC-000010", {"key": "LockoutDuration", "op": "at_least", "value": 15, "also": [0]}),
+    # the policy's 0 (locked until an administrator unlocks) is -1 in secedit's export
+    ("WN22-AC-000010", {"key": "LockoutDuration", "op": "at_least", "value": 15,
+                        "also": [-1, 0]}),
     ("WN22-AC-000020", {"key": "LockoutBadCount", "op": "range", "min": 1, "max": 3}),
     ("WN22-AC-000030", {"key": "ResetLockoutCount", "op": "at_least", "value": 15}),
     ("WN22-AC-000040", {"key": "PasswordHistorySize", "op": "at_least", "value": 24}),
@@ -79,3 +81,27 @@ def test_complexity_keeps_its_password_filter_sentence_for_the_exception() -> No
 
 def test_not_an_account_policy_rule() -> None:
     assert account_policy_checks(text("WN22-SO-000050")) is None
+
+
+def test_minus_one_is_allowed_only_where_it_is_the_policys_zero() -> None:
+    # secedit writes -1 for "forever": an allowed 0 of LockoutDuration also allows -1, but a
+    # MaximumPasswordAge of -1 (never expires) stays outside range 1..60, a finding
+    assert read(text("WN16-AC-000010"))["also"] == [-1, 0]
+    assert read(text("WN19-AC-000050")) == {"section": "System Access",
+                                            "key": "MaximumPasswordAge", "op": "range",
+                                            "min": 1, "max": 60}
+    assert "also" not in read(text("WN22-AC-000030"))  # ResetLockoutCount: no 0, no -1
+
+
+def test_a_bare_maximum_on_a_forever_setting_is_refused() -> None:
+    # without DISA's "0 is a finding", "greater than 60" alone would pass secedit's -1
+    # (never expires) as "at most 60"
+    content = rule("WN22-AC-000050").check_content
+    for sentence in ('If the value is set to "0" (never expires), this is a finding.',
+                     'If "MaximumPasswordAge" is greater than "60" or equal to "0" in the file, '
+                     'this is a finding.'):
+        assert sentence in content
+        content = content.replace(sentence, "")
+    ct = CheckText.of(content)
+    with pytest.raises(Refusal, match="-1"):
+        account_policy_checks(ct)

@@ -68,3 +68,20 @@ def test_a_benchmark_named_the_way_a_person_might() -> None:
     for named in (path.name, f"../shared/stig/{path.name}", "MS_Windows_Server_2022_STIG-V1R3",
                   "MS_Windows_Server_2022_STIG", "Windows Server 2022 V1R3", "WN22"):
         assert benchmark_file(named) == path, named
+
+
+def test_expiry_dates_are_compared_where_they_decide() -> None:
+    # not_after is evidence, except where expired_absent makes a past date excuse a missing
+    # certificate: there a wrong date would change the verdict
+    check = {"kind": "certificate", "store": "Root", "op": "all_present",
+             "thumbprints": ["49CBE933151872E17C8EAE7F0ABA97FB610F6477"],
+             "not_after": {"49CBE933151872E17C8EAE7F0ABA97FB610F6477": "2024-11-16"}}
+    record = {"checks": [check]}
+    no_dates = {k: v for k, v in check.items() if k != "not_after"}
+    assert differences({"checks": [no_dates]}, record) == []
+    record = {"checks": [{**check, "expired_absent": "compliant"}]}
+    assert differences({"checks": [{**no_dates, "expired_absent": "compliant"}]}, record) != []
+    wrong = {**check, "expired_absent": "compliant",
+             "not_after": {"49CBE933151872E17C8EAE7F0ABA97FB610F6477": "2034-11-16"}}
+    assert differences({"checks": [wrong]}, record) != []
+    assert differences({"checks": [{**check, "expired_absent": "compliant"}]}, record) == []

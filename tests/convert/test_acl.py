@@ -77,8 +77,22 @@ def test_table_and_icacls_disagreeing_is_refused() -> None:
         run(acl.directory_checks, ct)
 
 
+def test_hklm_keys_with_an_access_disa_calls_special_are_refused() -> None:
+    # HKLM\SECURITY lists Administrators as "Special": no rights named, so "as restrictive as
+    # the default" cannot be judged (Full Control would fit any upper bound we chose)
+    ct = text("WN22-00-000170")
+    read_applicability(ct)
+    with pytest.raises(Refusal, match="Special"):
+        acl.hklm_checks(ct)
+    with pytest.raises(Refusal, match="Special"):
+        table_ace("Administrators - Special - This key and subkeys")
+
+
 def test_hklm_keys() -> None:
-    checks = run(acl.hklm_checks, text("WN22-00-000170"))
+    # the same text with the Special line named as a right: the three keys are read
+    ct = edited("WN22-00-000170", "Administrators - Special - This key and subkeys",
+                "Administrators - Read - This key and subkeys")
+    checks = run(acl.hklm_checks, ct)
     assert [c["path"] for c in checks] == ["HKLM\\SECURITY", "HKLM\\SOFTWARE", "HKLM\\SYSTEM"]
     system = checks[2]["aces"]
     assert any(a.get("roles") == ["dc"] for a in system)

@@ -7,7 +7,8 @@ import pytest
 from cwh.convert.applicability import read_applicability
 from cwh.convert.registry import registry_checks, registry_path, whitespace_sha256
 from cwh.convert.result import Refusal
-from tests.convert.phrasings import edited, text
+from cwh.convert.rules import convert_rule
+from tests.convert.phrasings import edited, rule, text
 
 
 def only_check(stig_id: str) -> dict:
@@ -139,3 +140,11 @@ def test_registry_path_spelling() -> None:
 
 def test_not_a_registry_rule() -> None:
     assert registry_checks(text("WN22-AU-000070")) is None
+
+
+def test_the_banner_rules_name_the_inputs_they_read() -> None:
+    # the record's `inputs` lists every variable its checks read (docs/stig-rules.md, "A rule")
+    text_rule = convert_rule(rule("WN22-SO-000130"))
+    assert text_rule["inputs"] == ["cwh_legal_notice_text"]
+    title_rule = convert_rule(rule("WN16-SO-000160"))
+    assert title_rule["inputs"] == ["cwh_legal_notice_caption"]
