@@ -98,6 +98,8 @@ def canonical(value: Any) -> Any:
             out.pop("inherited", None)  # evidence only (docs/stig-rules.md, acl)
         if out.get("kind") == "user_right" and out.get("op") == "none":
             out.setdefault("principals", [])
+        if out.get("kind") == "group_members":
+            out.setdefault("principals", [])  # only the inventory list, when none is written
         if out.get("kind") in _DEFAULT_ABSENT:
             out.setdefault("absent", "finding")
         if out.get("kind") == "certificate" and "expired_absent" not in out:
