@@ -27,7 +27,7 @@ from cwh.judge import judge, needs_runner
 from cwh.judge.verdict import Status, Verdict, not_reviewed
 from cwh.lab.process import LabServer
 from cwh.probes.runner import RunnerView
-from cwh.report import exitcodes
+from cwh.report import cci, exitcodes
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
@@ -57,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--stig-xccdf", action="append", default=[], metavar="FILE",
                     help="DISA XCCDF benchmark (file or folder, repeatable): checklists then "
                          "carry every rule of it with its full text")
+    group.addoption("--cci-list", default=None, metavar="FILE",
+                    help="DISA's CCI list (U_CCI_List.xml): HDF controls get tags.nist from it")
     group.addoption("--cwh-doctor", action="store_true", default=False,
                     help="check that every host can be audited (name, port, TLS, login, "
                          "rights), print one line per host, and stop")
@@ -156,6 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # it then gathers its hosts itself (correct, one more round trip per such worker).
         audit.share_dir = Path(shared) if shared and Path(shared).is_dir() else None
         return
+    cci.configure(config)  # a bad --cci-list stops the run here: nothing removed or contacted
     audit.report_dir.mkdir(parents=True, exist_ok=True)
     if not config.option.collectonly:
         remove_previous_artifacts(audit.report_dir)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from cwh.report.cci import CCI_KEY
 from cwh.report.checklist import asset_from, build_checklists
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
-from cwh.report.hdf import render_hdf
+from cwh.report.hdf import host_file_names, render_fleet_hdf, render_host_hdf
 from cwh.version import suite_version
 
 if TYPE_CHECKING:
@@ -106,6 +107,26 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[list[
     return written, warnings
 
 
+def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config) -> list[Path]:
+    """hdf/<host>.json per host (each host its own evaluation, as Heimdall and the SAF CLI
+    count it) and results.hdf.json, the fleet with every host's profiles kept apart."""
+    options = dict(suite_version=suite_version(), started=audit.started.isoformat(
+        timespec="seconds"), duration=(dt.datetime.now(dt.UTC) - audit.started).total_seconds(),
+        nist=config.stash.get(CCI_KEY, None))
+    hosts = sorted({r["host"] for r in records})
+    written = []
+    for host, name in host_file_names(hosts).items():
+        target = audit.targets.get(host)
+        asset = asset_from(host, audit.assets.get(host),
+                           role=target.var("cwh_role") if target else None,
+                           marking=target.var("cwh_marking") if target else None)
+        written.append(write_json(audit.report_dir / "hdf" / name, render_host_hdf(
+            host, records, audit.catalog, audit.benchmarks, asset=asset, **options)))
+    written.append(write_json(audit.report_dir / "results.hdf.json", render_fleet_hdf(
+        records, audit.catalog, audit.benchmarks, **options)))
+    return written
+
+
 def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Config,
                   exit_status: int, selected: int) -> list[Path]:
     # How the run ended and how many host x control tests it selected: whoever reads
@@ -117,10 +138,7 @@ def write_reports(audit: Audit, records: list[dict[str, Any]], config: pytest.Co
     if records:
         checklists, audit.warnings = write_checklists(audit, records)
         written += checklists
-        duration = (dt.datetime.now(dt.UTC) - audit.started).total_seconds()
-        written.append(write_json(audit.report_dir / "results.hdf.json", render_hdf(
-            records, audit.catalog, audit.benchmarks, suite_version=suite_version(),
-            started=audit.started.isoformat(timespec="seconds"), duration=duration)))
+        written += write_hdf(audit, records, config)
     # Files other plugins wrote for this run (pytest-html, junitxml) belong in the manifest too.
     for option in ("htmlpath", "xmlpath"):
         value = getattr(config.option, option, None)

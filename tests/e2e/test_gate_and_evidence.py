@@ -190,18 +190,21 @@ def test_all_formats_agree_with_results_json(evidence_run):
                      if s["stig_id"] == "ConnectWise_ScreenConnect_Hardening")["rules"]
         assert {r["group_id"]: CKLB_STATUS[r["status"]] for r in rules} == \
             {c: s for (h, c), s in expected.items() if h == host}
-    hdf = json.loads((evidence_run.report_dir / "results.hdf.json").read_text())
-    guide_profile = next(p for p in hdf["profiles"]
-                         if p["name"] == "ConnectWise_ScreenConnect_Hardening")
     hdf_status = {"passed": "NotAFinding", "failed": "Open"}
-    for control in guide_profile["controls"]:
-        for result in control["results"]:
-            host = next(h for h in ("lab-hardened", "lab-drifted") if h in result["code_desc"])
+    for host in ("lab-hardened", "lab-drifted"):
+        hdf = json.loads((evidence_run.report_dir / "hdf" / f"{host}.json").read_text())
+        guide_profile = hdf["profiles"][0]
+        assert guide_profile["name"] == "ConnectWise_ScreenConnect_Hardening"
+        assert len(guide_profile["controls"]) == 34
+        for control in guide_profile["controls"]:
+            [result] = control["results"]
+            assert result["resource_id"] == host
             status = expected[(host, control["id"])]
             if result["status"] in hdf_status:
                 assert hdf_status[result["status"]] == status, (host, control["id"])
             else:
                 assert status in ("Not_Applicable", "Not_Reviewed"), (host, control["id"])
+            assert (control["impact"] == 0) == (status == "Not_Applicable"), control["id"]
     junit = ElementTree.parse(evidence_run.report_dir / "junit.xml").getroot()
     seen = {}
     for case in junit.iter("testcase"):
@@ -214,6 +217,7 @@ def test_manifest_hashes_every_artifact(evidence_run):
     manifest = json.loads((evidence_run.report_dir / "manifest.json").read_text())
     listed = {entry["path"]: entry["sha256"] for entry in manifest["artifacts"]}
     for name in ("report.html", "results.json", "results.hdf.json", "junit.xml",
-                 "lab-hardened.ckl", "lab-hardened.cklb", "lab-drifted.ckl", "lab-drifted.cklb"):
+                 "hdf/lab-hardened.json", "hdf/lab-drifted.json", "lab-hardened.ckl",
+                 "lab-hardened.cklb", "lab-drifted.ckl", "lab-drifted.cklb"):
         data = (evidence_run.report_dir / name).read_bytes()
         assert listed[name] == hashlib.sha256(data).hexdigest(), name
