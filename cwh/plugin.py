@@ -27,7 +27,7 @@ from cwh.judge import judge, needs_runner
 from cwh.judge.verdict import Status, Verdict, not_reviewed
 from cwh.lab.process import LabServer
 from cwh.probes.runner import RunnerView
-from cwh.report import cci, exitcodes
+from cwh.report import cci, exitcodes, junit
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
@@ -169,6 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(xdist_share, "cwh-xdist-share")
     if not config.option.xmlpath:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
+    junit.configure(config)
     config.pluginmanager.register(ResultCollector(audit, config), "cwh-results")
     if config.pluginmanager.hasplugin("html"):
         from cwh.report import html
@@ -345,9 +346,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report.cwh_asset = asset_of(audit.targets[host], facts)
     if facts is not None and facts.error:
         report.cwh_host_error = facts.error
-    # junitxml reads the properties from the teardown report, which copies the item's.
-    item.user_properties.extend([
-        ("host", host), ("control", control_id), ("status", record["status"]),
-        ("stig_id", ",".join(record["stig_ids"])), ("severity", record["severity"]),
-        ("waived", str(bool(waiver and not waiver["expired"])).lower()),
-    ])
+    # No user_properties: junitxml would write them inside <testcase>, which xunit2 forbids;
+    # cwh/report/junit.py names the case after the host and control instead.
