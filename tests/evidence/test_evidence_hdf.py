@@ -352,3 +352,20 @@ def test_host_file_names_never_collide() -> None:
         assert name.endswith(".json") and not name.startswith(".") and len(name) < 200
         assert all(ch.isalnum() or ch in "._-" for ch in name), name
     assert host_file_names(list(reversed(hosts))) == names  # stable, whatever the order
+
+
+def test_hosts_named_by_ip_get_one_hdf_file_each(tmp_path) -> None:
+    """Through a run: 10.1.2.3 and 10.1.2.4 would share 10.1.2.json under Path.with_suffix."""
+    from tests.e2e.audit_run import lab_host, run_audit, write_inventory
+
+    inventory = write_inventory(tmp_path, {"10.1.2.3": lab_host("hardened"),
+                                           "10.1.2.4": lab_host("drifted", transport="basic")})
+    run = run_audit(tmp_path, inventory, "-m", "gpo")
+    assert run.exit_code == 1, run.output
+    files = sorted(p.name for p in (run.report_dir / "hdf").iterdir())
+    assert files == ["10.1.2.3.json", "10.1.2.4.json"]
+    for name in files:
+        doc = json.loads((run.report_dir / "hdf" / name).read_text())
+        assert doc["platform"]["target_id"] == name.removesuffix(".json")
+    manifest = json.loads((run.report_dir / "manifest.json").read_text())
+    assert {"hdf/10.1.2.3.json", "hdf/10.1.2.4.json"} <= {e["path"] for e in manifest["artifacts"]}
