@@ -16,7 +16,8 @@ from cwh.report.cci import CCI_KEY
 from cwh.report.checklist import asset_from, build_checklists
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
-from cwh.report.hdf import host_file_names, render_fleet_hdf, render_host_hdf
+from cwh.report.hdf import render_fleet_hdf, render_host_hdf
+from cwh.report.hostfiles import host_file_names
 from cwh.version import suite_version
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from cwh.report.checklist import GUIDE_BENCHMARK_ID, asset_from
-from cwh.report.hdf import NO_NIST, host_file_names, render_fleet_hdf, render_host_hdf
+from cwh.report.hdf import NO_NIST, render_fleet_hdf, render_host_hdf
+from cwh.report.hostfiles import host_file_names
 from tests.evidence.evidence_helpers import (
     ASSET_FACTS,
     CATALOG,
