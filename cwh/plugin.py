@@ -27,7 +27,7 @@ from cwh.judge import judge, needs_runner
 from cwh.judge.verdict import Status, Verdict, not_reviewed
 from cwh.lab.process import LabServer
 from cwh.probes.runner import RunnerView
-from cwh.report import exitcodes
+from cwh.report import cci, exitcodes, junit
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
@@ -57,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--stig-xccdf", action="append", default=[], metavar="FILE",
                     help="DISA XCCDF benchmark (file or folder, repeatable): checklists then "
                          "carry every rule of it with its full text")
+    group.addoption("--cci-list", default=None, metavar="FILE",
+                    help="DISA's CCI list (U_CCI_List.xml): HDF controls get tags.nist from it")
     group.addoption("--cwh-doctor", action="store_true", default=False,
                     help="check that every host can be audited (name, port, TLS, login, "
                          "rights), print one line per host, and stop")
@@ -150,7 +152,9 @@ def pytest_configure(config: pytest.Config) -> None:
             run_dir = RunDir.open(options.report_dir)
             config.stash[RUN_DIR_KEY] = run_dir
         audit = build_audit(options)
-    except CwhError as exc:
+        if not _is_worker(config):
+            cci.configure(config)  # a bad --cci-list is a usage error: nothing is contacted
+    except (CwhError, pytest.UsageError) as exc:
         if run_dir is not None:
             run_dir.fail(exitcodes.USAGE_ERROR, str(exc))
         raise pytest.UsageError(str(exc)) from None
@@ -176,6 +180,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath and \
             run_dir is not None:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
+    junit.configure(config)
     config.pluginmanager.register(ResultCollector(audit, config, run_dir), "cwh-results")
     if config.pluginmanager.hasplugin("html") and run_dir is not None:
         from cwh.report import html
@@ -363,9 +368,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
                                 audit.gatherer.identity(host) if audit.gatherer else None)
     if facts is not None and facts.error:
         report.cwh_host_error = facts.error
-    # junitxml reads the properties from the teardown report, which copies the item's.
-    item.user_properties.extend([
-        ("host", host), ("control", control_id), ("status", record["status"]),
-        ("stig_id", ",".join(record["stig_ids"])), ("severity", record["severity"]),
-        ("waived", str(bool(waiver and not waiver["expired"])).lower()),
-    ])
+    # No user_properties: junitxml would write them inside <testcase>, which xunit2 forbids;
+    # cwh/report/junit.py names the case after the host and control instead.

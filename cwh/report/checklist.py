@@ -49,6 +49,7 @@ ROLE_BY_DOMAIN_ROLE = {0: "Workstation", 1: "Workstation", 2: "Member Server",
 # (and Java) count them: UTF-16 code units. Stay below with room for the truncation note.
 TEXT_LIMIT = 32000
 FIELD_LIMIT = 4000  # one observed value or raw excerpt, so every part of a rule keeps its place
+VERDICT_PART_LIMIT = 300  # expected / observed / reason in a one-line verdict (comments, JUnit)
 HOST_NAME_LIMIT = 255  # STIG Manager rejects longer host names
 SEPARATOR = "\n--------------------------------\n"  # Heimdall's own separator between results
 
@@ -455,9 +456,40 @@ def _details(records: list[Mapping[str, Any]], status: str, subject: str, proven
     return truncate(SEPARATOR.join([header, *blocks]), TEXT_LIMIT, "finding details")
 
 
-def _comments(records: list[Mapping[str, Any]]) -> str:
-    text = "\n".join(c for c in (comments_text(r) for r in records) if c)
-    return truncate(text, TEXT_LIMIT, "comments")
+def _short(value: Any, limit: int) -> str:
+    text = _one_line(value)
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+
+
+def verdict_line(record: Mapping[str, Any], limit: int = VERDICT_PART_LIMIT, *,
+                 with_id: bool = True) -> str:
+    """One control's verdict on one line: status (with waiver or error notes), expected and
+    observed; the reason where expected vs observed does not say it (N/A, not reviewed)."""
+    status = record_status(record)
+    parts = [(f"{_one_line(record.get('control_id'))}: " if with_id else "")
+             + status_line(record)]
+    for label in ("expected", "observed"):
+        if _one_line(record.get(label)):
+            parts.append(f"{label} {_short(record.get(label), limit)}")
+    wants_reason = status in ("Not_Applicable", "Not_Reviewed") or len(parts) == 1
+    if wants_reason and _one_line(record.get("reason")):
+        parts.append(f"reason: {_short(record.get('reason'), limit)}")
+    return "; ".join(parts)
+
+
+def _comments(records: list[Mapping[str, Any]], status: str, provenance: str) -> str:
+    """The reviewer's statement: who assessed it, the verdict and why in a few lines, then the
+    waiver, attestation and manual notes. Never empty for an assessed rule: STIG Manager (under
+    its default "a finding needs a comment") imports a review without one as saved, not
+    submitted."""
+    hosts = ", ".join(dict.fromkeys(_one_line(r.get("host")) for r in records))
+    checked = _newest(records)
+    head = (f"Assessed automatically by {provenance} on {hosts or 'an unnamed host'}"
+            f"{' at ' + checked if checked else ''}: {status}. The evidence is in the finding "
+            "details.")
+    lines = [head, *(verdict_line(r) for r in records),
+             *(c for c in (comments_text(r) for r in records) if c)]
+    return truncate("\n".join(lines), TEXT_LIMIT, "comments")
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -516,7 +548,7 @@ def _rule_vuln(rule: Rule, istig_uuid: str, stig_ref: str, host_key: str, benchm
     subject = f"{rule.vuln_id} ({rule.stig_id})"
     return Vuln(**base, status=status, finding_details=_details(records, status, subject,
                                                                 provenance),
-                comments=_comments(records),
+                comments=_comments(records, status, provenance),
                 controls=tuple(clean(r.get("control_id")) for r in records),
                 checked_at=_newest(records))
 
@@ -651,7 +683,7 @@ def _guide_vuln(control_id: str, control: Control | None, records: list[Mapping[
         stig_ref=stig_ref, stig_uuid=istig_uuid,
         uuid=stable_uuid(host_key, GUIDE_BENCHMARK_ID, control_id), ccis=ccis, status=status,
         finding_details=_details(records, status, control_id, provenance),
-        comments=_comments(records), controls=(control_id,),
+        comments=_comments(records, status, provenance), controls=(control_id,),
         checked_at=_newest(records))
 
 

@@ -50,8 +50,9 @@ def _rule(vuln: Vuln, istig: IStig) -> dict[str, Any]:
     return {
         "uuid": vuln.uuid,
         "stig_uuid": istig.uuid,
-        "target_key": None,
-        "stig_ref": None,
+        # As the CKL's TargetKey and STIGRef say (null where the CKL leaves them empty).
+        "target_key": vuln.target_key or None,
+        "stig_ref": vuln.stig_ref or None,
         "group_id": vuln.vuln_num,
         "group_id_src": vuln.vuln_num,
         "rule_id": vuln.rule_id_short,

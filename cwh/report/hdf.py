@@ -1,29 +1,36 @@
 """HDF: the Heimdall Data Format "exec JSON" that Heimdall Lite and the SAF CLI load.
 
-One profile for the hardening guide (a control per cwh control) and one per DISA benchmark the
-records reference (a control per referenced STIG rule, tagged gid/rid/stig_id/cci as MITRE's
-baselines tag them). Each control has one result per host: for a STIG rule that several cwh
-controls check, the host's result is their combined status (checklist.STATUS_PRECEDENCE), so
+Each host is its own evaluation (`render_host_hdf`): one profile for the hardening guide (a control
+per cwh control, first, so the SAF CLI, which reads only a file's first profile, counts exactly
+the host's results) and one per DISA benchmark the host's records reference (a control per
+referenced STIG rule, tagged gid/rid/stig_id/cci as MITRE's baselines tag them, and nist when a
+CCI list gives the mapping). Every control has exactly one result, the host's: for a STIG rule
+that several cwh controls check it is their combined status (checklist.STATUS_PRECEDENCE), so
 Heimdall, the CKL and the CKLB say the same thing.
+
+The fleet file (`render_fleet_hdf`) holds every host's profiles side by side. Heimdall treats
+controls of one file that share an id as one control shown once, so there each control id (and
+profile name) carries the host: `CWH-GPO-01@lab-hardened`; tags.gid keeps the plain id.
 
 Status mapping: NotAFinding -> passed; Open -> failed (a waiver is named in the message);
 Not_Reviewed -> skipped with skip_message; Not_Reviewed because the check failed -> error with a
-message (never a backtrace: nothing crashed); Not_Applicable -> a skipped result saying why, and
-impact 0 when every host's result for the control is Not_Applicable (impact belongs to the
-control, not to one host: a control N/A on one host and Open on another keeps its impact, else
-Heimdall would hide the finding).
+message (never a backtrace: nothing crashed); Not_Applicable -> impact 0 and a skipped result
+saying why.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from cwh.catalog.model import BENCHMARK_OS, Catalog
 from cwh.catalog.xccdf import Benchmark
+from cwh.report.cci import CciList
 from cwh.report.checklist import (
     GUIDE_BENCHMARK_ID,
     GUIDE_TITLE,
@@ -31,10 +38,12 @@ from cwh.report.checklist import (
     SEVERITIES,
     STATUS_PRECEDENCE,
     TEXT_LIMIT,
+    Asset,
     clean,
     combine_statuses,
     comments_text,
     evidence_text,
+    guide_release,
     guide_texts,
     is_error,
     record_refs,
@@ -46,6 +55,9 @@ from cwh.report.checklist import (
 HDF_STATUS = {"NotAFinding": "passed", "Open": "failed", "Not_Reviewed": "skipped",
               "Not_Applicable": "skipped"}
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}  # high first
+_DATE = re.compile(r"Benchmark Date:\s*(.+?)\s*$")
+NO_NIST = ("no NIST SP 800-53 tags: no DISA CCI list was given (--cci-list), and cwh does not "
+           "invent the mapping")
 
 
 def profile_sha256(profile: Mapping[str, Any]) -> str:
@@ -97,24 +109,17 @@ def _result(host: str, records: list[Mapping[str, Any]], subject: str, started: 
     return result
 
 
-def _impact(severity: str, results: list[list[Mapping[str, Any]]]) -> float:
-    every_na = all(combine_statuses(record_status(r) for r in recs) == "Not_Applicable"
-                   for recs in results)
-    return 0.0 if results and every_na else severity_impact(severity)
-
-
-def _by_host(records: list[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
-    hosts: dict[str, list[Mapping[str, Any]]] = {}
-    for record in records:
-        hosts.setdefault(clean(record.get("host")) or "unknown-host", []).append(record)
-    return dict(sorted(hosts.items()))
+def _impact(severity: str, records: list[Mapping[str, Any]]) -> float:
+    """0 when the host's result is Not_Applicable (Heimdall then shows Not Applicable)."""
+    status = combine_statuses(record_status(r) for r in records)
+    return 0.0 if records and status == "Not_Applicable" else severity_impact(severity)
 
 
 def _descriptions(*pairs: tuple[str, str]) -> list[dict[str, str]]:
     return [{"label": label, "data": clean(data)} for label, data in pairs if data]
 
 
-def _profile(name: str, title: str, version: str, summary: str, maintainer: str,
+def _profile(name: str, title: str, version: str | None, summary: str, maintainer: str,
              controls: list[dict], groups: list[dict]) -> dict:
     profile: dict[str, Any] = {
         "name": name, "title": title, "version": version, "maintainer": maintainer,
@@ -131,8 +136,20 @@ def _worst_severity(records: list[Mapping[str, Any]], default: str) -> str:
     return min(found, key=_RANK.__getitem__) if found else default
 
 
-def _guide_profile(records: list[Mapping[str, Any]], catalog: Catalog,
-                   benchmarks: Mapping[str, Benchmark], started: str) -> dict:
+def _nist_tags(tags: dict[str, Any], ccis: list[str], nist: CciList | None) -> None:
+    """tags.nist from the CCIs, only where DISA's CCI list maps them; never guessed."""
+    mapped = nist.nist_for(ccis) if nist else []
+    if mapped:
+        tags["nist"] = mapped
+
+
+def _nist_note(nist: CciList | None) -> str:
+    return nist.describe() if nist else NO_NIST
+
+
+def _guide_profile(host: str, records: list[Mapping[str, Any]], catalog: Catalog,
+                   benchmarks: Mapping[str, Benchmark], nist: CciList | None,
+                   started: str) -> dict:
     known = {c.id: c for c in catalog.controls}
     order = {cid: i for i, cid in enumerate(known)}
     grouped: dict[str, list[Mapping[str, Any]]] = {}
@@ -148,7 +165,6 @@ def _guide_profile(records: list[Mapping[str, Any]], catalog: Catalog,
             cci for bid, vid, _ in refs if bid in benchmarks and vid in benchmarks[bid].rules
             for cci in benchmarks[bid].rules[vid].ccis))
         discussion, check = guide_texts(control, first, refs)
-        results = list(_by_host(recs).items())
         tags: dict[str, Any] = {
             "severity": severity, "gid": cid, "rid": f"{cid}_rule", "stig_id": cid,
             "stig_refs": [f"{bid} {vid} {sid}" for bid, vid, sid in refs],
@@ -157,17 +173,17 @@ def _guide_profile(records: list[Mapping[str, Any]], catalog: Catalog,
         }
         if ccis:
             tags["cci"] = ccis
+        _nist_tags(tags, ccis, nist)
         title = clean(first.get("title")) or (control.title if control else cid)
         controls.append({
             "id": cid, "title": title,
             "desc": discussion,
             "descriptions": _descriptions(("default", discussion), ("check", check),
                                           ("fix", clean(first.get("fix")))),
-            "impact": _impact(severity, [r for _, r in results]),
+            "impact": _impact(severity, recs),
             "refs": [], "tags": tags, "code": "",
             "source_location": {"ref": "cwh/catalog/catalog.yml"},
-            "results": [_result(host, host_recs, f"{cid} {title}", started)
-                        for host, host_recs in results],
+            "results": [_result(host, recs, f"{cid} {title}", started)],
         })
         areas.setdefault(clean(first.get("area")) or "other", []).append(cid)
     groups = [{"id": area, "title": f"cwh {area} controls", "controls": ids}
@@ -175,11 +191,29 @@ def _guide_profile(records: list[Mapping[str, Any]], catalog: Catalog,
     version = catalog.version
     return _profile(GUIDE_BENCHMARK_ID, GUIDE_TITLE, version,
                     f"ConnectWise ScreenConnect hardening guide and related STIG rules, catalog "
-                    f"{version}", "cwh", controls, groups)
+                    f"{version}; {_nist_note(nist)}", "cwh", controls, groups)
 
 
-def _stig_profile(bid: str, by_rule: dict[str, list[Mapping[str, Any]]],
-                  benchmark: Benchmark | None, started: str) -> dict:
+def benchmark_version(benchmark: Benchmark) -> str:
+    """The benchmark's version and release as semver (V1R3 -> 1.3.0): Heimdall's HDF-to-CKL
+    converter reads a profile version's major as the STIG version and its minor as the release."""
+    version, release = clean(benchmark.version), clean(benchmark.release)
+    if version.isdigit() and release.isdigit():
+        return f"{int(version)}.{int(release)}.0"
+    return clean(f"{version} {benchmark.release_info}".strip())
+
+
+def _rule_title(rule: Any, stig_id: str, recs: list[Mapping[str, Any]]) -> str:
+    """The rule's own title, else (no benchmark file) the titles of the controls checking it,
+    each once."""
+    if rule:
+        return clean(rule.title)
+    titles = dict.fromkeys(clean(r.get("title")) for r in recs if r.get("title"))
+    return f"{stig_id}: " + "; ".join(titles) if titles else stig_id
+
+
+def _stig_profile(host: str, bid: str, by_rule: dict[str, list[Mapping[str, Any]]],
+                  benchmark: Benchmark | None, nist: CciList | None, started: str) -> dict:
     rules = benchmark.rules if benchmark else {}
     order = {vid: i for i, vid in enumerate(rules)}
     controls = []
@@ -199,61 +233,158 @@ def _stig_profile(bid: str, by_rule: dict[str, list[Mapping[str, Any]]],
                         cci=[clean(c) for c in rule.ccis])
             if rule.legacy_ids:
                 tags["legacy"] = [clean(i) for i in rule.legacy_ids]
-        title = clean(rule.title) if rule else \
-            f"{stig_id}: " + "; ".join(clean(r.get("title")) for r in recs)
+            _nist_tags(tags, tags["cci"], nist)
+        title = _rule_title(rule, tags["stig_id"], recs)
         discussion = clean(rule.description.get("VulnDiscussion", "")) if rule else ""
-        results = list(_by_host(recs).items())
         controls.append({
             "id": vid, "title": title,
             "desc": discussion,
             "descriptions": _descriptions(("default", discussion),
                                           ("check", rule.check_content if rule else ""),
                                           ("fix", rule.fix_text if rule else "")),
-            "impact": _impact(severity, [r for _, r in results]),
+            "impact": _impact(severity, recs),
             "refs": [], "tags": tags, "code": "",
             "source_location": {"ref": benchmark.path.name} if benchmark else {},
-            "results": [_result(host, host_recs,
-                                f"{vid} {tags['stig_id']} checked by " + ", ".join(
-                                    dict.fromkeys(clean(r.get("control_id")) for r in host_recs)),
-                                started)
-                        for host, host_recs in results],
+            "results": [_result(host, recs, f"{vid} {tags['stig_id']} checked by "
+                                + ", ".join(cids), started)],
         })
     ids = [c["id"] for c in controls]
     if benchmark:
-        return _profile(bid, clean(benchmark.title), benchmark.short_version,
+        return _profile(bid, clean(benchmark.title), benchmark_version(benchmark),
                         clean(f"{benchmark.title} :: Version {benchmark.version}, "
-                              f"{benchmark.release_info}; only the rules cwh checks"), "DISA",
+                              f"{benchmark.release_info}; only the rules cwh checks; "
+                              f"{_nist_note(nist)}"), "DISA",
                         controls, [{"id": benchmark.path.name, "title": clean(benchmark.title),
                                     "controls": ids}])
-    return _profile(bid, bid, "", f"{bid} (benchmark file not given; rule text omitted)", "DISA",
-                    controls, [{"id": bid, "controls": ids}])
+    return _profile(bid, bid, None,
+                    f"{bid}: the benchmark file was not given (--stig-xccdf), so its version and "
+                    "rule text are unknown; titles are those of the cwh controls checking each "
+                    "rule", "DISA", controls, [{"id": bid, "controls": ids}])
 
 
-def render_hdf(records: list[dict], catalog: Catalog, benchmarks: dict[str, Benchmark], *,
-               suite_version: str, started: str, duration: float | None) -> dict:
-    """The run as Heimdall exec JSON (write it with json.dumps)."""
-    records = [r for r in records if isinstance(r, Mapping)]
-    by_benchmark: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+def _by_benchmark(records: list[Mapping[str, Any]]) -> dict[str, dict[str, list[Mapping]]]:
+    found: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
     for record in records:
         refs = dict.fromkeys((str(ref.get("benchmark")), str(ref.get("vuln_id")))
                              for ref in record.get("stig_refs") or ()
                              if isinstance(ref, Mapping) and ref.get("benchmark")
                              and ref.get("vuln_id"))
         for bid, vid in refs:
-            by_benchmark.setdefault(bid, {}).setdefault(vid, []).append(record)
-    profiles = [_guide_profile(records, catalog, benchmarks, clean(started))]
-    for bid in sorted(by_benchmark, key=lambda b: (0 if b in BENCHMARK_OS else 1, b)):
-        profiles.append(_stig_profile(bid, by_benchmark[bid], benchmarks.get(bid), clean(started)))
-    hosts = sorted({clean(r.get("host")) for r in records})
+            found.setdefault(bid, {}).setdefault(vid, []).append(record)
+    return dict(sorted(found.items(), key=lambda kv: (0 if kv[0] in BENCHMARK_OS else 1, kv[0])))
+
+
+def _host_profiles(host: str, records: list[Mapping[str, Any]], catalog: Catalog,
+                   benchmarks: Mapping[str, Benchmark], nist: CciList | None,
+                   started: str) -> list[dict]:
+    profiles = [_guide_profile(host, records, catalog, benchmarks, nist, started)]
+    for bid, by_rule in _by_benchmark(records).items():
+        profiles.append(_stig_profile(host, bid, by_rule, benchmarks.get(bid), nist, started))
+    return profiles
+
+
+def _host_of(record: Mapping[str, Any]) -> str:
+    return clean(record.get("host")) or "unknown-host"
+
+
+def _profile_metadata(profile: Mapping[str, Any], benchmark: Benchmark | None,
+                      catalog_version: str, started: str) -> dict[str, Any]:
+    """passthrough.metadata.profiles[] as Heimdall's checklist export reads it (integers)."""
+    entry: dict[str, Any] = {"name": profile["name"], "title": profile["title"]}
+    if profile["name"] == GUIDE_BENCHMARK_ID:
+        version, release_info = guide_release(catalog_version, started)
+    elif benchmark is not None:
+        version, release_info = clean(benchmark.version), clean(benchmark.release_info)
+    else:
+        return entry
+    release = re.search(r"Release:\s*(\d+)", release_info)
+    date = _DATE.search(release_info)
+    if version.isdigit():
+        entry["version"] = int(version)
+    if release:
+        entry["releasenumber"] = int(release.group(1))
+    if date:
+        entry["releasedate"] = date.group(1)
+    return entry
+
+
+def _checklist_metadata(asset: Asset | None, profiles: list[dict],
+                        benchmarks: Mapping[str, Benchmark], catalog_version: str,
+                        started: str) -> dict[str, Any]:
+    """What `saf convert hdf2ckl` (Heimdall's checklist export) reads for the CKL's ASSET and
+    STIG_INFO, so the checklist it makes names the host and the benchmark releases."""
+    metadata: dict[str, Any] = {
+        "profiles": [_profile_metadata(p, benchmarks.get(p["name"]), catalog_version, started)
+                     for p in profiles],
+    }
+    if asset is not None:
+        metadata.update(
+            hostname=asset.host_name, hostip=asset.host_ip, hostmac=asset.host_mac,
+            hostfqdn=asset.host_fqdn, role=asset.role, assettype=asset.asset_type,
+            techarea=asset.tech_area, targetcomment=asset.target_comment,
+            webordatabase="true" if asset.web_or_database else "false",
+            webdbsite=asset.web_db_site, webdbinstance=asset.web_db_instance)
+        if asset.marking:
+            metadata["marking"] = asset.marking
+    return metadata
+
+
+def _document(profiles: list[dict], target: str, catalog: Catalog, suite_version: str,
+              started: str, duration: float | None, hosts: list[str],
+              nist: CciList | None) -> dict:
     statistics: dict[str, Any] = {}
     if duration is not None:
         statistics["duration"] = _seconds(duration)
     return {
-        "platform": {"name": "cwh", "release": clean(suite_version),
-                     "target_id": ", ".join(hosts)},
+        "platform": {"name": "cwh", "release": clean(suite_version), "target_id": target},
         "version": clean(suite_version),
         "statistics": statistics,
         "profiles": profiles,
         "passthrough": {"cwh": {"started": clean(started), "catalog_version": catalog.version,
-                                "status_precedence": list(STATUS_PRECEDENCE), "hosts": hosts}},
+                                "status_precedence": list(STATUS_PRECEDENCE), "hosts": hosts,
+                                "nist": _nist_note(nist)}},
     }
+
+
+def render_host_hdf(host: str, records: list[dict], catalog: Catalog,
+                    benchmarks: dict[str, Benchmark], *, suite_version: str, started: str,
+                    duration: float | None, asset: Asset | None = None,
+                    nist: CciList | None = None) -> dict:
+    """One host's evaluation as Heimdall exec JSON (write it with json.dumps). Records of other
+    hosts are ignored. `asset` fills passthrough.metadata for Heimdall's checklist export."""
+    mine = [r for r in records if isinstance(r, Mapping) and _host_of(r) == clean(host)]
+    profiles = _host_profiles(clean(host), mine, catalog, benchmarks, nist, clean(started))
+    document = _document(profiles, clean(host), catalog, suite_version, clean(started), duration,
+                         [clean(host)], nist)
+    document["passthrough"]["metadata"] = _checklist_metadata(
+        asset, profiles, benchmarks, catalog.version, clean(started))
+    return document
+
+
+def _for_fleet(profile: dict, host: str) -> dict:
+    """A host's profile renamed so it stays apart from the other hosts' in one file."""
+    renamed = copy.deepcopy({k: v for k, v in profile.items() if k != "sha256"})
+    renamed["name"] = f"{profile['name']}@{host}"
+    renamed["title"] = f"{profile['title']} ({host})"
+    for control in renamed["controls"]:
+        control["id"] = f"{control['id']}@{host}"
+    for group in renamed["groups"]:
+        group["controls"] = [f"{cid}@{host}" for cid in group["controls"]]
+    renamed["sha256"] = profile_sha256(renamed)
+    return renamed
+
+
+def render_fleet_hdf(records: list[dict], catalog: Catalog, benchmarks: dict[str, Benchmark], *,
+                     suite_version: str, started: str, duration: float | None,
+                     nist: CciList | None = None) -> dict:
+    """Every host's profiles in one exec JSON, each control id and profile name carrying its
+    host, so Heimdall counts each host's controls apart (its totals are the sum of the per-host
+    files'). The SAF CLI reads only a file's first profile: gate on the per-host files."""
+    records = [r for r in records if isinstance(r, Mapping)]
+    hosts = sorted({_host_of(r) for r in records})
+    profiles = [_for_fleet(profile, host) for host in hosts
+                for profile in _host_profiles(host, [r for r in records if _host_of(r) == host],
+                                              catalog, benchmarks, nist, clean(started))]
+    return _document(profiles, ", ".join(hosts), catalog, suite_version, clean(started), duration,
+                     hosts, nist)
+

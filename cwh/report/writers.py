@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cwh.identity import same_machine
+from cwh.report.cci import CCI_KEY
 from cwh.report.checklist import asset_from, build_checklists
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
-from cwh.report.hdf import render_hdf
+from cwh.report.hdf import render_fleet_hdf, render_host_hdf
+from cwh.report.hostfiles import host_file_names, host_file_stems
 from cwh.report.rundir import MANIFEST, RunDir
 from cwh.version import suite_version
 
@@ -68,41 +69,6 @@ def write_manifest(report_dir: Path, artifacts: list[Path], run_id: str | None =
                                               "artifacts": entries})
 
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
-# Names Windows will not create as files, whatever the extension.
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-             *(f"lpt{i}" for i in range(1, 10))}
-
-
-def _short_hash(host: str) -> str:
-    return hashlib.sha256(host.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-
-
-def checklist_stems(hosts: list[str]) -> dict[str, str]:
-    """A distinct file name stem per inventory host, its checklists being <stem>.ckl/.cklb.
-
-    A name that is already a safe file name is kept as it is (10.20.30.11, sc01.corp.example).
-    Any other is sanitised and gets a hash of the real name, so two names that sanitise alike
-    (sc:01, sc/01) stay apart and never take a safe name's place; names that differ only in
-    case get one too, since Windows and macOS would write them to one file. Stems never end
-    in a dot-separated part that could be taken for the extension: the suffix is appended."""
-    stems: dict[str, str] = {}
-    for host in hosts:
-        safe = bool(_SAFE_NAME.fullmatch(host)) and not host.endswith(".") and \
-            host.split(".", 1)[0].lower() not in _RESERVED
-        cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", host).strip("._-")[:150] or "host"
-        stems[host] = host if safe else f"{cleaned}-{_short_hash(host)}"
-    folded: dict[str, list[str]] = defaultdict(list)
-    for host, stem in stems.items():
-        folded[stem.casefold()].append(host)
-    for clashing in (group for group in folded.values() if len(group) > 1):
-        for host in clashing:
-            stems[host] = f"{stems[host]}-{_short_hash(host)}"
-    if len({stem.casefold() for stem in stems.values()}) != len(stems):
-        raise ValueError("checklist file names collide")  # needs a SHA-256 collision
-    return stems
-
-
 def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
         dict[Path, dict[str, Any]], list[str]]:
     """<stem>.ckl and <stem>.cklb per host, each with the manifest details saying whose it is
@@ -111,7 +77,7 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_host[record["host"]].append(record)
-    stems = checklist_stems(sorted(by_host))
+    stems = host_file_stems(sorted(by_host))
     written: dict[Path, dict[str, Any]] = {}
     warnings: list[str] = []
     for host, host_records in sorted(by_host.items()):
@@ -134,6 +100,26 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
     return written, warnings
 
 
+def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config) -> list[Path]:
+    """hdf/<host>.json per host (each host its own evaluation, as Heimdall and the SAF CLI
+    count it) and results.hdf.json, the fleet with every host's profiles kept apart."""
+    options = dict(suite_version=suite_version(), started=audit.started.isoformat(
+        timespec="seconds"), duration=(dt.datetime.now(dt.UTC) - audit.started).total_seconds(),
+        nist=config.stash.get(CCI_KEY, None))
+    hosts = sorted({r["host"] for r in records})
+    written = []
+    for host, name in host_file_names(hosts).items():
+        target = audit.targets.get(host)
+        asset = asset_from(host, audit.assets.get(host),
+                           role=target.var("cwh_role") if target else None,
+                           marking=target.var("cwh_marking") if target else None)
+        written.append(write_json(audit.report_dir / "hdf" / name, render_host_hdf(
+            host, records, audit.catalog, audit.benchmarks, asset=asset, **options)))
+    written.append(write_json(audit.report_dir / "results.hdf.json", render_fleet_hdf(
+        records, audit.catalog, audit.benchmarks, **options)))
+    return written
+
+
 def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
                   config: pytest.Config, exit_status: int,
                   not_evaluated: list[str]) -> list[Path]:
@@ -151,10 +137,7 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
     if records:
         checklists, audit.warnings = write_checklists(audit, records)
         written += list(checklists)
-        duration = (dt.datetime.now(dt.UTC) - audit.started).total_seconds()
-        written.append(write_json(audit.report_dir / "results.hdf.json", render_hdf(
-            records, audit.catalog, audit.benchmarks, suite_version=suite_version(),
-            started=audit.started.isoformat(timespec="seconds"), duration=duration)))
+        written += write_hdf(audit, records, config)
     # Files other plugins wrote for this run (pytest-html, junitxml) belong in the manifest too.
     for option in ("htmlpath", "xmlpath"):
         value = getattr(config.option, option, None)

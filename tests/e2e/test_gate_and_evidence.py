@@ -81,8 +81,10 @@ def test_valid_waiver_keeps_status_open_and_passes_the_gate(tmp_path):
     assert record["waiver"]["id"] == "W-7" and record["waiver"]["expired"] is False
     ckl = (run.report_dir / "sc-01.ckl").read_text()
     assert "J. Smith (ISSO)" in ckl and "CHG-1234" in ckl
-    junit = (run.report_dir / "junit.xml").read_text()
-    assert 'name="waived" value="true"' in junit
+    junit = ElementTree.parse(run.report_dir / "junit.xml").getroot()
+    [case] = [c for c in junit.iter("testcase") if c.get("name").startswith("CWH-GPO-04 ")]
+    assert case.get("classname") == "sc-01"
+    assert case.find("skipped").get("message").startswith("Open (waived by W-7, active); ")
 
 
 def test_expired_waiver_counts_again_and_says_so(tmp_path):
@@ -190,23 +192,28 @@ def test_all_formats_agree_with_results_json(evidence_run):
                      if s["stig_id"] == "ConnectWise_ScreenConnect_Hardening")["rules"]
         assert {r["group_id"]: CKLB_STATUS[r["status"]] for r in rules} == \
             {c: s for (h, c), s in expected.items() if h == host}
-    hdf = json.loads((evidence_run.report_dir / "results.hdf.json").read_text())
-    guide_profile = next(p for p in hdf["profiles"]
-                         if p["name"] == "ConnectWise_ScreenConnect_Hardening")
     hdf_status = {"passed": "NotAFinding", "failed": "Open"}
-    for control in guide_profile["controls"]:
-        for result in control["results"]:
-            host = next(h for h in ("lab-hardened", "lab-drifted") if h in result["code_desc"])
+    for host in ("lab-hardened", "lab-drifted"):
+        hdf = json.loads((evidence_run.report_dir / "hdf" / f"{host}.json").read_text())
+        guide_profile = hdf["profiles"][0]
+        assert guide_profile["name"] == "ConnectWise_ScreenConnect_Hardening"
+        assert len(guide_profile["controls"]) == 34
+        for control in guide_profile["controls"]:
+            [result] = control["results"]
+            assert result["resource_id"] == host
             status = expected[(host, control["id"])]
             if result["status"] in hdf_status:
                 assert hdf_status[result["status"]] == status, (host, control["id"])
             else:
                 assert status in ("Not_Applicable", "Not_Reviewed"), (host, control["id"])
+            assert (control["impact"] == 0) == (status == "Not_Applicable"), control["id"]
     junit = ElementTree.parse(evidence_run.report_dir / "junit.xml").getroot()
     seen = {}
     for case in junit.iter("testcase"):
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        seen[(props["host"], props["control"])] = props["status"]
+        control = case.get("name").split(" ", 1)[0]
+        outcome = next((c for c in case if c.tag in ("failure", "skipped", "error")), None)
+        seen[(case.get("classname"), control)] = \
+            "NotAFinding" if outcome is None else outcome.get("message").split(";")[0].split()[0]
     assert seen == expected
 
 
@@ -214,6 +221,7 @@ def test_manifest_hashes_every_artifact(evidence_run):
     manifest = json.loads((evidence_run.report_dir / "manifest.json").read_text())
     listed = {entry["path"]: entry["sha256"] for entry in manifest["artifacts"]}
     for name in ("report.html", "results.json", "results.hdf.json", "junit.xml",
-                 "lab-hardened.ckl", "lab-hardened.cklb", "lab-drifted.ckl", "lab-drifted.cklb"):
+                 "hdf/lab-hardened.json", "hdf/lab-drifted.json", "lab-hardened.ckl",
+                 "lab-hardened.cklb", "lab-drifted.ckl", "lab-drifted.cklb"):
         data = (evidence_run.report_dir / name).read_bytes()
         assert listed[name] == hashlib.sha256(data).hexdigest(), name

@@ -13,6 +13,7 @@ import pytest
 
 from cwh.catalog.model import SEVERITIES, Catalog, load_catalog
 from cwh.catalog.xccdf import Benchmark, load_benchmark
+from cwh.report.cci import CciList, load_cci_list
 from cwh.report.checklist import Asset, IStig, asset_from, build_checklists
 
 CATALOG: Catalog = load_catalog()
@@ -240,3 +241,26 @@ def hdf_results(hdf: dict) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
 
 def by_key(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["host"], r["control_id"]): r for r in records}
+
+
+# --- a CCI list in DISA's format (U_CCI_List.xml), made by the test -----------------------------
+
+def cci_list_xml(items: dict[str, list[tuple[str, str, str]]], version: str = "2026-01-01") -> str:
+    """{CCI: [(reference title, version, index)]} as DISA's CCI list lays it out."""
+    from xml.sax.saxutils import quoteattr
+
+    body = "".join(
+        f'<cci_item id={quoteattr(cci)}><status>draft</status><definition>test</definition>'
+        "<type>technical</type><references>"
+        + "".join(f'<reference creator="NIST" title={quoteattr(t)} version={quoteattr(v)} '
+                  f'location="test" index={quoteattr(i)} />' for t, v, i in refs)
+        + "</references></cci_item>" for cci, refs in items.items())
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<cci_list xmlns="http://iase.disa.mil/cci">'
+            f"<metadata><version>{version}</version><publishdate>{version}</publishdate>"
+            f"</metadata><cci_items>{body}</cci_items></cci_list>\n")
+
+
+def cci_list(tmp_path: Path, items: dict[str, list[tuple[str, str, str]]]) -> CciList:
+    path = tmp_path / "U_CCI_List.xml"
+    path.write_text(cci_list_xml(items), encoding="utf-8")
+    return load_cci_list(path)

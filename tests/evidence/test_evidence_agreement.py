@@ -7,7 +7,7 @@ from typing import Any
 from cwh.report.checklist import GUIDE_BENCHMARK_ID, combine_statuses
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
-from cwh.report.hdf import render_hdf
+from cwh.report.hdf import render_host_hdf
 from tests.evidence.evidence_helpers import (
     CATALOG,
     CHECKED_AT,
@@ -44,10 +44,11 @@ def _from_hdf(result: dict[str, Any]) -> str:
 def test_ckl_cklb_and_hdf_agree_with_every_record() -> None:
     records = {HOST_2022: records_2022(), HOST_2019: records_2019()}
     everything = [r for host_records in records.values() for r in host_records]
-    hdf = hdf_results(render_hdf(everything, CATALOG, benchmarks(), suite_version=SUITE_VERSION,
-                                 started=CHECKED_AT, duration=1.0))
     compared = 0
     for host, host_records in records.items():
+        hdf = hdf_results(render_host_hdf(host, everything, CATALOG, benchmarks(),
+                                          suite_version=SUITE_VERSION, started=CHECKED_AT,
+                                          duration=1.0))
         asset, istigs = checklists(host, host_records, benchmarks())
         ckl = ckl_vulns(parse_ckl(render_ckl(asset, istigs)))
         cklb = cklb_rules(render_cklb(asset, istigs))

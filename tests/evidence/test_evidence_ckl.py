@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cwh.report.checklist import GUIDE_BENCHMARK_ID, SEPARATOR, Asset, IStig, utf16_len
+from cwh.report.checklist import GUIDE_BENCHMARK_ID, SEPARATOR, Asset, IStig, clean, utf16_len
 from cwh.report.ckl import render_ckl
 from tests.evidence.evidence_helpers import (
     HOST_2019,
@@ -312,3 +312,26 @@ def test_many_large_evidence_items_stay_below_the_limit_and_keep_every_control()
         assert "\nHost OS: " in block.split(SEPARATOR)[0], cid  # before the evidence list
         assert utf16_len(found[GUIDE_BENCHMARK_ID][cid]["details"]) <= 32767
     assert "truncated" in details
+
+
+@pytest.mark.parametrize("os_version", ["2022", "2019"])
+def test_every_assessed_rule_has_comments_stating_the_verdict(vulns: dict,
+                                                              os_version: str) -> None:
+    """STIG Manager (default: a finding needs a comment) imports a review without a comment as
+    saved, not submitted: every rule cwh assessed says who assessed it and what was found."""
+    records = records_2022() if os_version == "2022" else records_2019()
+    host = HOST_2022 if os_version == "2022" else HOST_2019
+    guide = vulns[os_version][GUIDE_BENCHMARK_ID]
+    for record in records:
+        comments = guide[record["control_id"]]["comments"]
+        assert comments.startswith("Assessed automatically by cwh "), record["control_id"]
+        assert f"on {host}" in comments and f": {record['status']}." in comments
+        assert f"{record['control_id']}: {record['status']}" in comments
+        if record["status"] == "Open":
+            assert f"expected {record['expected']}" in comments
+            assert f"observed {clean(record['observed'])[:20]}" in comments
+    assessed = [v for stig in vulns[os_version].values() for v in stig.values() if v["details"]]
+    assert assessed and all(v["comments"] for v in assessed)
+    iis = vulns[os_version]["IIS_10-0_Server_STIG"]["V-218821"]["comments"]
+    for control in ("CWH-TLS-01", "CWH-TLS-02", "CWH-STIG-07", "CWH-TLS-03"):
+        assert f"\n{control}: " in iis, control  # one verdict line per contributing control

@@ -135,3 +135,22 @@ def test_ids_are_stable_across_renders_and_unique() -> None:
     other_iis = next(s for s in other["stigs"] if s["stig_id"] == "IIS_10-0_Server_STIG")
     assert iis["uuid"] != other_iis["uuid"]
     assert iis["rules"][0]["uuid"] != other_iis["rules"][0]["uuid"]
+
+
+@pytest.mark.parametrize("host", [HOST_2022, HOST_2019])
+def test_cklb_target_key_and_stig_ref_as_the_ckl_has_them(both: dict, host: str) -> None:
+    cklb, ckl = both[host]
+    rules = cklb_rules(cklb)
+    filled = 0
+    for stig_id, vulns in ckl.items():
+        for vuln_num, vuln in vulns.items():
+            attributes = dict(vuln["attributes"])
+            rule = rules[stig_id][vuln_num]
+            assert rule["stig_ref"] == (attributes["STIGRef"] or None), (stig_id, vuln_num)
+            assert rule["target_key"] == (attributes["TargetKey"] or None), (stig_id, vuln_num)
+            filled += bool(rule["target_key"])
+    assert filled > 200  # every DISA rule has its reference identifier
+    v254467 = rules.get("MS_Windows_Server_2022_STIG", {}).get("V-254467")
+    if v254467:
+        assert v254467["stig_ref"].startswith("Microsoft Windows Server 2022 Security Technical "
+                                              "Implementation Guide :: Version 1, Release: 3")

@@ -256,7 +256,7 @@ def test_partial_records_from_an_unreachable_host_still_export() -> None:
 
     from cwh.report.ckl import render_ckl
     from cwh.report.cklb import render_cklb
-    from cwh.report.hdf import render_hdf
+    from cwh.report.hdf import render_host_hdf
     from tests.evidence.evidence_helpers import XSD_PATH, parse_ckl
 
     records = [
@@ -281,6 +281,7 @@ def test_partial_records_from_an_unreachable_host_still_export() -> None:
         schema = etree.XMLSchema(etree.parse(str(XSD_PATH)))
         assert schema.validate(root), str(schema.error_log)
     assert render_cklb(asset, istigs)["target_data"]["host_name"] == "sc-down"
-    hdf = render_hdf(records, CATALOG, {}, suite_version=SUITE_VERSION, started="", duration=None)
+    hdf = render_host_hdf("sc-down", records, CATALOG, {}, suite_version=SUITE_VERSION,
+                          started="", duration=None, asset=asset)
     statuses = [r["status"] for c in hdf["profiles"][0]["controls"] for r in c["results"]]
     assert statuses == ["error", "skipped"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwh.report.writers import checklist_stems
+from cwh.report.hostfiles import host_file_stems as checklist_stems
 
 
 def test_safe_names_are_kept_whole():
