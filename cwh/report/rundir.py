@@ -28,6 +28,7 @@ MANIFEST = "manifest.json"
 RUNNING, FAILED, FINISHED = "running", "failed", "finished"
 # What a run writes at the top of its report directory besides the checklists. Removed when
 # the previous run did not finish: it never wrote the manifest that would list them.
+_RUN_FOLDERS = ("hdf", "hosts")  # per-host files of a run
 _RUN_FILES = ("results.json", "results.hdf.json", "report.html", "junit.xml",
               "lab-requests.jsonl", MANIFEST)
 
@@ -76,17 +77,27 @@ def remove_previous_artifacts(report_dir: Path) -> None:
     root = report_dir.resolve()
     manifest = _read(report_dir / MANIFEST)
     entries = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    emptied: set[Path] = set()
     for entry in entries if isinstance(entries, list) else []:
         path = (root / str(entry.get("path", "") if isinstance(entry, dict) else "")).resolve()
         if root in path.parents and path.is_file():
             path.unlink()
+            emptied.add(path.parent)
     previous = read_status(report_dir)
     if previous is not None and previous.get("state") != FINISHED:
         leftovers = [root / name for name in _RUN_FILES]
         leftovers += [*root.glob("*.ckl"), *root.glob("*.cklb")]
+        for folder in _RUN_FOLDERS:
+            leftovers += [p for p in (root / folder).glob("*") if not p.is_symlink()]
+            emptied.add(root / folder)
         for path in leftovers:
             if path.is_file() and not path.is_symlink():
                 path.unlink()
+    # Folders a run writes per-host files into (hdf/) go too once empty: an empty hdf/ beside a
+    # failed run would look like a run that found no hosts.
+    for folder in sorted(emptied - {root}, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
     (report_dir / MANIFEST).unlink(missing_ok=True)
 
 

@@ -14,6 +14,9 @@ from typing import Any
 
 import yaml
 
+from cwh.errors import ConfigError
+from cwh.lab.image import load_image
+
 REPO = Path(__file__).resolve().parents[2]
 AUTOMATED_A = ("CWH-GPO-01", "CWH-GPO-02", "CWH-GPO-03", "CWH-GPO-04", "CWH-GPO-05",
                "CWH-GPO-06", "CWH-PWD-01", "CWH-PWD-02", "CWH-TLS-01", "CWH-TLS-02",
@@ -31,15 +34,25 @@ def loopback() -> str:
             return address
 
 
+def _computer_name(image: str) -> str:
+    try:
+        name = (load_image(image).get("identity") or {}).get("computer_name")
+    except ConfigError:  # written later, or deliberately broken: the usual default
+        name = None
+    if isinstance(name, str) and name:
+        return name
+    return "SC-DRIFTED" if image == "drifted" else "SC-HARDENED"
+
+
 def lab_host(image: str, *, transport: str = "ntlm", **extra: Any) -> dict[str, Any]:
     """Variables for a lab host on a fresh loopback address (http+NTLM or https+Basic).
 
     Lab hosts answer on loopback addresses as the machines their images describe, so the host
-    expects the image's computer name (SC-DRIFTED for drifted, else SC-HARDENED, which every
-    image in the tests extends); a variable given as None is left out."""
+    expects the image's computer name (read from the image when it can be read already, else
+    SC-DRIFTED for drifted and SC-HARDENED otherwise); a variable given as None is left out."""
     host: dict[str, Any] = {
         "ansible_host": loopback(), "cwh_lab_image": image, "cwh_probe_timeout_sec": 2,
-        "cwh_expected_hostname": "SC-DRIFTED" if image == "drifted" else "SC-HARDENED",
+        "cwh_expected_hostname": _computer_name(image),
         "cwh_ca_bundle": "lab/ca.pem",  # the lab issues "trusted" web certificates from its CA
         # privileged ports are served unprivileged, so the tests need no root
         "cwh_port_map": {135: 10135, 139: 10139, 443: 10443, 445: 10445},

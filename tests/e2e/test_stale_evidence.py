@@ -114,9 +114,13 @@ def test_a_failed_run_is_cleared_by_the_next_good_one(tmp_path):
 
 def test_collect_only_leaves_the_last_runs_evidence_untouched(tmp_path):
     first = good_run(tmp_path)
-    before = {p.name: p.read_bytes() for p in first.report_dir.iterdir()}
+    def contents() -> dict[str, bytes]:
+        return {str(p.relative_to(first.report_dir)): p.read_bytes()
+                for p in first.report_dir.rglob("*") if p.is_file()}
+
+    before = contents()
     listed = run_audit(tmp_path, write_inventory(tmp_path, {"h": lab_host("hardened")}),
                        "-m", "gpo", "--collect-only")
     assert listed.exit_code == 0, listed.output
-    assert {p.name: p.read_bytes() for p in first.report_dir.iterdir()} == before
+    assert contents() == before
     assert merge(tmp_path / "fleet", first.report_dir).returncode == 0
