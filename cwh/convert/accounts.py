@@ -237,14 +237,14 @@ def administrators_checks(ct: CheckText, rule_roles: list[str]) -> Recognised | 
     checks: list[Check] = [{"kind": "group_members", "group": ADMINISTRATORS, "op": "only",
                             "principals": [{"machine_rid": 500,
                                             "name": "built-in Administrator"}],
-                            "principals_input": "cwh_administrators"}]
+                            "principals_input": "cwh_approved_admins"}]
     if ct.take_all(_NO_DOMAIN_ADMINS):
         if "member" not in rule_roles:
             raise Refusal("a member-server condition in a rule not for member servers")
         checks.append({"kind": "group_members", "group": ADMINISTRATORS, "op": "excludes",
                        "principals": [{"domain_rid": 512, "name": "Domain Admins"}],
                        "roles": ["member"]})
-    return Recognised(checks=checks, inputs={"cwh_administrators"})
+    return Recognised(checks=checks, inputs={"cwh_approved_admins"})
 
 
 _BACKUP = tuple(re.compile(p, _I) for p in (

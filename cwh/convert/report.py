@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from cwh.convert.inputs import required
+from cwh.catalog.stig_inputs import required
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def test_smart_cards() -> None:
 
 def test_administrators_on_member_servers_and_on_dcs() -> None:
     only, no_domain_admins = run(accounts.administrators_checks, text("WN22-MS-000010"), True)
-    assert only["principals_input"] == "cwh_administrators"
+    assert only["principals_input"] == "cwh_approved_admins"
     assert no_domain_admins == {"kind": "group_members", "group": accounts.ADMINISTRATORS,
                                 "op": "excludes",
                                 "principals": [{"domain_rid": 512, "name": "Domain Admins"}],

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cwh.catalog.xccdf import load_benchmark
-from cwh.convert.inputs import INPUTS
+from cwh.catalog.stig_inputs import INPUTS
 from cwh.convert.release import DATA_DIR, convert_file, dumps, file_name
 from tests.convert.phrasings import FILES, benchmark_path
 
@@ -80,7 +80,7 @@ def test_every_kind_and_input_is_documented(prefix: str) -> None:
         for check in rule["checks"] + [c for n in rule["not_applicable_if"] for c in n["checks"]]:
             assert check["kind"] in kinds, f"{rule['stig_id']}: {check['kind']} is not documented"
         for name in rule["inputs"]:
-            assert name in INPUTS, f"{rule['stig_id']}: {name} is not in cwh.convert.inputs"
+            assert name in INPUTS, f"{rule['stig_id']}: {name} is not in cwh.catalog.stig_inputs"
             assert f"| `{name}` |" in docs, f"{name} is not in the table of docs/stig-rules.md"
 
 

@@ -31,7 +31,7 @@ def test_share_counts_only_rules_for_the_role() -> None:
 
 def test_rules_waiting_for_a_required_input_can_be_left_out() -> None:
     release = {"rules": [{"roles": ["member"], "kind": "group_members",
-                          "inputs": ["cwh_administrators"]},
+                          "inputs": ["cwh_approved_admins"]},
                          {"roles": ["member"], "kind": "registry", "inputs": []}]}
     assert share(release, "member").automated == 2
     assert share(release, "member", without_required_inputs=True).automated == 1

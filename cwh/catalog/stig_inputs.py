@@ -23,7 +23,7 @@ class Input:
 
 
 INPUTS = {i.name: i for i in (
-    Input("cwh_administrators", "list of principals", REQUIRED,
+    Input("cwh_approved_admins", "list of principals", REQUIRED,
           "accounts and groups approved as members of Administrators besides the built-in "
           "Administrator"),
     Input("cwh_allowlisting_product", "bool", False,
