@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import yaml
 
+from cwh.catalog.stig_inputs import INPUTS as STIG_INPUTS
 from cwh.errors import ConfigError
 from cwh.identity import expected_hostname_problem
 from cwh.user_yaml import UserYamlLoader, load_user_yaml
@@ -168,6 +169,27 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
     "cwh_lab_fault": _string,
     "cwh_lab_password": _string,  # the password the lab host accepts (default: ansible_password)
 }
+
+
+def _string_or_list(value: Any) -> str | None:
+    return None if _string(value) is None or _string_list(value) is None else \
+        "must be a non-empty string or a list of them"
+
+
+def _right_exceptions(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k.startswith("Se")
+                                              for k in value):
+        return "must map user right constants (SeNetworkLogonRight, ...) to principals"
+    bad = next((k for k, v in value.items() if _string_list(v)), None)
+    return f"has {bad}: not a list of principals" if bad else None
+
+
+# The STIG rules' organization-defined values (docs/stig-rules.md), checked by their type.
+_STIG_INPUT_CHECKS = {"bool": _bool, "string": _string, "list of strings": _string_list,
+                      "list of principals": _string_list, "mapping": _right_exceptions}
+for _name, _spec in STIG_INPUTS.items():
+    SUITE_VARS.setdefault(_name, _STIG_INPUT_CHECKS.get(_spec.type, _string_or_list))
+
 # Suite variables that hold secrets: resolved from the environment like ansible_password and
 # never handed to judges or reports.
 SECRET_VARS = ("cwh_lab_password",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cwh.catalog.model import Control
 
@@ -34,6 +35,10 @@ BROWSER_DATA_PATHS = (
 )
 SERVICE_PATTERNS = ("ScreenConnect*", "W3SVC")
 DEFAULT_COMMAND_TIMEOUT_SEC = 120
+# Lists of items the STIG rules' checks ask for (audit subcategories, ACL paths, certificate
+# stores, ...), each named here so the request always carries every key (Set-StrictMode reads
+# them all) and filled by cwh/collect/needs.py.
+ITEM_LISTS: tuple[str, ...] = ()
 
 
 def section_budget(command_timeout_sec: float) -> float:
@@ -49,6 +54,13 @@ class FactRequest:
     sections: set[str] = field(default_factory=lambda: set(BASE_SECTIONS))
     registry: set[tuple[str, str]] = field(default_factory=set)
     features: set[str] = field(default_factory=set)
+    items: dict[str, set[Any]] = field(default_factory=dict)
+
+    def want(self, list_name: str, item: Any) -> None:
+        """Ask for one item of a named list (hashable: a string or a tuple of strings)."""
+        if list_name not in ITEM_LISTS:
+            raise ValueError(f"no request list named {list_name!r} (cwh/collect/request.py)")
+        self.items.setdefault(list_name, set()).add(item)
 
     def add_control(self, control: Control) -> None:
         for condition in control.conditions():
@@ -74,7 +86,13 @@ class FactRequest:
             "internet_app_patterns": list(INTERNET_APP_PATTERNS),
             "browser_data_paths": list(BROWSER_DATA_PATHS),
             "max_text_bytes": MAX_TEXT_BYTES,
+            **{name: [_item_json(i) for i in sorted(self.items.get(name, ()))]
+               for name in ITEM_LISTS},
         }, separators=(",", ":"))
+
+
+def _item_json(item: Any) -> Any:
+    return list(item) if isinstance(item, tuple) else item
 
 
 def request_for(controls: Iterable[Control]) -> FactRequest:
