@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from cwh.catalog.xccdf import load_benchmark
 from cwh.catalog.stig_inputs import INPUTS
+from cwh.catalog.xccdf import load_benchmark
 from cwh.convert.release import DATA_DIR, convert_file, dumps, file_name
 from tests.convert.phrasings import FILES, benchmark_path
 
