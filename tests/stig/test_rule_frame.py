@@ -113,3 +113,18 @@ def test_constant_rules_state_their_own_result():
     verdict = judge_rule(rule(roles=("dc",), checks=({"kind": "constant", "result": "finding"},)),
                          facts(5), {})
     assert verdict.status is Status.OPEN
+
+
+def test_principals_resolve_to_sids_and_never_guess():
+    from cwh.collect.facts import FactUnavailable
+    from cwh.judge.stig.principals import SidContext, principal_sids
+
+    member = SidContext("S-1-5-21-1-2-3", "S-1-5-21-7-8-9", None)
+    assert principal_sids({"sid": "s-1-5-32-544"}, member) == {"S-1-5-32-544"}
+    assert principal_sids({"domain_rid": 512}, member) == {"S-1-5-21-7-8-9-512"}
+    assert principal_sids({"machine_rid": 500}, member) == {"S-1-5-21-1-2-3-500"}
+    assert principal_sids({"any_of": [{"sid": "S-1-5-114"}, {"sid": "S-1-5-113"}]}, member) == \
+        {"S-1-5-114", "S-1-5-113"}
+    for unresolvable in ({"forest_rid": 519}, {"sid": "Administrators"}, {"name": "x"}):
+        with pytest.raises(FactUnavailable):
+            principal_sids(unresolvable, member)
