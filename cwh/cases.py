@@ -1,0 +1,107 @@
+"""One test's subject: a host x guide control (ControlCase) or a host x STIG rule of the host's
+benchmark (RuleCase); both judge, record the verdict and turn it into the pytest outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cwh.audit import Audit
+from cwh.catalog.model import Control
+from cwh.catalog.stig_rules import Release, StigRule
+from cwh.collect.facts import HostFacts
+from cwh.inventory import SECRET_VARS, Target
+from cwh.judge import judge, needs_runner
+from cwh.judge.stig import judge_rule
+from cwh.judge.verdict import Status, Verdict, not_reviewed
+from cwh.probes.runner import RunnerView
+from cwh.text import printable
+from cwh.transport.backend import host_for
+
+VERDICT_KEY = pytest.StashKey[Verdict]()
+
+
+class Case:
+    """What every test subject has: the audit, the target and the pytest item."""
+
+    control_id: str
+
+    def __init__(self, audit: Audit, target: Target, item: pytest.Item) -> None:
+        self.audit = audit
+        self.target = target
+        self.item = item
+
+    @property
+    def host(self) -> Any:
+        """The testinfra Host for this target (PowerShell over WinRM)."""
+        return host_for(self.target.connection)
+
+    @property
+    def facts(self) -> HostFacts:
+        assert self.audit.gatherer is not None
+        return self.audit.gatherer.facts(self.target.name)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.target.vars.items()
+                if k.startswith("cwh_") and k not in SECRET_VARS}
+
+    def judge(self) -> Verdict:
+        raise NotImplementedError
+
+    def conclude(self, verdict: Verdict) -> None:
+        """Record the verdict and turn it into the pytest outcome."""
+        self.item.stash[VERDICT_KEY] = verdict
+        if verdict.status is Status.NOT_A_FINDING:
+            return
+        reason = printable(verdict.reason)
+        if verdict.status is Status.OPEN:
+            waiver = self.audit.waiver_record(self.target.name, self.control_id)
+            if waiver and not waiver["expired"]:
+                pytest.xfail(f"Open, waived ({waiver['id']}, approved by {waiver['approver']}, "
+                             f"until {waiver['expires']}): {reason}")
+            expired = f" (waiver {waiver['id']} expired on {waiver['expires']})" if waiver else ""
+            pytest.fail(f"Open{expired}: {reason}", pytrace=False)
+        if verdict.status is Status.NOT_APPLICABLE:
+            pytest.skip(f"Not_Applicable: {reason}")
+        if verdict.error:
+            pytest.fail(f"Not_Reviewed: {reason}", pytrace=False)
+        pytest.skip(f"Not_Reviewed: {reason}")
+
+
+class ControlCase(Case):
+    """One host x guide control: the facts, the probes, the judgement."""
+
+    def __init__(self, audit: Audit, target: Target, control: Control, item: pytest.Item):
+        super().__init__(audit, target, item)
+        self.control = control
+        self.control_id = control.id
+
+    @property
+    def runner(self) -> RunnerView:
+        """What the runner sees of this host over real connections."""
+        assert self.audit.gatherer is not None
+        return self.audit.gatherer.runner(self.target.name)
+
+    def judge(self) -> Verdict:
+        runner = self.runner if needs_runner(self.control) else None
+        return judge(self.control, self.facts, self.inputs, runner)
+
+
+class RuleCase(Case):
+    """One host x STIG rule of the host's benchmark, or (rule None) the test standing for all
+    of them when the host has no benchmark."""
+
+    def __init__(self, audit: Audit, target: Target, control_id: str, item: pytest.Item):
+        super().__init__(audit, target, item)
+        self.control_id = control_id
+        self.release: Release | None = audit.host_releases.get(target.name)
+        self.rule: StigRule | None = audit.releases.rule(self.release.benchmark_id, control_id) \
+            if self.release is not None else None
+
+    def judge(self) -> Verdict:
+        if self.rule is None:
+            return not_reviewed(self.audit.no_benchmark.get(
+                self.target.name, "no Windows Server STIG release was chosen for this host"))
+        return judge_rule(self.rule, self.facts, self.inputs)
