@@ -75,8 +75,10 @@ def counted_checks(records: Iterable[dict[str, Any]]) -> list[Check]:
     return sorted(checks, key=lambda c: c.control_id)
 
 
-def counted_through(records: Iterable[dict[str, Any]]) -> int:
-    """How many of one host's guide records are counted through their STIG rules."""
+def guide_counted_through(records: Iterable[dict[str, Any]]) -> set[str]:
+    """The IDs of one host's guide controls counted through the STIG rules that are the same
+    check (every one of their same-check rules was judged on the host)."""
     records = list(records)
-    counted = {c.control_id for c in counted_checks(records)}
-    return sum(1 for r in records if is_guide(r) and str(r["control_id"]) not in counted)
+    judged = {str(r["control_id"]) for r in records if is_rule(r)}
+    return {str(r["control_id"]) for r in records if is_guide(r) and r.get("same_check")
+            and all(str(s) in judged for s in r["same_check"])}

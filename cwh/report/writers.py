@@ -87,7 +87,8 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
                            marking=target.var("cwh_marking") if target else None)
         istigs = build_checklists(host, asset, host_records, audit.catalog, audit.benchmarks,
                                   suite_version=suite_version(),
-                                  catalog_version=audit.catalog.version)
+                                  catalog_version=audit.catalog.version,
+                                  releases=audit.releases.by_benchmark)
         warnings += [f"{host}: {istig.benchmark_id} has no rule for {missing}"
                      for istig in istigs for missing in istig.unmatched]
         ckl = audit.report_dir / f"{stems[host]}.ckl"
@@ -105,16 +106,18 @@ def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config
     count it) and results.hdf.json, the fleet with every host's profiles kept apart."""
     options = dict(suite_version=suite_version(), started=audit.started.isoformat(
         timespec="seconds"), duration=(dt.datetime.now(dt.UTC) - audit.started).total_seconds(),
-        nist=config.stash.get(CCI_KEY, None))
-    hosts = sorted({r["host"] for r in records})
+        nist=config.stash.get(CCI_KEY, None), releases=audit.releases.by_benchmark)
+    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_host[record["host"]].append(record)
     written = []
-    for host, name in host_file_names(hosts).items():
+    for host, name in host_file_names(sorted(by_host)).items():
         target = audit.targets.get(host)
         asset = asset_from(host, audit.assets.get(host),
                            role=target.var("cwh_role") if target else None,
                            marking=target.var("cwh_marking") if target else None)
         written.append(write_json(audit.report_dir / "hdf" / name, render_host_hdf(
-            host, records, audit.catalog, audit.benchmarks, asset=asset, **options)))
+            host, by_host[host], audit.catalog, audit.benchmarks, asset=asset, **options)))
     written.append(write_json(audit.report_dir / "results.hdf.json", render_fleet_hdf(
         records, audit.catalog, audit.benchmarks, **options)))
     return written
