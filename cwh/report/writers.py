@@ -13,10 +13,11 @@ import pytest
 
 from cwh.identity import same_machine
 from cwh.report.cci import CCI_KEY
-from cwh.report.checklist import asset_from, build_checklists
+from cwh.report.checklist import asset_from
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
 from cwh.report.hdf import render_fleet_hdf, render_host_hdf
+from cwh.report.host_checklist import build_checklists
 from cwh.report.hostfiles import host_file_names, host_file_stems
 from cwh.report.rundir import MANIFEST, RunDir
 from cwh.version import suite_version

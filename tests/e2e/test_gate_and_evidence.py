@@ -52,7 +52,7 @@ WAIVER = {"id": "W-7", "control": "CWH-GPO-04", "hosts": ["sc-*"],
 
 def test_all_pass_exits_zero_with_manual_controls_awaiting_review(tmp_path):
     run = run_audit(tmp_path, write_inventory(tmp_path, {"h": lab_host("hardened")}),
-                    "-m", "stig")
+                    "-m", "guide")
     assert run.exit_code == 0, run.output
     assert "awaiting review (manual): CWH-ACCT-02 on h" in run.stdout
 
@@ -60,11 +60,11 @@ def test_all_pass_exits_zero_with_manual_controls_awaiting_review(tmp_path):
 def test_findings_exit_one_and_below_fail_on_threshold_exit_zero(tmp_path):
     inventory = write_inventory(tmp_path, {
         "h": lab_host(image(tmp_path, "low", LOW_FINDING))})
-    run = run_audit(tmp_path, inventory, "-m", "stig")
+    run = run_audit(tmp_path, inventory, "-m", "guide")
     assert run.exit_code == 1, run.output
     assert [r["control_id"] for r in run.results if r["status"] == "Open"] == ["CWH-STIG-08"]
     for threshold, expected in (("cat3", 1), ("cat2", 0), ("cat1", 0)):
-        assert run_audit(tmp_path, inventory, "-m", "stig", f"--fail-on={threshold}") \
+        assert run_audit(tmp_path, inventory, "-m", "guide", f"--fail-on={threshold}") \
             .exit_code == expected, threshold
 
 
@@ -73,7 +73,7 @@ def test_findings_exit_one_and_below_fail_on_threshold_exit_zero(tmp_path):
 def test_valid_waiver_keeps_status_open_and_passes_the_gate(tmp_path):
     inventory = write_inventory(tmp_path, {
         "sc-01": lab_host(image(tmp_path, "one", ONE_FINDING))})
-    run = run_audit(tmp_path, inventory, "-m", "stig",
+    run = run_audit(tmp_path, inventory, "-m", "guide",
                     f"--waivers={waivers(tmp_path, WAIVER)}")
     assert run.exit_code == 0, run.output
     record = run.by_control("sc-01")["CWH-GPO-04"]
@@ -91,7 +91,7 @@ def test_expired_waiver_counts_again_and_says_so(tmp_path):
     inventory = write_inventory(tmp_path, {
         "sc-01": lab_host(image(tmp_path, "one", ONE_FINDING))})
     expired = {**WAIVER, "expires": (dt.date.today() - dt.timedelta(days=1)).isoformat()}
-    run = run_audit(tmp_path, inventory, "-m", "stig", f"--waivers={waivers(tmp_path, expired)}")
+    run = run_audit(tmp_path, inventory, "-m", "guide", f"--waivers={waivers(tmp_path, expired)}")
     assert run.exit_code == 1, run.output
     record = run.by_control("sc-01")["CWH-GPO-04"]
     assert record["waiver"]["expired"] is True
@@ -110,7 +110,7 @@ def test_expired_waiver_counts_again_and_says_so(tmp_path):
 def test_bad_waiver_file_stops_before_connecting(tmp_path, change, message):
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
     path = waivers(tmp_path, {**WAIVER, **change})
-    run = run_audit(tmp_path, inventory, "-m", "stig", f"--waivers={path}")
+    run = run_audit(tmp_path, inventory, "-m", "guide", f"--waivers={path}")
     assert run.exit_code == 4, run.output
     errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and message in errors[0] and str(path) in errors[0], run.output
@@ -138,7 +138,7 @@ def evidence_run(tmp_path_factory):
         "lab-hardened": lab_host("hardened"),
         "lab-drifted": lab_host("drifted", transport="basic"),
     })
-    args = ["-m", "stig"]
+    args = ["-m", "guide"]
     if STIG_DIR.is_dir():
         args.append(f"--stig-xccdf={STIG_DIR}")
     return run_audit(tmp_path, inventory, *args)

@@ -34,7 +34,7 @@ def test_an_address_that_answers_as_another_machine_is_never_judged(tmp_path):
     inventory = write_inventory(tmp_path, {
         "sc-drifted": lab_host("hardened", cwh_expected_hostname=None),
         "lab-hardened": lab_host("hardened")})
-    run = run_audit(tmp_path, inventory, "-m", "stig")
+    run = run_audit(tmp_path, inventory, "-m", "guide")
     assert run.exit_code == 6, run.output[-3000:]
     line = _assert_refused(run, "sc-drifted", "facts that arrived are those of SC-HARDENED",
                            "the inventory name sc-drifted is neither",
@@ -57,7 +57,7 @@ def test_an_address_that_answers_as_another_machine_is_never_judged(tmp_path):
 ])
 def test_facts_without_an_identity_are_never_judged(tmp_path, fault, phrase):
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened", cwh_lab_fault=fault)})
-    run = run_audit(tmp_path, inventory, "-m", "stig")
+    run = run_audit(tmp_path, inventory, "-m", "guide")
     assert run.exit_code == 6, run.output[-3000:]
     _assert_refused(run, "h", "whose facts these are is unknown", phrase)
 

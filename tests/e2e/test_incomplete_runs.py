@@ -73,7 +73,7 @@ def test_stopping_at_a_cat2_finding_with_fail_on_cat1_exits_6(tmp_path, args):
     """The first finding is CAT II, below --fail-on=cat1: without the rule the run exited 0
     (or 2 under xdist) with the Open CAT I never judged."""
     inventory = _inventory(tmp_path)
-    run = run_audit(tmp_path, inventory, "-m", "stig", "--fail-on=cat1", *args)
+    run = run_audit(tmp_path, inventory, "-m", "guide", "--fail-on=cat1", *args)
     _assert_incomplete(run)
     if "-n" not in args:  # workers run side by side: one may have judged it before the stop
         assert "CWH-GPO-04" not in {r["control_id"] for r in run.results}
@@ -83,14 +83,14 @@ def test_stopping_at_a_cat2_finding_with_fail_on_cat1_exits_6(tmp_path, args):
 
 
 def test_the_whole_run_with_fail_on_cat1_still_finds_the_cat1(tmp_path):
-    run = run_audit(tmp_path, _inventory(tmp_path), "-m", "stig", "--fail-on=cat1")
+    run = run_audit(tmp_path, _inventory(tmp_path), "-m", "guide", "--fail-on=cat1")
     assert run.exit_code == 1, run.output[-3000:]
     assert len(run.results) == SELECTED and run.document["run"]["not_evaluated"] == 0
 
 
 def test_a_crashed_worker_exits_6(tmp_path):
     (tmp_path / "cwh_crasher.py").write_text(CRASHER)
-    run = run_audit(tmp_path, _inventory(tmp_path), "-m", "stig", "-n", "2",
+    run = run_audit(tmp_path, _inventory(tmp_path), "-m", "guide", "-n", "2",
                     "-p", "cwh_crasher", env={"PYTHONPATH": str(tmp_path)})
     assert "crashed" in run.output
     missing = _assert_incomplete(run)
@@ -105,7 +105,7 @@ def test_ctrl_c_exits_6(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "tests_controls", "-p", "no:cacheprovider",
          f"--cwh-report-dir={report_dir}", f"--cwh-lab-dir={tmp_path / 'lab'}",
-         f"--inventory={inventory}", "-m", "stig"],
+         f"--inventory={inventory}", "-m", "guide"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ})
     log = report_dir / "lab-requests.jsonl"

@@ -365,7 +365,7 @@ def _corpus(tmp: Path) -> AuditRun:
              "ref-basic": lab_host("hardened", transport="basic", **PROBES)}
     hosts.update({fault.host_name: host_vars(fault) for fault in FAULTS})
     inventory = write_inventory(tmp, hosts, SECRET_VARS)
-    return run_audit(tmp, inventory, "-m", "stig", "-n", "2", env={"CWH_TEST_SECRET": SECRET},
+    return run_audit(tmp, inventory, "-m", "guide", "-n", "2", env={"CWH_TEST_SECRET": SECRET},
                      timeout=170)
 
 
@@ -383,7 +383,7 @@ def _crash(tmp: Path) -> AuditRun:
     (tmp / "scalar-ip.yml").write_text(yaml.safe_dump(CRASH_IMAGE))
     inventory = write_inventory(tmp, {REFERENCE: lab_host("hardened"),
                                       "scalar-ip": lab_host("scalar-ip.yml")}, SECRET_VARS)
-    return run_audit(tmp, inventory, "-m", "stig", env={"CWH_TEST_SECRET": SECRET}, timeout=120)
+    return run_audit(tmp, inventory, "-m", "guide", env={"CWH_TEST_SECRET": SECRET}, timeout=120)
 
 
 def crash_run(tmp_path_factory: Any) -> AuditRun:

@@ -259,7 +259,7 @@ def test_slices_of_real_runs_merge_to_what_one_run_reports(tmp_path):
     def audit(name: str, *args: str):
         where = tmp_path / name  # its own inventory, lab state and reports, like a CI job
         where.mkdir()
-        return run_audit(where, write_inventory(where, hosts), "-m", "stig", *args)
+        return run_audit(where, write_inventory(where, hosts), "-m", "guide", *args)
 
     whole = audit("whole")
     slices = [audit(name, "--limit", name) for name in ("hard", "drift")]
