@@ -408,5 +408,7 @@ def _record(audit: Audit, host: str, control_id: str, verdict: Any, facts: Any,
     xccdf = text.rules.get(rule.vuln_id) if text is not None else None
     return build_rule_record(
         rule=rule, release=release, waiver=waiver,
-        title=xccdf.title if xccdf is not None and xccdf.title else rule_title(rule),
+        # One line: a few of DISA's titles carry line breaks.
+        title=" ".join(xccdf.title.split()) if xccdf is not None and xccdf.title
+        else rule_title(rule),
         same_check=audit.same_check.get((rule.benchmark_id, rule.stig_id), []), **common)
