@@ -1,0 +1,178 @@
+"""The HTML pages people read: report.html (the run's verdict, the fleet index and, for runs up
+to INLINE_LIMIT results, every result with filters) and one page per host, hosts/<host>.html.
+
+Each page is one self-contained file (styles, script and chart inline; nothing fetched) that
+stays small whatever the fleet: a host page holds one host's results, and report.html holds
+one row per host once a run is larger than INLINE_LIMIT. The templates (cwh/report/templates)
+escape every value (Jinja2 autoescape), and a Content-Security-Policy lets only the page's own
+script run, so a string from a host or the inventory can never become markup or code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from cwh.report import fleet_view as fv
+from cwh.report.palette import css_variables
+
+TEMPLATES = Path(__file__).with_name("templates")
+REPORT = "report.html"
+HOSTS_DIR = "hosts"
+# Above this many results report.html is the fleet index only (measured: docs/performance.md).
+INLINE_LIMIT = 2000
+CELL_LIMIT = 400  # expected / observed as the row shows them (the evidence keeps the rest)
+RAW_LIMIT = 4000  # a raw excerpt in the evidence (results.json has everything)
+CAT_KEY = {"CAT I": "cat1", "CAT II": "cat2", "CAT III": "cat3"}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.globals.update(BUCKETS=fv.BUCKETS, BUCKET_LABEL=fv.BUCKET_LABEL, CATS=fv.CATS,
+                       CAT_KEY=CAT_KEY)
+    return env
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+@lru_cache(maxsize=1)
+def _assets() -> tuple[str, str, str]:
+    """(style, script, Content-Security-Policy): only this exact style and script may apply."""
+    css = css_variables() + (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    policy = (f"default-src 'none'; style-src 'sha256-{_sha256(css)}'; "
+              f"script-src 'sha256-{_sha256(script)}'; img-src data:; base-uri 'none'; "
+              "form-action 'none'")
+    return css, script, policy
+
+
+def _clip(text: str, limit: int) -> tuple[str, bool]:
+    return (text, False) if len(text) <= limit else (text[:limit] + "…", True)
+
+
+def row_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One result as the row and its evidence show it (all text; the template escapes it)."""
+    expected, expected_cut = _clip(fv.one_line(record.get("expected")), CELL_LIMIT)
+    # A result that could not be judged may have observed nothing: its reason says why.
+    observed, observed_cut = _clip(fv.one_line(record.get("observed") or (
+        record.get("reason") if record.get("status") != "NotAFinding" else "")), CELL_LIMIT)
+    refs = [f"{fv.one_line(r.get('benchmark'))} {fv.one_line(r.get('vuln_id'))} "
+            f"{fv.one_line(r.get('stig_id'))}" for r in record.get("stig_refs", ())]
+    details = [("Reason", fv.one_line(record.get("reason"))),
+               ("Requirement", fv.one_line(record.get("requirement"))),
+               ("STIG", "; ".join(refs) or "no STIG rule for this OS"),
+               ("Source", fv.one_line(f"{record.get('source') or ''}: "
+                                      f"{record.get('guide_section') or ''}").strip(": ")),
+               ("Fix", fv.one_line(record.get("fix"))),
+               ("Checked", fv.one_line(record.get("checked_at")))]
+    waiver = record.get("waiver")
+    if waiver:
+        expired = " EXPIRED: the finding counts again" if waiver.get("expired") else ""
+        details.append(("Waiver", fv.one_line(
+            f"{waiver.get('id', '')}: {waiver.get('justification', '')} (approved by "
+            f"{waiver.get('approver', '')}, {waiver.get('ticket', '')}, expires "
+            f"{waiver.get('expires', '')}){expired}")))
+    evidence = []
+    for item in record.get("evidence", ()):
+        raw, cut = _clip(fv.shown(item.get("raw")), RAW_LIMIT)
+        evidence.append({"source": fv.one_line(item.get("source")),
+                         "location": fv.one_line(item.get("location")),
+                         "observed": fv.one_line(item.get("observed")),
+                         "expected": fv.one_line(item.get("expected")),
+                         "raw": raw + ("\n[cut here: results.json has the whole excerpt]"
+                                       if cut else "")})
+    bucket = fv.bucket(record)
+    return {
+        "host": fv.one_line(record["host"]), "control_id": fv.one_line(record["control_id"]),
+        "title": fv.one_line(record.get("title")) or fv.one_line(record["control_id"]),
+        "stig_ids": [fv.one_line(s) for s in record.get("stig_ids", ())],
+        "cat": fv.one_line(record.get("cat")), "cat_key": CAT_KEY.get(record.get("cat"), "cat"),
+        "severity": fv.one_line(record.get("severity")), "area": fv.one_line(record.get("area")),
+        "bucket": bucket, "status": fv.status_text(record),
+        "expected": expected, "observed": observed, "clipped": expected_cut or observed_cut,
+        "details": [(k, v) for k, v in details if v], "evidence": evidence,
+    }
+
+
+def _filters(records: list[dict[str, Any]], hosts: list[fv.HostView] | None) -> dict[str, Any]:
+    return {"hosts": [h.name for h in hosts] if hosts else [],
+            "cats": [c for c in fv.CATS if any(r.get("cat") == c for r in records)],
+            "buckets": [b for b in fv.BUCKETS if any(fv.bucket(r) == b for r in records)],
+            "areas": sorted({fv.one_line(r.get("area")) for r in records})}
+
+
+def _render(template: str, **values: Any) -> str:
+    css, script, policy = _assets()
+    return _environment().get_template(template).render(
+        css=Markup(css), script=Markup(script), policy=policy, **values)
+
+
+def render_host_page(host: fv.HostView, run_facts: list[tuple[str, str]],
+                     run_verdict: fv.Verdict) -> str:
+    return _render("host.html.j2", host=host, rows=[row_view(r) for r in host.records],
+                   filters=_filters(host.records, None), run_facts=run_facts,
+                   run_verdict=run_verdict, index=f"../{REPORT}")
+
+
+def render_report(hosts: list[fv.HostView], records: list[dict[str, Any]],
+                  run_facts: list[tuple[str, str]], run_verdict: fv.Verdict,
+                  inline_limit: int = INLINE_LIMIT) -> str:
+    inline = len(records) <= inline_limit
+    rows = [row_view(r) for h in hosts for r in h.records] if inline else []
+    return _render("report.html.j2", hosts=hosts, rows=rows, inline=inline,
+                   inline_limit=inline_limit, total=len(records),
+                   filters=_filters(records, hosts) if inline else None,
+                   controls=fv.control_rows(records), run_facts=run_facts,
+                   run_verdict=run_verdict)
+
+
+def render_pages(document: Mapping[str, Any], exit_code: int,
+                 versions: Mapping[str, str] | None = None,
+                 inline_limit: int = INLINE_LIMIT) -> dict[str, str]:
+    """Every page of a run, by path relative to the report directory. `document` has the shape
+    of results.json (run, hosts, host_errors, results); `versions` names each DISA benchmark's
+    version (from --stig-xccdf) by benchmark id."""
+    run = document.get("run") or {}
+    records = list(document.get("results") or [])
+    fail_on = str(run.get("fail_on") or "cat3")
+    hosts = fv.host_views(records, document.get("hosts") or {}, document.get("host_errors") or {},
+                          run_code=exit_code, fail_on=fail_on, versions=versions or {},
+                          catalog_version=str(run.get("catalog_version") or ""),
+                          hosts=run.get("hosts") or ())
+    facts = fv.run_facts(run, len(hosts), len(records))
+    run_verdict = fv.verdict(exit_code, records, fail_on)
+    pages = {REPORT: render_report(hosts, records, facts, run_verdict, inline_limit)}
+    for host in hosts:
+        pages[host.page] = render_host_page(host, facts, run_verdict)
+    return pages
+
+
+def write_pages(report_dir: Path, document: Mapping[str, Any], exit_code: int,
+                versions: Mapping[str, str] | None = None) -> list[Path]:
+    """Write report.html and hosts/*.html; returns the files written."""
+    written = []
+    for relative, text in render_pages(document, exit_code, versions).items():
+        path = report_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def benchmark_versions(benchmarks: Mapping[str, Any]) -> dict[str, str]:
+    """'V2R1 (Release: 1 Benchmark Date: ...)' per benchmark id, from parsed XCCDF files."""
+    return {bid: fv.one_line(f"{b.short_version} ({b.release_info})" if b.release_info
+                             else b.short_version) for bid, b in benchmarks.items()}
+
