@@ -42,7 +42,7 @@ def shown(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    if text.isprintable() and text.isascii():
+    if text.isprintable():  # nothing _UNPRINTABLE matches is printable: the common, fast case
         return text
 
     def escape(match: re.Match[str]) -> str:
@@ -53,7 +53,12 @@ def shown(value: Any) -> str:
 
 
 def one_line(value: Any, limit: int = 0) -> str:
-    text = " ".join(shown(value).split())
+    """shown(value) on one line: every run of white space one space."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if not text.isprintable() or "  " in text or text[:1] == " " or text[-1:] == " ":
+        text = " ".join(shown(text).split())
     if limit and len(text) > limit:
         return text[:limit - 1] + "…"
     return text
@@ -76,6 +81,8 @@ def host_file_stems(hosts: Iterable[str]) -> dict[str, str]:
         if not (_SAFE_STEM.match(host) and not host.endswith(".")
                 and not _RESERVED.match(host.split(".", 1)[0])):
             safe = re.sub(r"[^a-z0-9._-]+", "_", host.lower()).strip("._-")[:80] or "host"
+            if _RESERVED.match(safe.split(".", 1)[0]):  # "nul.x" is NUL on Windows too
+                safe = f"host-{safe}"
             stem = f"{safe}-{_digest(host)[:10]}"
         stems[host] = stem
     seen: dict[str, str] = {}

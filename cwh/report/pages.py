@@ -22,15 +22,13 @@ from markupsafe import Markup
 
 from cwh.report import fleet_view as fv
 from cwh.report.palette import css_variables
+from cwh.report.rows import CAT_KEY, results_table
 
 TEMPLATES = Path(__file__).with_name("templates")
 REPORT = "report.html"
 HOSTS_DIR = "hosts"
 # Above this many results report.html is the fleet index only (measured: docs/performance.md).
-INLINE_LIMIT = 2000
-CELL_LIMIT = 400  # expected / observed as the row shows them (the evidence keeps the rest)
-RAW_LIMIT = 4000  # a raw excerpt in the evidence (results.json has everything)
-CAT_KEY = {"CAT I": "cat1", "CAT II": "cat2", "CAT III": "cat3"}
+INLINE_LIMIT = 1000
 
 
 @lru_cache(maxsize=1)
@@ -58,54 +56,6 @@ def _assets() -> tuple[str, str, str]:
     return css, script, policy
 
 
-def _clip(text: str, limit: int) -> tuple[str, bool]:
-    return (text, False) if len(text) <= limit else (text[:limit] + "…", True)
-
-
-def row_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    """One result as the row and its evidence show it (all text; the template escapes it)."""
-    expected, expected_cut = _clip(fv.one_line(record.get("expected")), CELL_LIMIT)
-    # A result that could not be judged may have observed nothing: its reason says why.
-    observed, observed_cut = _clip(fv.one_line(record.get("observed") or (
-        record.get("reason") if record.get("status") != "NotAFinding" else "")), CELL_LIMIT)
-    refs = [f"{fv.one_line(r.get('benchmark'))} {fv.one_line(r.get('vuln_id'))} "
-            f"{fv.one_line(r.get('stig_id'))}" for r in record.get("stig_refs", ())]
-    details = [("Reason", fv.one_line(record.get("reason"))),
-               ("Requirement", fv.one_line(record.get("requirement"))),
-               ("STIG", "; ".join(refs) or "no STIG rule for this OS"),
-               ("Source", fv.one_line(f"{record.get('source') or ''}: "
-                                      f"{record.get('guide_section') or ''}").strip(": ")),
-               ("Fix", fv.one_line(record.get("fix"))),
-               ("Checked", fv.one_line(record.get("checked_at")))]
-    waiver = record.get("waiver")
-    if waiver:
-        expired = " EXPIRED: the finding counts again" if waiver.get("expired") else ""
-        details.append(("Waiver", fv.one_line(
-            f"{waiver.get('id', '')}: {waiver.get('justification', '')} (approved by "
-            f"{waiver.get('approver', '')}, {waiver.get('ticket', '')}, expires "
-            f"{waiver.get('expires', '')}){expired}")))
-    evidence = []
-    for item in record.get("evidence", ()):
-        raw, cut = _clip(fv.shown(item.get("raw")), RAW_LIMIT)
-        evidence.append({"source": fv.one_line(item.get("source")),
-                         "location": fv.one_line(item.get("location")),
-                         "observed": fv.one_line(item.get("observed")),
-                         "expected": fv.one_line(item.get("expected")),
-                         "raw": raw + ("\n[cut here: results.json has the whole excerpt]"
-                                       if cut else "")})
-    bucket = fv.bucket(record)
-    return {
-        "host": fv.one_line(record["host"]), "control_id": fv.one_line(record["control_id"]),
-        "title": fv.one_line(record.get("title")) or fv.one_line(record["control_id"]),
-        "stig_ids": [fv.one_line(s) for s in record.get("stig_ids", ())],
-        "cat": fv.one_line(record.get("cat")), "cat_key": CAT_KEY.get(record.get("cat"), "cat"),
-        "severity": fv.one_line(record.get("severity")), "area": fv.one_line(record.get("area")),
-        "bucket": bucket, "status": fv.status_text(record),
-        "expected": expected, "observed": observed, "clipped": expected_cut or observed_cut,
-        "details": [(k, v) for k, v in details if v], "evidence": evidence,
-    }
-
-
 def _filters(records: list[dict[str, Any]], hosts: list[fv.HostView] | None) -> dict[str, Any]:
     return {"hosts": [h.name for h in hosts] if hosts else [],
             "cats": [c for c in fv.CATS if any(r.get("cat") == c for r in records)],
@@ -121,8 +71,9 @@ def _render(template: str, **values: Any) -> str:
 
 def render_host_page(host: fv.HostView, run_facts: list[tuple[str, str]],
                      run_verdict: fv.Verdict) -> str:
-    return _render("host.html.j2", host=host, rows=[row_view(r) for r in host.records],
-                   filters=_filters(host.records, None), run_facts=run_facts,
+    return _render("host.html.j2", host=host, table=results_table(host.records, False),
+                   total=len(host.records), filters=_filters(host.records, None),
+                   run_facts=run_facts,
                    run_verdict=run_verdict, index=f"../{REPORT}")
 
 
@@ -130,8 +81,8 @@ def render_report(hosts: list[fv.HostView], records: list[dict[str, Any]],
                   run_facts: list[tuple[str, str]], run_verdict: fv.Verdict,
                   inline_limit: int = INLINE_LIMIT) -> str:
     inline = len(records) <= inline_limit
-    rows = [row_view(r) for h in hosts for r in h.records] if inline else []
-    return _render("report.html.j2", hosts=hosts, rows=rows, inline=inline,
+    table = results_table((r for h in hosts for r in h.records), True) if inline else ""
+    return _render("report.html.j2", hosts=hosts, table=table, inline=inline,
                    inline_limit=inline_limit, total=len(records),
                    filters=_filters(records, hosts) if inline else None,
                    controls=fv.control_rows(records), run_facts=run_facts,
@@ -160,10 +111,11 @@ def render_pages(document: Mapping[str, Any], exit_code: int,
 
 
 def write_pages(report_dir: Path, document: Mapping[str, Any], exit_code: int,
-                versions: Mapping[str, str] | None = None) -> list[Path]:
+                versions: Mapping[str, str] | None = None,
+                inline_limit: int = INLINE_LIMIT) -> list[Path]:
     """Write report.html and hosts/*.html; returns the files written."""
     written = []
-    for relative, text in render_pages(document, exit_code, versions).items():
+    for relative, text in render_pages(document, exit_code, versions, inline_limit).items():
         path = report_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -103,7 +103,7 @@ const out = [];
 try {
   for (const spec of job.pages) {
     const page = await context.newPage();
-    page.setDefaultTimeout(10000);
+    page.setDefaultTimeout(spec.timeoutMs || 10000);
     const seen = { dialogs: [], pageErrors: [], consoleErrors: [], requests: [] };
     page.on('dialog', (d) => { seen.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
     page.on('pageerror', (e) => seen.pageErrors.push(String(e)));
@@ -117,9 +117,12 @@ try {
     const started = Date.now();
     await page.goto(spec.url, { waitUntil: 'load' });
     const wall = Date.now() - started;
+    // The first frame after the load event: layout and paint of the whole page are done.
+    const renderedMs = await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(
+      () => setTimeout(() => resolve(performance.now()), 0))));
     const timing = await page.evaluate(() => performance.getEntriesByType('navigation')[0].toJSON());
     const result = {
-      url: spec.url, wallMs: wall, loadMs: timing.loadEventEnd,
+      url: spec.url, wallMs: wall, loadMs: timing.loadEventEnd, renderedMs,
       domContentLoadedMs: timing.domContentLoadedEventEnd, bytes: timing.decodedBodySize,
       shown: await page.evaluate(observe), actions: [],
     };
