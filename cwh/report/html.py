@@ -106,8 +106,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 # pytest-html's own outcome filters and "N tests took" count pytest outcomes (a waived finding
-# is an "expected failure", a skip is not counted): the audit's counts replace them here.
+# is an "expected failure", a skip is not counted): the audit's counts replace them here. Its
+# grey 12 px text is set to the suite's readable size and colour.
 STYLE = """<style>
+body,p,a,td,th,button,.summary__data p{font-size:15px!important;color:#1b1b1b}a{color:#0a4b94}
 .run-count,p.filter,.filters{display:none}.cwh-summary td,.cwh-summary th{
 border:1px solid #767676;padding:2px 6px;text-align:center}.cwh-summary{border-collapse:collapse;
 margin:6px 0}.cwh-evidence table{margin:4px 0}.cwh-evidence th{text-align:left;

@@ -57,9 +57,11 @@ def _assets() -> tuple[str, str, str]:
 
 
 def _filters(records: list[dict[str, Any]], hosts: list[fv.HostView] | None) -> dict[str, Any]:
+    cats = {r.get("cat") for r in records}
+    buckets = {fv.bucket(r) for r in records}
     return {"hosts": [h.name for h in hosts] if hosts else [],
-            "cats": [c for c in fv.CATS if any(r.get("cat") == c for r in records)],
-            "buckets": [b for b in fv.BUCKETS if any(fv.bucket(r) == b for r in records)],
+            "cats": [c for c in fv.CATS if c in cats],
+            "buckets": [b for b in fv.BUCKETS if b in buckets],
             "areas": sorted({fv.one_line(r.get("area")) for r in records})}
 
 

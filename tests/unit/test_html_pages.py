@@ -174,3 +174,12 @@ def test_the_stylesheet_uses_only_the_palette_and_no_small_print():
     assert set(re.findall(r"var\(--([a-z-]+)\)", css)) <= set(COLOURS)
     sizes = [float(s) for s in re.findall(r"font(?:-size)?:[^;}]*?(\d+(?:\.\d+)?)px", css)]
     assert sizes and min(sizes) >= 14
+
+
+def test_the_row_escape_is_markupsafes():
+    from markupsafe import escape
+
+    from cwh.report.rows import e
+
+    for text in (HOSTILE, '"><img src=x onerror=alert(1)>', "a & b 'c'", "plain", "", "]]>"):
+        assert e(text) == str(escape(text))
