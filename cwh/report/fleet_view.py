@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,14 +271,16 @@ _ORDER = {b: i for i, b in enumerate(BUCKETS)}
 
 def host_views(records: list[dict[str, Any]], assets: Mapping[str, Mapping[str, Any]],
                host_errors: Mapping[str, str], *, run_code: int, fail_on: str,
-               versions: Mapping[str, str], catalog_version: str,
-               hosts: Iterable[str] = ()) -> list[HostView]:
-    """One view per host that has results (or was targeted), worst verdict first."""
+               versions: Mapping[str, str], catalog_version: str, hosts: Iterable[str] = (),
+               file_stems: Callable[[list[str]], dict[str, str]] | None = None) -> list[HostView]:
+    """One view per host that has results (or was targeted), worst verdict first. `file_stems`
+    names each host's page (a run passes the checklists' naming, so hosts/<stem>.html sits
+    beside <stem>.ckl); host_file_stems by default."""
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_host[record["host"]].append(record)
     names = set(by_host) | set(hosts)
-    stems = host_file_stems(names)
+    stems = (file_stems or host_file_stems)(sorted(names))
     views = [host_view(n, stems[n], by_host.get(n, []), assets.get(n), run_code=run_code,
                        fail_on=fail_on, versions=versions, catalog_version=catalog_version,
                        error=host_errors.get(n, "")) for n in names]

@@ -18,6 +18,7 @@ import yaml
 
 from cwh.report import exitcodes
 from cwh.report import fleet_view as fv
+from cwh.report.writers import checklist_stems
 from tests.browser.chromium import page, read_pages, unavailable
 from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
 
@@ -25,8 +26,10 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 
 FAULT_IMAGES = Path(__file__).resolve().parents[1] / "faults" / "images"
 HOSTILE_HOST = "f-hostile-identity"
-# Upper case: its page's file name must differ from a lower-case twin's on any file system.
+# Two names that differ only in case: their pages (like their checklists) must not share a
+# file on a case-insensitive file system.
 UPPER_HOST = "Lab-Drifted.Example.COM"
+LOWER_TWIN = "lab-drifted.example.com"
 WAIVED = ("lab-drifted", "CWH-GPO-02")
 FAST = {"ansible_winrm_read_timeout_sec": 3, "ansible_winrm_operation_timeout_sec": 2,
         "cwh_command_timeout_sec": 3}
@@ -44,6 +47,7 @@ def run(tmp_path_factory) -> AuditRun:
         "lab-hardened": lab_host("hardened"),
         "lab-drifted": lab_host("drifted"),
         UPPER_HOST: lab_host("drifted"),
+        LOWER_TWIN: lab_host("drifted"),
         HOSTILE_HOST: lab_host(str(FAULT_IMAGES / "hostile-identity.yml")),
         "f-hostile-evidence": lab_host(str(FAULT_IMAGES / "hostile-evidence.yml")),
         "down": lab_host("hardened", cwh_lab_fault="refuse", **FAST),
@@ -62,7 +66,7 @@ def shots(tmp_path_factory) -> Path:
 
 
 def _host_page(run: AuditRun, host: str) -> Path:
-    stems = fv.host_file_stems(r["host"] for r in run.results)
+    stems = checklist_stems(sorted({r["host"] for r in run.results}))
     return run.report_dir / "hosts" / f"{stems[host]}.html"
 
 
@@ -196,7 +200,12 @@ def test_the_fleet_index_links_every_host_page_and_each_page_holds_that_host(run
     assert sorted(fleet) == hosts
     stems = {row["href"] for row in fleet.values()}
     assert len(stems) == len(hosts)  # distinct files, also for the upper-case twin
-    assert fleet[UPPER_HOST]["href"] != "hosts/lab-drifted.example.com.html"
+    twins = [fleet[h]["href"] for h in (UPPER_HOST, LOWER_TWIN)]
+    assert twins[0].lower() != twins[1].lower()
+    for host in (UPPER_HOST, LOWER_TWIN):  # each page named like the host's checklist
+        stem = _host_page(run, host).stem
+        assert fleet[host]["href"] == f"hosts/{stem}.html"
+        assert (run.report_dir / f"{stem}.ckl").is_file()
     pages = read_pages([page(run.report_dir / row["href"], rows=True, bodyText=True,
                              screenshot=str(shots / f"host-{i}.png") if i < 2 else None,
                              actions=[{"name": "only open", "steps": [

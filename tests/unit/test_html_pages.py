@@ -183,3 +183,14 @@ def test_the_row_escape_is_markupsafes():
 
     for text in (HOSTILE, '"><img src=x onerror=alert(1)>', "a & b 'c'", "plain", "", "]]>"):
         assert e(text) == str(escape(text))
+
+
+def test_a_killed_runs_host_pages_are_cleared_by_the_next_run(tmp_path):
+    from cwh.report.rundir import RunDir
+
+    RunDir.open(tmp_path)  # never finished: no manifest lists the pages it wrote
+    (tmp_path / "hosts").mkdir()
+    (tmp_path / "hosts" / "sc01.html").write_text("stale")
+    (tmp_path / "hosts" / "notes.txt").write_text("mine")
+    RunDir.open(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "hosts").iterdir()) == ["notes.txt"]
