@@ -194,3 +194,22 @@ def test_a_killed_runs_host_pages_are_cleared_by_the_next_run(tmp_path):
     (tmp_path / "hosts" / "notes.txt").write_text("mine")
     RunDir.open(tmp_path)
     assert sorted(p.name for p in (tmp_path / "hosts").iterdir()) == ["notes.txt"]
+
+
+def test_pytest_html_writes_only_when_asked_and_never_over_report_html(tmp_path):
+    from types import SimpleNamespace
+
+    from cwh.report import html
+
+    audit = SimpleNamespace(report_dir=tmp_path)
+    config = SimpleNamespace(option=SimpleNamespace(htmlpath=None))
+    html.configure(config, audit)
+    assert config.option.htmlpath is None and not html._enabled
+    config.option.htmlpath = str(tmp_path / "report.html")
+    html.configure(config, audit)
+    assert config.option.htmlpath == str((tmp_path / "pytest-html.html").resolve())
+    assert html._enabled
+    config.option.htmlpath = str(tmp_path / "mine.html")
+    html.configure(config, audit)
+    assert config.option.htmlpath == str(tmp_path / "mine.html")
+    html.configure(SimpleNamespace(option=SimpleNamespace(htmlpath=None)), audit)  # as it was
