@@ -1,5 +1,5 @@
 """What the HTML pages say about a run, as plain values: per-host headers (facts, counts by
-status and CAT, compliance, verdict), the run's verdict in words, and safe, distinct file names.
+status and CAT, compliance, verdict) and the run's verdict in words.
 
 Everything here is computed from records (cwh/report/record.py), the host assets the collector
 keeps and the run metadata, so the pages can be made from results.json alone. No markup here:
@@ -8,14 +8,14 @@ the templates escape every value.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cwh.report import exitcodes
+from cwh.report.hostfiles import host_file_stems
 from cwh.report.record import counts_as_error, counts_as_finding, is_waived
 
 STATUSES = ("Open", "NotAFinding", "Not_Applicable", "Not_Reviewed")
@@ -32,8 +32,6 @@ DOMAIN_ROLES = {0: "standalone workstation", 1: "member workstation", 2: "standa
 _THRESHOLD = {"cat1": "CAT I", "cat2": "CAT II or CAT I", "cat3": "any severity"}
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
                           "\ud800-\udfff\ufffe\uffff]")
-_SAFE_STEM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$")  # Windows device names
 
 
 def shown(value: Any) -> str:
@@ -62,35 +60,6 @@ def one_line(value: Any, limit: int = 0) -> str:
     if limit and len(text) > limit:
         return text[:limit - 1] + "…"
     return text
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def host_file_stems(hosts: Iterable[str]) -> dict[str, str]:
-    """A distinct file name stem (no extension) per host, safe on Linux, macOS and Windows.
-
-    A plain lower-case name ("web01.example.com", "10.0.0.12") is its own stem. Anything else
-    (upper case, which a case-insensitive file system would merge; characters outside
-    [a-z0-9._-]; a Windows device name; a trailing dot) is made safe and given a hash of the
-    whole name, so "Web01" and "web01", or "a b" and "a_b", never share a file."""
-    stems: dict[str, str] = {}
-    for host in sorted(set(hosts)):
-        stem = host
-        if not (_SAFE_STEM.match(host) and not host.endswith(".")
-                and not _RESERVED.match(host.split(".", 1)[0])):
-            safe = re.sub(r"[^a-z0-9._-]+", "_", host.lower()).strip("._-")[:80] or "host"
-            if _RESERVED.match(safe.split(".", 1)[0]):  # "nul.x" is NUL on Windows too
-                safe = f"host-{safe}"
-            stem = f"{safe}-{_digest(host)[:10]}"
-        stems[host] = stem
-    seen: dict[str, str] = {}
-    for host, stem in stems.items():  # a clean name that happens to look like a hashed one
-        if stem in seen:
-            stems[host] = f"{stem}-{_digest(host)}"
-        seen[stems[host]] = host
-    return stems
 
 
 def bucket(record: Mapping[str, Any]) -> str:
@@ -271,16 +240,15 @@ _ORDER = {b: i for i, b in enumerate(BUCKETS)}
 
 def host_views(records: list[dict[str, Any]], assets: Mapping[str, Mapping[str, Any]],
                host_errors: Mapping[str, str], *, run_code: int, fail_on: str,
-               versions: Mapping[str, str], catalog_version: str, hosts: Iterable[str] = (),
-               file_stems: Callable[[list[str]], dict[str, str]] | None = None) -> list[HostView]:
-    """One view per host that has results (or was targeted), worst verdict first. `file_stems`
-    names each host's page (a run passes the checklists' naming, so hosts/<stem>.html sits
-    beside <stem>.ckl); host_file_stems by default."""
+               versions: Mapping[str, str], catalog_version: str,
+               hosts: Iterable[str] = ()) -> list[HostView]:
+    """One view per host that has results (or was targeted), worst verdict first. A host's
+    page has the stem of its other per-host files (hosts/<stem>.html beside <stem>.ckl)."""
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_host[record["host"]].append(record)
     names = set(by_host) | set(hosts)
-    stems = (file_stems or host_file_stems)(sorted(names))
+    stems = host_file_stems(sorted(names))
     views = [host_view(n, stems[n], by_host.get(n, []), assets.get(n), run_code=run_code,
                        fail_on=fail_on, versions=versions, catalog_version=catalog_version,
                        error=host_errors.get(n, "")) for n in names]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -93,19 +93,17 @@ def render_report(hosts: list[fv.HostView], records: list[dict[str, Any]],
 
 def render_pages(document: Mapping[str, Any], exit_code: int,
                  versions: Mapping[str, str] | None = None,
-                 inline_limit: int = INLINE_LIMIT,
-                 file_stems: Callable[[list[str]], dict[str, str]] | None = None) -> \
-        dict[str, str]:
+                 inline_limit: int = INLINE_LIMIT) -> dict[str, str]:
     """Every page of a run, by path relative to the report directory. `document` has the shape
     of results.json (run, hosts, host_errors, results); `versions` names each DISA benchmark's
-    version (from --stig-xccdf) by benchmark id; `file_stems` names the host pages."""
+    version (from --stig-xccdf) by benchmark id."""
     run = document.get("run") or {}
     records = list(document.get("results") or [])
     fail_on = str(run.get("fail_on") or "cat3")
     hosts = fv.host_views(records, document.get("hosts") or {}, document.get("host_errors") or {},
                           run_code=exit_code, fail_on=fail_on, versions=versions or {},
                           catalog_version=str(run.get("catalog_version") or ""),
-                          hosts=run.get("hosts") or (), file_stems=file_stems)
+                          hosts=run.get("hosts") or ())
     facts = fv.run_facts(run, len(hosts), len(records))
     run_verdict = fv.verdict(exit_code, records, fail_on)
     pages = {REPORT: render_report(hosts, records, facts, run_verdict, inline_limit)}
@@ -116,11 +114,10 @@ def render_pages(document: Mapping[str, Any], exit_code: int,
 
 def write_pages(report_dir: Path, document: Mapping[str, Any], exit_code: int,
                 versions: Mapping[str, str] | None = None,
-                inline_limit: int = INLINE_LIMIT,
-                file_stems: Callable[[list[str]], dict[str, str]] | None = None) -> list[Path]:
+                inline_limit: int = INLINE_LIMIT) -> list[Path]:
     """Write report.html and hosts/*.html; returns the files written."""
     written = []
-    pages = render_pages(document, exit_code, versions, inline_limit, file_stems)
+    pages = render_pages(document, exit_code, versions, inline_limit)
     for relative, text in pages.items():
         path = report_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -127,7 +127,7 @@ def write_html(audit: Audit, records: list[dict[str, Any]], meta: dict[str, Any]
     document = {"run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
                 "results": records}
     return write_pages(audit.report_dir, document, exit_status,
-                       benchmark_versions(audit.benchmarks), file_stems=checklist_stems)
+                       benchmark_versions(audit.benchmarks))
 
 
 def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],

@@ -18,7 +18,7 @@ import yaml
 
 from cwh.report import exitcodes
 from cwh.report import fleet_view as fv
-from cwh.report.writers import checklist_stems
+from cwh.report.hostfiles import host_file_stems
 from tests.browser.chromium import page, read_pages, unavailable
 from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
 
@@ -48,8 +48,11 @@ def run(tmp_path_factory) -> AuditRun:
         "lab-drifted": lab_host("drifted"),
         UPPER_HOST: lab_host("drifted"),
         LOWER_TWIN: lab_host("drifted"),
-        HOSTILE_HOST: lab_host(str(FAULT_IMAGES / "hostile-identity.yml")),
-        "f-hostile-evidence": lab_host(str(FAULT_IMAGES / "hostile-evidence.yml")),
+        # as the fault corpus has them: hardened hosts whose answers carry markup
+        HOSTILE_HOST: lab_host("hardened",
+                               cwh_lab_image=str(FAULT_IMAGES / "hostile-identity.yml")),
+        "f-hostile-evidence": lab_host("hardened",
+                                       cwh_lab_image=str(FAULT_IMAGES / "hostile-evidence.yml")),
         "down": lab_host("hardened", cwh_lab_fault="refuse", **FAST),
     })
     result = run_audit(tmp, inventory, "-m", "stig", "--waivers", str(waivers), timeout=240)
@@ -66,7 +69,7 @@ def shots(tmp_path_factory) -> Path:
 
 
 def _host_page(run: AuditRun, host: str) -> Path:
-    stems = checklist_stems(sorted({r["host"] for r in run.results}))
+    stems = host_file_stems(sorted({r["host"] for r in run.results}))
     return run.report_dir / "hosts" / f"{stems[host]}.html"
 
 

