@@ -4,6 +4,7 @@ the repository's own node_modules, and hand back what the pages showed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -12,7 +13,7 @@ from typing import Any
 
 from tests.e2e.audit_run import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CWH_CHROMIUM", "/usr/bin/chromium"))  # as tests/readers
 SCRIPT = Path(__file__).with_name("read_pages.mjs")
 PLAYWRIGHT = REPO / "node_modules" / "playwright-core"
 
@@ -35,7 +36,8 @@ def read_pages(pages: list[dict[str, Any]], timeout: float = 180) -> list[dict[s
         job = Path(tmp) / "job.json"
         profile = Path(tmp) / "profile"
         profile.mkdir()
-        job.write_text(json.dumps({"repo": str(REPO), "profile": str(profile), "pages": pages}))
+        job.write_text(json.dumps({"repo": str(REPO), "profile": str(profile), "pages": pages,
+                                   "chromium": str(CHROMIUM)}))
         completed = subprocess.run(["node", str(SCRIPT), str(job)], capture_output=True,
                                    text=True, timeout=timeout, cwd=tmp)
     if completed.returncode != 0:

@@ -96,7 +96,7 @@ async function step(page, s) {
 }
 
 const context = await chromium.launchPersistentContext(job.profile, {
-  executablePath: '/usr/bin/chromium', headless: true, args: FLAGS,
+  executablePath: job.chromium || '/usr/bin/chromium', headless: true, args: FLAGS,
   viewport: { width: 1400, height: 1000 },
 });
 const out = [];
