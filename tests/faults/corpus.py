@@ -42,6 +42,7 @@ FAST = {"ansible_winrm_read_timeout_sec": 3, "ansible_winrm_operation_timeout_se
         "cwh_command_timeout_sec": 3}
 PROBES = {"cwh_probe_timeout_sec": 4}  # room for a loaded machine: probes take < 0.6 s here
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
+PYTEST_HTML = "pytest-html.html"
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,9 @@ def _corpus(tmp: Path) -> AuditRun:
              "ref-basic": lab_host("hardened", transport="basic", **PROBES)}
     hosts.update({fault.host_name: host_vars(fault) for fault in FAULTS})
     inventory = write_inventory(tmp, hosts, SECRET_VARS)
-    return run_audit(tmp, inventory, "-m", "guide", "-n", "2", env={"CWH_TEST_SECRET": SECRET},
+    # --html: pytest-html's page too (written only when asked), so its hooks face the corpus.
+    return run_audit(tmp, inventory, "-m", "guide", "-n", "2", "--html",
+                     str(tmp / "reports" / PYTEST_HTML), env={"CWH_TEST_SECRET": SECRET},
                      timeout=170)
 
 
@@ -400,15 +403,21 @@ def secret_forms(secret: str, user: str = "auditor") -> list[str]:
             urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)]
 
 
+def html_pages(report_dir: Path) -> dict[str, str]:
+    """Every HTML page the run wrote (report.html, hosts/*.html, pytest-html's), by path."""
+    return {str(p.relative_to(report_dir)): p.read_text(encoding="utf-8")
+            for p in sorted(report_dir.rglob("*.html"))}
+
+
 def html_blob(report: Path) -> dict[str, Any]:
-    """pytest-html's test data: the JSON in the data-jsonblob attribute of report.html."""
+    """pytest-html's test data: the JSON in the data-jsonblob attribute of its page."""
     match = re.search(r'data-jsonblob="([^"]*)"', report.read_text(encoding="utf-8"))
-    assert match, "report.html has no data-jsonblob"
+    assert match, f"{report.name} has no data-jsonblob"
     return json.loads(html.unescape(match.group(1)))
 
 
 def html_fragments(report: Path) -> dict[str, list[str]]:
-    """Every piece of report.html a browser renders as markup, by test id ("page": the page
+    """Every piece of pytest-html's page a browser renders as markup, by test id ("page": the page
     itself): each test's table cells, its log and its HTML extras (a data: URI is decoded)."""
     fragments = {"page": [report.read_text(encoding="utf-8")]}
     for test_id, runs in html_blob(report)["tests"].items():
