@@ -51,23 +51,46 @@ class Case:
         raise NotImplementedError
 
     def conclude(self, verdict: Verdict) -> None:
-        """Record the verdict and turn it into the pytest outcome."""
+        """Record the verdict; the plugin turns it into the pytest outcome when it makes the
+        call's report (apply_outcome), without raising: pytest's exception and traceback
+        machinery for 40,000 findings and skips is most of a large run's cost."""
         self.item.stash[VERDICT_KEY] = verdict
-        if verdict.status is Status.NOT_A_FINDING:
-            return
-        reason = printable(verdict.reason)
-        if verdict.status is Status.OPEN:
-            waiver = self.audit.waiver_record(self.target.name, self.control_id)
-            if waiver and not waiver["expired"]:
-                pytest.xfail(f"Open, waived ({waiver['id']}, approved by {waiver['approver']}, "
-                             f"until {waiver['expires']}): {reason}")
-            expired = f" (waiver {waiver['id']} expired on {waiver['expires']})" if waiver else ""
-            pytest.fail(f"Open{expired}: {reason}", pytrace=False)
-        if verdict.status is Status.NOT_APPLICABLE:
-            pytest.skip(f"Not_Applicable: {reason}")
-        if verdict.error:
-            pytest.fail(f"Not_Reviewed: {reason}", pytrace=False)
-        pytest.skip(f"Not_Reviewed: {reason}")
+
+
+def outcome_of(verdict: Verdict, waiver: dict[str, Any] | None) -> tuple[str, str]:
+    """(pytest outcome, message): passed, failed (Open, or Not_Reviewed for an error), xfailed
+    (Open under an unexpired waiver) or skipped (Not_Applicable, Not_Reviewed awaiting review)."""
+    if verdict.status is Status.NOT_A_FINDING:
+        return "passed", ""
+    reason = printable(verdict.reason)
+    if verdict.status is Status.OPEN:
+        if waiver and not waiver["expired"]:
+            return "xfailed", (f"Open, waived ({waiver['id']}, approved by "
+                               f"{waiver['approver']}, until {waiver['expires']}): {reason}")
+        expired = f" (waiver {waiver['id']} expired on {waiver['expires']})" if waiver else ""
+        return "failed", f"Open{expired}: {reason}"
+    if verdict.status is Status.NOT_APPLICABLE:
+        return "skipped", f"Not_Applicable: {reason}"
+    if verdict.error:
+        return "failed", f"Not_Reviewed: {reason}"
+    return "skipped", f"Not_Reviewed: {reason}"
+
+
+def apply_outcome(report: pytest.TestReport, item: pytest.Item, verdict: Verdict,
+                  waiver: dict[str, Any] | None) -> None:
+    """Set the call report's outcome from the verdict, as pytest.fail/skip/xfail would."""
+    outcome, message = outcome_of(verdict, waiver)
+    if outcome == "passed":
+        return
+    if outcome == "failed":
+        report.outcome, report.longrepr = "failed", message
+    elif outcome == "xfailed":
+        report.outcome, report.longrepr = "skipped", None
+        report.wasxfail = message  # type: ignore[attr-defined]
+    else:
+        path, lineno, _ = item.location
+        report.outcome = "skipped"
+        report.longrepr = (str(path), (lineno or 0) + 1, f"Skipped: {message}")
 
 
 class ControlCase(Case):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from cwh.audit import AUDIT_KEY, Audit, Options, build_audit
-from cwh.cases import VERDICT_KEY, Case, ControlCase, RuleCase
+from cwh.cases import VERDICT_KEY, Case, ControlCase, RuleCase, apply_outcome
 from cwh.doctor import run_doctor
 from cwh.errors import CwhError
 from cwh.gather import Gatherer
@@ -380,6 +380,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         verdict = not_reviewed(f"the check did not complete: {problem}")
     facts = audit.gatherer.facts(host) if audit.gatherer else None
     report.cwh_result = _record(audit, host, control_id, verdict, facts, report)
+    if report.when == "call" and call.excinfo is None:
+        apply_outcome(report, item, verdict, report.cwh_result["waiver"])
     if host not in audit.assets_sent:
         # Once per host and process: the controller keeps the fullest, and 250 copies per host
         # would cross from every xdist worker for nothing.

@@ -75,6 +75,8 @@ def clean(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable():  # most texts: nothing to change, found in C
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _XML_INVALID.sub(_escape_char, text)
 

@@ -20,7 +20,6 @@ saying why.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -404,14 +403,16 @@ def render_host_hdf(host: str, records: list[dict], catalog: Catalog,
 
 
 def _for_fleet(profile: dict, host: str) -> dict:
-    """A host's profile renamed so it stays apart from the other hosts' in one file."""
-    renamed = copy.deepcopy({k: v for k, v in profile.items() if k != "sha256"})
+    """A host's profile renamed so it stays apart from the other hosts' in one file. Shallow:
+    the renamed parts are new, the rest (results, tags, texts) is shared with the host's own
+    document, which nothing changes after rendering."""
+    renamed = {k: v for k, v in profile.items() if k != "sha256"}
     renamed["name"] = f"{profile['name']}@{host}"
     renamed["title"] = f"{profile['title']} ({host})"
-    for control in renamed["controls"]:
-        control["id"] = f"{control['id']}@{host}"
-    for group in renamed["groups"]:
-        group["controls"] = [f"{cid}@{host}" for cid in group["controls"]]
+    renamed["controls"] = [{**control, "id": f"{control['id']}@{host}"}
+                           for control in profile["controls"]]
+    renamed["groups"] = [{**group, "controls": [f"{cid}@{host}" for cid in group["controls"]]}
+                         for group in profile["groups"]]
     renamed["sha256"] = profile_sha256(renamed)
     return renamed
 
@@ -419,18 +420,22 @@ def _for_fleet(profile: dict, host: str) -> dict:
 def render_fleet_hdf(records: list[dict], catalog: Catalog, benchmarks: dict[str, Benchmark], *,
                      suite_version: str, started: str, duration: float | None,
                      nist: CciList | None = None,
-                     releases: Mapping[str, Release] | None = None) -> dict:
+                     releases: Mapping[str, Release] | None = None,
+                     host_profiles: Mapping[str, list[dict]] | None = None) -> dict:
     """Every host's profiles in one exec JSON, each control id and profile name carrying its
     host, so Heimdall counts each host's controls apart (its totals are the sum of the per-host
-    files'). The SAF CLI reads only a file's first profile: gate on the per-host files."""
+    files'). The SAF CLI reads only a file's first profile: gate on the per-host files.
+    `host_profiles` (the profiles of render_host_hdf's documents, by host) saves rendering
+    every host twice."""
     by_host: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
         if isinstance(record, Mapping):
             by_host.setdefault(_host_of(record), []).append(record)
     hosts = sorted(by_host)
+    known = host_profiles or {}
     profiles = [_for_fleet(profile, host) for host in hosts
-                for profile in _host_profiles(host, by_host[host], catalog, benchmarks, nist,
-                                              clean(started), releases)]
+                for profile in (known[host] if host in known else _host_profiles(
+                    host, by_host[host], catalog, benchmarks, nist, clean(started), releases))]
     return _document(profiles, ", ".join(hosts), catalog, suite_version, clean(started), duration,
                      hosts, nist)
 

@@ -293,7 +293,7 @@ def merge(out_dir: Path, inputs: list[Path]) -> tuple[dict[str, Any], list[Path]
                                  relative))
             if relative.endswith(CHECKLIST_SUFFIXES) and names[Path(relative).name] == 1:
                 written.append(_copy(piece.source / relative, out_dir / Path(relative).name))
-    written.append(write_json(out_dir / RESULTS, document))
+    written.append(write_json(out_dir / RESULTS, document, layout="records"))
     # The merged directory is a finished run of its own, so it can be a slice in its turn.
     run_id = document["run"]["run_id"]
     written.append(write_json(out_dir / STATUS, {

@@ -10,6 +10,7 @@ Not_Reviewed with empty details, as with the XCCDF.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from cwh.catalog.stig_rules import Release, StigRule
@@ -39,12 +40,19 @@ def release_info(release: Release) -> str:
     return f"Release: {release.release} Benchmark Date: not known (no XCCDF given)"
 
 
+@lru_cache(maxsize=4096)
+def _texts(rule: StigRule) -> tuple[str, str]:
+    """(title, check content) of a rule: the same for every host, made once."""
+    return clean(rule_title(rule)), clean(requirement_text(rule))
+
+
 def _vuln(rule: StigRule, istig_uuid: str, stig_ref: str, host_key: str,
           records: list[Mapping[str, Any]], provenance: str) -> Vuln:
+    title, check = _texts(rule)
     base: dict[str, Any] = dict(
         vuln_num=clean(rule.vuln_id), rule_id=clean(rule.rule_id), rule_ver=clean(rule.stig_id),
-        severity=rule.severity, rule_title=clean(rule_title(rule)),
-        discussion=NO_TEXT, check_content=clean(requirement_text(rule)), fix_text=NO_TEXT,
+        severity=rule.severity, rule_title=title,
+        discussion=NO_TEXT, check_content=check, fix_text=NO_TEXT,
         stig_ref=stig_ref, stig_uuid=istig_uuid,
         uuid=stable_uuid(host_key, rule.benchmark_id, rule.vuln_id))
     if not records:
