@@ -46,6 +46,7 @@ if str(REPO) not in sys.path:  # run as a script: bench/ is on sys.path, the che
     sys.path.insert(0, str(REPO))
 
 from bench import fleet, proctree  # noqa: E402
+from bench.alone import Alone, run_alone  # noqa: E402
 from bench.baseline import run_baseline  # noqa: E402
 from bench.lab import terminate_group  # noqa: E402
 from bench.pytest_timing import ENV as TIMING_ENV  # noqa: E402
@@ -61,6 +62,8 @@ AUDIT_RAN = (0, 1, 6)
 UNJUDGED = "the suite has no judge for "
 TARGET_REQUESTS_PER_HOST = 8
 TARGET_SECONDS = 60.0
+TARGET_OWN_MS = 0.6  # the suite's own CPU per test (issue 11 item 10)
+TARGET_RSS_MIB = 1024
 TARGET_RATIO = 10.0
 # Half and full per-host collection time count as "the same" within 20 % or 50 ms (at latency 0
 # a host takes a few tens of ms, where scheduling noise alone is that large).
@@ -349,10 +352,11 @@ def _fmt(stats: dict[str, float] | None, unit: str = "", digits: int = 1) -> str
             f"[{stats['min']:.{digits}f}-{stats['max']:.{digits}f}]")
 
 
-def summary(runs: list[SuiteRun], baseline: Baseline | None, args: argparse.Namespace) -> \
-        dict[str, Any]:
+def summary(runs: list[SuiteRun], baseline: Baseline | None, args: argparse.Namespace,
+            alone: Alone | None = None) -> dict[str, Any]:
     full = [r for r in runs if r.label == "full"]
     half = [r for r in runs if r.label == "half"]
+    guide = [r for r in runs if r.label == "guide"]
 
     def of(selection: list[SuiteRun], attribute: str) -> dict[str, float] | None:
         return _stats([getattr(r, attribute) for r in selection])
@@ -395,6 +399,15 @@ def summary(runs: list[SuiteRun], baseline: Baseline | None, args: argparse.Name
             "cpu_pytest": _stats([r.cpu_seconds.get("pytest") for r in selection]),
             "cpu_lab": _stats([r.cpu_seconds.get("lab") for r in selection]),
             "all_ok": all(r.ok for r in selection),
+            "tests": _stats([r.records for r in selection]),
+            "per_test_ms": _stats([r.per_test_ms for r in selection]),
+            "cpu_per_test_ms": _stats([1000 * r.cpu_seconds.get("pytest", 0) / r.records
+                                       for r in selection if r.records]),
+            # The suite's own CPU per test: its pytest tree's CPU less what pytest alone needs
+            # for as many trivial tests with the same workers.
+            "own_cpu_per_test_ms": _stats([
+                1000 * (r.cpu_seconds.get("pytest", 0) - alone.cpu * r.records / alone.tests)
+                / r.records for r in selection if r.records and alone and alone.tests]),
         }
 
     figures: dict[str, Any] = {
@@ -403,6 +416,12 @@ def summary(runs: list[SuiteRun], baseline: Baseline | None, args: argparse.Name
     }
     if half:
         figures["half"] = profile(half)
+    if guide:
+        figures["guide"] = profile(guide)
+    if alone is not None:
+        figures["pytest_alone"] = dict(alone.__dict__, cpu_per_test_ms=round(
+            1000 * alone.cpu / alone.tests, 3), wall_per_test_ms=round(
+            1000 * alone.wall / alone.tests, 3))
     if baseline is not None:
         ours = figures["full"]["complete_mean"]
         theirs = baseline.requests.get("mean")
@@ -446,6 +465,16 @@ def targets(figures: dict[str, Any]) -> list[tuple[bool | None, str]]:
                    f"{figures['hosts']} hosts in under {TARGET_SECONDS:.0f} s: "
                    f"{_fmt(wall, ' s')} (without the lab's own start: "
                    f"{_fmt(full['audit_wall'], ' s')})"))
+    own = full.get("own_cpu_per_test_ms")
+    checks.append((None if own is None else own["max"] < TARGET_OWN_MS,
+                   f"the suite's own CPU per test below {TARGET_OWN_MS} ms: "
+                   f"{_fmt(own, ' ms', 3)} ({_fmt(full['cpu_per_test_ms'], ' ms', 3)} in all, "
+                   f"pytest alone {figures.get('pytest_alone', {}).get('cpu_per_test_ms')} ms)"
+                   if own else "the suite's own CPU per test: pytest alone not measured"))
+    rss = full.get("rss_tree")
+    checks.append((rss is not None and rss["max"] < TARGET_RSS_MIB,
+                   f"peak RSS under {TARGET_RSS_MIB} MiB: {_fmt(rss, ' MiB', 0)} (pytest tree "
+                   "incl. lab)"))
     ratios = figures.get("ratios")
     if ratios and ratios["requests_baseline_over_ours"]:
         factor = ratios["requests_baseline_over_ours"]
@@ -525,6 +554,30 @@ def print_report(info: dict[str, Any], runs: list[SuiteRun], baseline: Baseline 
         ("CPU time, pytest and workers / lab",
          f"{_fmt(f['cpu_pytest'], ' s', 0)} / {_fmt(f['cpu_lab'], ' s', 0)}"),
     ]
+    lines += [
+        ("tests (host x control or STIG rule)", _fmt(f["tests"], "", 0)),
+        ("wall time per test, without the lab's start", _fmt(f["per_test_ms"], " ms", 3)),
+        ("CPU per test, pytest and workers", _fmt(f["cpu_per_test_ms"], " ms", 3)),
+        ("  of which the suite's own", _fmt(f["own_cpu_per_test_ms"], " ms", 3)),
+    ]
+    alone = figures.get("pytest_alone")
+    if alone:
+        lines.append(("pytest alone, as many trivial tests",
+                      f"{alone['wall']} s wall, {alone['cpu']} s CPU "
+                      f"({alone['cpu_per_test_ms']} ms CPU per test)"))
+    guide = figures.get("guide")
+    if guide:
+        lines += [
+            (f"guide profile: {guide['controls']} controls", repr(guide["markers"])),
+            ("  wall time", f"{_fmt(guide['wall'], ' s')} (without the lab's start "
+                            f"{_fmt(guide['audit_wall'], ' s')})"),
+            ("  CPU per test / the suite's own",
+             f"{_fmt(guide['cpu_per_test_ms'], ' ms', 3)} / "
+             f"{_fmt(guide['own_cpu_per_test_ms'], ' ms', 3)}"),
+            ("  peak RSS, pytest tree incl. lab", _fmt(guide["rss_tree"], " MiB", 0)),
+            ("  WinRM requests per host", f"mean {_fmt(guide['requests_mean'], '', 2)}, max "
+                                          f"{guide['complete_max']}"),
+        ]
     half = figures.get("half")
     if half:
         lines += [
@@ -606,6 +659,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="hosts the baseline works on at once (default 32 per worker, as "
                              "many as the suite gathers at once)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline")
+    parser.add_argument("--no-alone", action="store_true",
+                        help="skip pytest alone (as many trivial tests, for the suite's own "
+                             "per-test cost)")
     parser.add_argument("--address-prefix", type=int, default=42,
                         help="hosts live on 127.PREFIX.*.* and up (default 42)")
     parser.add_argument("--timeout", type=float, default=1800,
@@ -634,6 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     runs: list[SuiteRun] = []
     baseline: Baseline | None = None
+    alone: Alone | None = None
     block = 0
 
     def hosts(count: int) -> list[fleet.FleetHost]:
@@ -669,6 +726,11 @@ def main(argv: list[str] | None = None) -> int:
                                 [*[a for a in run.anomalies if a.startswith("wrong")][:3],
                                  *[a for a in run.anomalies if a.startswith("error")][:2]]),
                       flush=True)
+        if not args.no_alone:
+            tests = max((r.records for r in runs if r.label == "full"), default=0)
+            if tests:
+                print(f"  pytest alone: {tests} trivial tests...", flush=True)
+                alone = run_alone(work / "alone", tests, args.workers, timeout=args.timeout)
         if not args.no_baseline:
             count = args.hosts if args.baseline_hosts <= 0 else min(args.baseline_hosts,
                                                                      args.hosts)
@@ -676,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
             baseline = run_the_baseline(work, hosts(count), latency_ms=args.latency_ms,
                                         lab_dir=lab_dir,
                                         concurrency=args.baseline_concurrency)
-        figures = summary(runs, baseline, args)
+        figures = summary(runs, baseline, args, alone)
         print_report(info, runs, baseline, figures)
         if args.json:
             Path(args.json).write_text(json.dumps(

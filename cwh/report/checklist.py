@@ -386,9 +386,31 @@ def status_line(record: Mapping[str, Any]) -> str:
     return status + (f" ({'; '.join(notes)})" if notes else "")
 
 
+# evidence_text of a record, made once: JUnit, the checklists and the HDF each show it (50,000
+# records in a fleet run). Keyed by id() with the record kept, so an id is never reused while
+# cached; records are not changed once made.
+_EVIDENCE_TEXTS: dict[int, tuple[Mapping[str, Any], str]] = {}
+
+
 def evidence_text(record: Mapping[str, Any], field_limit: int = FIELD_LIMIT) -> str:
     """One control's result as readable text: what was expected, what was there, on which host
     and when, then each piece of evidence (last, so a cut for length only shortens the list)."""
+    if field_limit != FIELD_LIMIT:
+        return _evidence_text(record, field_limit)
+    cached = _EVIDENCE_TEXTS.get(id(record))
+    if cached is not None and cached[0] is record:
+        return cached[1]
+    text = _evidence_text(record, field_limit)
+    _EVIDENCE_TEXTS[id(record)] = (record, text)
+    return text
+
+
+def forget_evidence_texts() -> None:
+    """Drop the cache (the run's reports are written)."""
+    _EVIDENCE_TEXTS.clear()
+
+
+def _evidence_text(record: Mapping[str, Any], field_limit: int) -> str:
     lines = [f"{clean(record.get('control_id'))}: {clean(record.get('title'))}",
              f"Status: {status_line(record)}"]
     for label, key in (("Reason", "reason"), ("Requirement", "requirement"),

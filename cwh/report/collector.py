@@ -12,6 +12,7 @@ from cwh.collect.facts import FactUnavailable, HostFacts, as_list
 from cwh.identity import ASSET_KEY
 from cwh.inventory import Target
 from cwh.report import exitcodes
+from cwh.report.checklist import forget_evidence_texts
 from cwh.report.rundir import RunDir
 from cwh.report.terminal import summary_lines
 from cwh.report.writers import write_reports
@@ -89,8 +90,11 @@ class ResultCollector:
         records, missing = self.records(), self.not_evaluated()
         status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on,
                                   len(missing))
-        self.written = write_reports(self.audit, self.run_dir, records, self.config, status,
-                                     missing)
+        try:
+            self.written = write_reports(self.audit, self.run_dir, records, self.config, status,
+                                         missing)
+        finally:
+            forget_evidence_texts()
         session.exitstatus = status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -17,6 +17,12 @@ GUIDE_CONTROL = "guide_control"  # record_type of a control of the guide's catal
 STIG_RULE = "stig_rule"  # record_type of a rule of the host's Windows Server STIG
 
 
+def evidence_dicts(verdict: Verdict) -> list[dict[str, str]]:
+    """Evidence.to_dict without dataclasses.asdict's deep copy (a record per test)."""
+    return [{"source": e.source, "location": e.location, "observed": e.observed,
+             "expected": e.expected, "raw": e.raw} for e in verdict.evidence]
+
+
 def build_record(*, host: str, control: Control, verdict: Verdict, os_version: str | None,
                  os_summary: str, nodeid: str, duration: float,
                  waiver: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -41,7 +47,7 @@ def build_record(*, host: str, control: Control, verdict: Verdict, os_version: s
         "observed": verdict.observed,
         "reason": verdict.reason,
         "requirement": verdict.requirement,
-        "evidence": [e.to_dict() for e in verdict.evidence],
+        "evidence": evidence_dicts(verdict),
         "error": verdict.error,
         "manual": control.manual,
         "source": control.source,
@@ -86,7 +92,7 @@ def build_rule_record(*, host: str, rule: StigRule, release: Release, verdict: V
         "observed": verdict.observed,
         "reason": verdict.reason,
         "requirement": verdict.requirement,
-        "evidence": [e.to_dict() for e in verdict.evidence],
+        "evidence": evidence_dicts(verdict),
         "error": verdict.error,
         "manual": rule.manual,
         "source": "stig",
@@ -113,7 +119,7 @@ def build_no_benchmark_record(*, host: str, control_id: str, verdict: Verdict,
         "vuln_id": None, "rule_id": None, "kind": None, "benchmark": None, "release": None,
         "os_version": os_version, "os": os_summary, "expected": verdict.expected,
         "observed": verdict.observed, "reason": verdict.reason,
-        "requirement": verdict.requirement, "evidence": [e.to_dict() for e in verdict.evidence],
+        "requirement": verdict.requirement, "evidence": evidence_dicts(verdict),
         "error": verdict.error, "manual": False, "source": "stig", "guide_section": "",
         "fix": "", "same_check": [], "waiver": None, "nodeid": nodeid,
         "duration": round(duration, 4),

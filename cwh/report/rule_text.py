@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from cwh.catalog.stig_rules import StigRule
@@ -51,6 +52,7 @@ def describe_check(check: Mapping[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
+@lru_cache(maxsize=4096)  # the same for every host: made once per rule
 def requirement_text(rule: StigRule) -> str:
     """Every check of the rule and how they combine, its Not_Applicable conditions, its inputs;
     for a manual rule, why it is manual."""
@@ -69,6 +71,7 @@ def requirement_text(rule: StigRule) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=4096)
 def rule_title(rule: StigRule) -> str:
     """A one-line title: the first check (and how many more), or why the rule is manual."""
     if rule.manual:
