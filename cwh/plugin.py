@@ -387,6 +387,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     audit = item.config.stash.get(AUDIT_KEY, None)
     if case is None or audit is None:
         return
+    # pytest copies every keyword of the item into each of its three reports and the terminal
+    # keeps them all: at 50,000 tests that alone is a few hundred MB, and what xdist serializes
+    # for every report. Nothing reads them for the audit's tests (markers select at collection).
+    report.keywords = {}
     if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
         return
     host, control_id = case
