@@ -191,7 +191,7 @@ def _audit_policy(image: Image, request: dict) -> dict:
 
 def _service_states(image: Image, request: dict) -> dict:
     if image.get("service_query_error"):
-        raise SectionFailure(str(image["service_query_error"]))
+        raise SectionFailure(str(image.get("service_query_error")))
     services = [s for s in image.get("services") or [] if isinstance(s, dict)]
     if not services:
         raise SectionFailure("Win32_Service listed no services at all")

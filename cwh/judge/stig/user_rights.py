@@ -39,12 +39,16 @@ class Holder:
         return f"{self.name} ({self.sid})" if self.name and self.name != self.sid else self.sid
 
 
-def translations(facts: HostFacts) -> dict[str, dict[str, Any]]:
+def translations(facts: HostFacts, required: bool = False) -> dict[str, dict[str, Any]]:
     """The collector's translation of each holder, by entry as secedit wrote it (upper case);
-    FactUnavailable when the answer is missing or says two things about one entry."""
+    FactUnavailable when the answer says two things about one entry, or (when `required`) is
+    missing. Without it a holder written as a SID is still known; one written by name is not."""
     data = facts.section("secedit")
     if not isinstance(data, dict) or "principals" not in data:
-        raise FactUnavailable("the secedit section holds no translation of the rights' holders")
+        if required:
+            raise FactUnavailable("the secedit section holds no translation of the rights' "
+                                  "holders")
+        return {}
     found: dict[str, dict[str, Any]] = {}
     for record in as_list(data.get("principals")):
         if not isinstance(record, dict) or not isinstance(record.get("entry"), str):
@@ -236,7 +240,7 @@ def judge_user_rights_sids(check: Mapping[str, Any], facts: HostFacts,
     location = "[Privilege Rights] (every right)"
     try:
         policy = facts.security_policy()
-        found = translations(facts)
+        found = translations(facts, required=True)
         lines = _rights(policy)
         entries = [(line, entry) for right, line, raw in lines
                    for entry in _entries(right, raw)]
