@@ -195,7 +195,7 @@ def judge_user_right(check: Mapping[str, Any], facts: HostFacts, context: RuleCo
             return _outcome(check, False, expected, observed, raw,
                             "not allowed: " + ", ".join(h.show() for h in others))
         if others or unknown:
-            why = [f"holders whose SID is unknown: {', '.join(h.entry for h in unknown)}"
+            why = [f"holders whose SID is unknown: {'; '.join(h.show() for h in unknown)}"
                    if unknown else "",
                    f"allowed principals whose SID is unknown: {'; '.join(permitted.unknown)}"
                    if others and permitted.unknown else ""]
