@@ -177,7 +177,8 @@ function Get-CwhIdentity {
 # translates and each with its own error: a lookup that fails leaves that SID null, never the
 # section. The machine's: the SID of the local account with RID 500 (renamed or not). The
 # domain's and the forest root's: LSA translates a domain's DNS name to its SID through the
-# host's secure channel (no AD module, no LDAP bind that a WinRM logon could not make).
+# host's secure channel (no AD module, no LDAP bind that a WinRM logon could not make); the
+# computer's own account HOST$ and the forest root's krbtgt are the fallbacks.
 function Get-CwhAccountDomainSids {
     param($ComputerSystem)
     $sids = [ordered]@{ machine_sid = $null; domain_sid = $null; forest_root_sid = $null }
@@ -186,26 +187,45 @@ function Get-CwhAccountDomainSids {
         # Against an unreachable domain controller a lookup can take minutes: it runs in a
         # runspace of its own and is abandoned at its own small budget.
         $lookup = @'
-param($DomainDns)
+param($DomainDns, $ComputerName)
 $ErrorActionPreference = 'Stop'
 $result = @{ domain_sid = $null; forest_root_sid = $null; domain_error = $null; forest_error = $null }
-try {
-    $account = New-Object Security.Principal.NTAccount($DomainDns)
-    $result.domain_sid = $account.Translate([Security.Principal.SecurityIdentifier]).Value
-} catch { $result.domain_error = ($_.Exception.Message -replace '\s+', ' ').Trim() }
+function Get-DomainSid([string]$Domain, [string]$Account) {
+    # LSA translates a domain's own name (DNS or NetBIOS) to its SID; where it will not, an
+    # account no language renames (the computer's HOST$, krbtgt) carries the domain SID.
+    try {
+        return (New-Object Security.Principal.NTAccount($Domain)).Translate(
+            [Security.Principal.SecurityIdentifier]).Value
+    } catch {
+        $first = ($_.Exception.Message -replace '\s+', ' ').Trim()
+        try {
+            $sid = (New-Object Security.Principal.NTAccount($Domain, $Account)).Translate(
+                [Security.Principal.SecurityIdentifier])
+            return $sid.AccountDomainSid.Value
+        } catch {
+            throw "$Domain`: $first; $Domain\$Account`: $(($_.Exception.Message -replace '\s+', ' ').Trim())"
+        }
+    }
+}
+try { $result.domain_sid = Get-DomainSid $DomainDns "$ComputerName`$" }
+catch { $result.domain_error = ($_.Exception.Message -replace '\s+', ' ').Trim() }
 try {
     $entries = @(Get-CimInstance -ClassName Win32_NTDomain -ErrorAction Stop | Where-Object {
         $_.DnsForestName -and "$($_.DnsDomainName)".TrimEnd('.') -eq $DomainDns.TrimEnd('.') })
     if ($entries.Count -ne 1) { throw "Win32_NTDomain lists $($entries.Count) entries for $DomainDns, not one" }
-    $account = New-Object Security.Principal.NTAccount("$($entries[0].DnsForestName)".TrimEnd('.'))
-    $result.forest_root_sid = $account.Translate([Security.Principal.SecurityIdentifier]).Value
+    $forest = "$($entries[0].DnsForestName)".TrimEnd('.')
+    if ($forest -eq $DomainDns.TrimEnd('.') -and $result.domain_sid) {
+        $result.forest_root_sid = $result.domain_sid  # the host's domain is the forest root
+    } else {
+        $result.forest_root_sid = Get-DomainSid $forest 'krbtgt'
+    }
 } catch { $result.forest_error = ($_.Exception.Message -replace '\s+', ' ').Trim() }
 $result
 '@
         $seconds = [Math]::Max(1, [Math]::Min(15, [double]$request.section_budget_sec / 4))
         $shell = [PowerShell]::Create()
         try {
-            [void]$shell.AddScript($lookup).AddArgument("$($ComputerSystem.Domain)")
+            [void]$shell.AddScript($lookup).AddArgument("$($ComputerSystem.Domain)").AddArgument("$($ComputerSystem.Name)")
             $handle = $shell.BeginInvoke()
             if ($handle.AsyncWaitHandle.WaitOne([int]($seconds * 1000))) {
                 $found = @($shell.EndInvoke($handle))

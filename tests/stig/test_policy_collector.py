@@ -17,8 +17,8 @@ POLICY_FUNCTIONS = ("Get-CwhAuditPolicy", "Get-CwhServiceStates", "Get-CwhAccoun
 def function_body(name: str) -> str:
     body = collector_body()
     start = body.index(f"function {name} {{")
-    end = body.find("\nfunction ", start + 1)
-    return body[start:end if end > 0 else None]
+    following = re.compile(r"^(?:function \w+-Cwh|# --- )", re.M).search(body, start + 1)
+    return body[start:following.start() if following else None]
 
 
 def test_the_policy_functions_exist_and_are_copied_into_each_runspace():
