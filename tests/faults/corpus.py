@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from cwh.catalog.model import load_catalog
+from cwh.catalog.stig_rules import committed_releases
 from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
 
 CATALOG = load_catalog()
@@ -312,6 +313,70 @@ FAULTS: list[Fault] = [
               cwh_attestations=ATTESTED_ACCT02),
 ]
 
+# --- STIG policy facts (issue 11): auditpol, secedit holders, services, domain SIDs ----------
+# The guide's controls keep their verdicts under each; what the STIG rules make of them is
+# STIG_FAULTS below (tests/faults/test_fault_stig_policy.py).
+STIG_POLICY_IMAGES = ("auditpol-german", "auditpol-german-no-backup", "auditpol-unreadable",
+                      "auditpol-contradictory", "secedit-unresolvable-sid",
+                      "service-query-fails")
+FAULTS += [image(name) for name in STIG_POLICY_IMAGES]
+FAULTS.append(image("identity-domain-sid-unknown", {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"},
+                    "joined to the domain",
+                    expect=dict.fromkeys(("CWH-NET-03", "CWH-NET-04", "CWH-NET-05"),
+                                         "Not_Applicable")))
+
+
+@dataclass(frozen=True)
+class StigFault:
+    """A fault image (extends hardened, Windows Server 2022) and the STIG rules it touches: each
+    must be Open or Not_Reviewed (or exactly `expect`'s status) with a reason matching `why`;
+    every other policy rule keeps the verdict it has on the clean hardened host, unless the
+    fault changes the host's role (`moves_role`) and so which rules apply."""
+
+    image: str
+    touches: frozenset[str]
+    why: str = ""
+    expect: dict[str, str] = field(default_factory=dict)
+    moves_role: bool = False
+
+    @property
+    def host_name(self) -> str:
+        return f"f-{self.image}"
+
+
+def _stig_ids(kind: str, guids: tuple[str, ...] = ()) -> frozenset[str]:
+    """The 2022 release's rules for a standalone server with a check of this kind (and one of
+    these GUIDs)."""
+    rules = committed_releases()["MS_Windows_Server_2022_STIG"].rules
+    return frozenset(r.stig_id for r in rules for c in r.checks if c.get("kind") == kind and
+                     "standalone" in r.roles and (not guids or c.get("guid") in guids))
+
+
+def _all(ids: frozenset[str], status: str) -> dict[str, str]:
+    return dict.fromkeys(ids, status)
+
+
+AUDIT_RULES = _stig_ids("audit_policy")
+CONTRADICTED = _stig_ids("audit_policy", ("{0CCE923F-69AE-11D9-BED3-505054503030}",
+                                          "{0CCE9215-69AE-11D9-BED3-505054503030}"))
+DOMAIN_DENY = frozenset({"WN22-MS-000090", "WN22-MS-000100", "WN22-MS-000110"})
+STIG_FAULTS: list[StigFault] = [
+    StigFault("auditpol-german", frozenset()),  # judged by GUID and number: nothing moves
+    StigFault("auditpol-german-no-backup", AUDIT_RULES, "not auditpol's English",
+              _all(AUDIT_RULES, "Not_Reviewed")),
+    StigFault("auditpol-unreadable", AUDIT_RULES, "privilege is not held",
+              _all(AUDIT_RULES, "Not_Reviewed")),
+    StigFault("auditpol-contradictory", CONTRADICTED, "disagree: contradictory",
+              _all(CONTRADICTED, "Not_Reviewed")),
+    StigFault("secedit-unresolvable-sid", frozenset({"WN22-00-000450", "WN22-UR-000040"}),
+              "unresolved: .*-1099|svc-vault .*RPC server is unavailable",
+              {"WN22-00-000450": "Open", "WN22-UR-000040": "Not_Reviewed"}),
+    StigFault("service-query-fails", frozenset({"WN22-00-000110"}), "Provider load failure",
+              {"WN22-00-000110": "Not_Reviewed"}),
+    StigFault("identity-domain-sid-unknown", DOMAIN_DENY,
+              "the SID of the host's domain was not collected", _all(DOMAIN_DENY, "Not_Reviewed"),
+              moves_role=True),
+]
 
 def write_generated_images(directory: Path) -> None:
     """Images too large to keep in the repository: thousands of firewall rules and software
