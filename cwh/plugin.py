@@ -24,6 +24,7 @@ from cwh.errors import CwhError
 from cwh.gather import Gatherer
 from cwh.inventory import SECRET_VARS, Target, check_files
 from cwh.judge import judge, needs_runner
+from cwh.judge.external import markers_for
 from cwh.judge.verdict import Status, Verdict, not_reviewed
 from cwh.lab.process import LabServer
 from cwh.probes.runner import RunnerView
@@ -241,7 +242,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     controls = audit.catalog.for_handler(marker.args[0])
     params = [
         pytest.param((name, control.id), id=f"{name}::{control.id}",
-                     marks=[getattr(pytest.mark, m) for m in control.markers])
+                     marks=[getattr(pytest.mark, m) for m in
+                            markers_for(control, audit.targets[name].network_only)])
         for name in sorted(audit.targets)
         for control in controls
     ]

@@ -26,7 +26,8 @@ from cwh.catalog.model import load_catalog
 from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
 
 CATALOG = load_catalog()
-ALL = frozenset(c.id for c in CATALOG.controls)
+# The corpus runs `-m stig` on WinRM hosts: the exposure audit (CWH-EXT-*) is not among them.
+ALL = frozenset(c.id for c in CATALOG.controls if c.handler != "external")
 REGISTRY = frozenset(c.id for c in CATALOG.controls
                      if any(cond.method == "registry" for cond in c.conditions()))
 SECEDIT = frozenset({"CWH-PWD-01", "CWH-PWD-02", "CWH-GPO-05"})
