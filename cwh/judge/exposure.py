@@ -315,7 +315,24 @@ def legacy_tls_outcome(runner: RunnerView, endpoint: Endpoint,
             f"{version}: {observed}; a failed handshake proves nothing unless the client can " \
             f"speak {version} ({capability.detail})"
         parts.append(Outcome(passed, tuple(evidence), expected, observed, reason, version))
+    if all(p.passed is not False for p in parts):
+        parts.append(_speaks_tls_part(runner, endpoint))
     return combine("all", parts), "; ".join(notes)
+
+
+def _speaks_tls_part(runner: RunnerView, endpoint: Endpoint) -> Outcome:
+    """The endpoint completes a handshake at a version it allows: else a refused legacy
+    handshake proves nothing (a port that closes every connection refuses TLS 1.0 too)."""
+    cert = runner.certificate(endpoint)
+    label, expected = "modern TLS", "a handshake completes at the version the server picks"
+    if cert.error:
+        return unknown(label, expected, f"no TLS handshake completed at all ({cert.error}): a "
+                       "refused legacy handshake proves nothing then",
+                       Evidence("TLS handshake from the runner", endpoint.describe(),
+                                "not available", expected))
+    observed = f"handshake completed at {cert.tls_version}"
+    return Outcome(True, (Evidence("TLS handshake from the runner", endpoint.describe(),
+                                   observed, expected),), expected, observed, label=label)
 
 
 def plain_http(endpoint: Endpoint, other: str) -> Verdict:

@@ -20,7 +20,7 @@ from cwh.judge.external import markers_for
 from cwh.judge.verdict import Status
 from cwh.lab.emulator import Context, encode_document, run_collector
 from cwh.lab.image import load_image
-from cwh.lab.listeners import TlsSettings, WebEndpoint
+from cwh.lab.listeners import TcpListener, TlsSettings, WebEndpoint
 from cwh.probes.runner import RunnerView
 
 CATALOG = load_catalog()
@@ -176,3 +176,21 @@ def test_another_certificate_than_the_bound_one(tmp_path, front_end, status):
         assert "judged on its own" in verdict.reason
     else:
         assert "the runner was served another certificate" in verdict.reason
+
+
+def test_a_port_that_speaks_no_tls_at_all_does_not_pass_for_refusing_legacy_tls():
+    """A hung front end that closes every connection 'refuses' TLS 1.0 as well: that proves
+    nothing until a handshake at some version completes."""
+    silent = TcpListener("127.0.0.1", 0, idle_timeout=0.2)
+    with silent:
+        target = network_target(f"https://127.0.0.1:{silent.port}/")
+        runner = RunnerView(target, NOTHING)
+        verdict = judge(CATALOG["CWH-EXT-01"], NOTHING, dict(target.vars), runner)
+        facts = facts_with(Context({}))
+        settings = ConnectionSettings(name="h", address="127.0.0.1", port=5985, scheme="http",
+                                      transport="ntlm", user="auditor", password="x")
+        host = Target("h", (), settings, {"cwh_web_url": f"https://127.0.0.1:{silent.port}/"})
+        tls03 = judge(CATALOG["CWH-TLS-03"], facts, {}, RunnerView(host, facts))
+    for result in (verdict, tls03):
+        assert result.status is Status.NOT_REVIEWED, result.reason
+        assert "no TLS handshake completed at all" in result.reason
