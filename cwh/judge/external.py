@@ -38,11 +38,21 @@ VANTAGE_NOTE = ("judged from this runner's own connections: it speaks for this v
 
 def markers_for(control: Control, network_only: bool) -> tuple[str, ...]:
     """The pytest markers of one host x control. The exposure controls are `external`; on a
-    network-only host they are its hardening controls, so `-m stig` selects them there too,
-    while a WinRM host runs them only when they are selected (`-m external`, or no -m)."""
+    network-only host they are its hardening controls, so `-m stig` selects them there too."""
     if control.handler != HANDLER or network_only:
         return control.markers
     return tuple(m for m in control.markers if m != "stig")
+
+
+def offered(control: Control, network_only: bool, markexpr: str) -> bool:
+    """Whether the run keeps this host x control. A WinRM host's exposure audit is opt-in:
+    only a -m expression naming `external` keeps it (and -m then filters as usual), so a run
+    without -m audits what it always did, and a verdict that depends on where the runner
+    stands is never there unasked."""
+    return control.handler != HANDLER or network_only or MARKER in markexpr
+
+
+MARKER = "external"
 
 
 def without_host_access(control: Control) -> Verdict:

@@ -124,7 +124,7 @@ def test_the_probes_never_request_the_setup_wizard(both_views):
     assert not [line for line in lines if "setupwizard" in line.lower()]
 
 
-def test_stig_selects_the_exposure_controls_on_network_hosts_only(tmp_path):
+def test_the_exposure_audit_is_opt_in_on_winrm_hosts_and_stig_on_network_hosts(tmp_path):
     own = loopback()
     inventory = write(tmp_path, {"winrm": lab_host("hardened")}, {
         "net": network_host(f"https://{own}:8040/", ansible_host=own,
@@ -138,6 +138,11 @@ def test_stig_selects_the_exposure_controls_on_network_hosts_only(tmp_path):
     run = run_audit(tmp_path, inventory, "-m", "external")
     assert {(r["host"], r["control_id"]) for r in run.results} == \
         {(host, c) for host in ("net", "winrm") for c in EXTERNAL}
+    # Without -m a WinRM host is audited as before: its exposure audit is opt-in.
+    run = run_audit(tmp_path, inventory)
+    assert run.exit_code == 0, run.output[-2000:]
+    assert not set(run.by_control("winrm")) & EXTERNAL
+    assert set(run.by_control("net")) == HOST_SIDE | EXTERNAL
 
 
 def test_a_network_host_without_its_url_stops_before_connecting(tmp_path):

@@ -16,7 +16,7 @@ from cwh.collect.facts import HostFacts
 from cwh.collect.request import request_for
 from cwh.inventory import ConnectionSettings, Target
 from cwh.judge import judge
-from cwh.judge.external import markers_for
+from cwh.judge.external import markers_for, offered
 from cwh.judge.verdict import Status
 from cwh.lab.emulator import Context, encode_document, run_collector
 from cwh.lab.image import load_image
@@ -57,6 +57,17 @@ def test_exposure_controls_carry_stig_only_on_network_hosts():
         assert "stig" not in markers_for(control, False)
         assert "external" in markers_for(control, False)
     assert markers_for(CATALOG["CWH-GPO-01"], True) == CATALOG["CWH-GPO-01"].markers
+
+
+@pytest.mark.parametrize(("markexpr", "winrm"), [("", False), ("stig", False), ("cat1", False),
+                                                 ("external", True), ("stig or external", True),
+                                                 ("not external", True)])
+def test_a_winrm_hosts_exposure_audit_is_opt_in(markexpr, winrm):
+    """Kept only when -m names it (-m then filters: `not external` drops it again)."""
+    for control in EXTERNAL:
+        assert offered(control, False, markexpr) is winrm
+        assert offered(control, True, markexpr)
+    assert offered(CATALOG["CWH-NET-01"], False, "")
 
 
 def test_every_host_side_control_is_not_applicable_without_host_access(endpoint):
