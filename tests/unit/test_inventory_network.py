@@ -72,3 +72,19 @@ def test_combinations_that_cannot_work_stop_the_run(tmp_path, variables, message
     with pytest.raises(ConfigError) as caught:
         load_inventory(path, environ={})
     assert message in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_the_collector_cli_never_contacts_a_network_host(tmp_path, monkeypatch, capsys):
+    from cwh.collect import __main__ as collect_cli
+
+    def no_contact(*args, **kwargs):
+        raise AssertionError("a network-only host was contacted")
+
+    monkeypatch.setattr(collect_cli, "collect_host", no_contact)
+    path, _ = load(tmp_path, """\
+        all:
+          hosts:
+            edge: {cwh_access: network, cwh_web_url: "https://support.example.com/"}
+        """)
+    assert collect_cli.main(["--inventory", str(path)]) == 0
+    assert "SKIP edge: cwh_access: network" in capsys.readouterr().err
