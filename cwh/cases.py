@@ -14,7 +14,7 @@ from cwh.collect.facts import HostFacts
 from cwh.inventory import SECRET_VARS, Target
 from cwh.judge import judge, needs_runner
 from cwh.judge.stig import judge_rule
-from cwh.judge.verdict import Status, Verdict, not_reviewed
+from cwh.judge.verdict import Evidence, Status, Verdict, not_reviewed
 from cwh.probes.runner import RunnerView
 from cwh.text import printable
 from cwh.transport.backend import host_for
@@ -124,6 +124,12 @@ class RuleCase(Case):
             if self.release is not None else None
 
     def judge(self) -> Verdict:
+        if self.rule is None and self.target.network_only:
+            return Verdict(Status.NOT_APPLICABLE, self.audit.no_benchmark.get(
+                self.target.name, "no host access (cwh_access: network)"),
+                observed="cwh_access: network",
+                evidence=(Evidence("inventory", "cwh_access", "network",
+                                   raw="no WinRM connection is made to this host"),))
         if self.rule is None:
             return not_reviewed(self.audit.no_benchmark.get(
                 self.target.name, "no Windows Server STIG release was chosen for this host"))

@@ -21,6 +21,7 @@ from cwh.doctor import run_doctor
 from cwh.errors import CwhError
 from cwh.gather import Gatherer
 from cwh.inventory import check_files
+from cwh.judge.external import offered
 from cwh.judge.verdict import not_reviewed
 from cwh.lab.process import LabServer
 from cwh.report import cci, exitcodes, junit
@@ -43,6 +44,8 @@ from cwh.transport.backend import register
 
 CONTROLS_DIR = "tests_controls"
 CASE_PARAM = "cwh_case"
+NO_HOST_ACCESS = ("no host access (cwh_access: network): the host's STIG rules judge its own "
+                  "configuration, which is never collected for this host")
 RUN_DIR_KEY = pytest.StashKey[RunDir]()
 
 
@@ -287,13 +290,16 @@ def _marks(names: tuple[str, ...]) -> list[Any]:
 def _guide_params(audit: Audit, handler: str) -> list[Any]:
     controls = audit.catalog.for_handler(handler)
     return [pytest.param((name, control.id), id=f"{name}::{control.id}",
-                         marks=_marks(guide_markers(control)))
+                         marks=_marks(guide_markers(control, audit.targets[name].network_only)))
             for name in sorted(audit.targets) for control in controls]
 
 
 def choose_release(audit: Audit, name: str) -> None:
     """The host's benchmark, from the OS its facts report (waits for them), or why none."""
     assert audit.gatherer is not None
+    if audit.targets[name].network_only:
+        audit.no_benchmark[name] = NO_HOST_ACCESS
+        return
     facts = audit.gatherer.facts(name)
     if not facts.ok:
         audit.no_benchmark[name] = f"no facts, so no benchmark: {facts.error}"
@@ -348,6 +354,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _case_of(item: pytest.Item) -> tuple[str, str] | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get(CASE_PARAM) if callspec else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A WinRM host's exposure audit is opt-in (cwh/judge/external.py, `offered`): deselected
+    unless the -m expression names it."""
+    audit = config.stash.get(AUDIT_KEY, None)
+    if audit is None:
+        return
+    markexpr = config.getoption("markexpr") or ""
+    keep, drop = [], []
+    for item in items:
+        case = _case_of(item)
+        wanted = case is None or case[1] not in audit.catalog or offered(
+            audit.catalog[case[1]], audit.targets[case[0]].network_only, markexpr)
+        (keep if wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

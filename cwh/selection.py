@@ -16,6 +16,7 @@ from cwh.catalog.model import CAT_MARKERS, Catalog, Control
 from cwh.catalog.stig_rules import KIND_MARKERS, Release, StigRule
 from cwh.collect.needs import add_rule
 from cwh.collect.request import FactRequest
+from cwh.judge.external import markers_for
 
 GUIDE_MARKER = "guide"  # a control of the hardening guide's catalog (CWH-*)
 RULE_MARKER = "stig_rule"  # a rule of the host's Windows Server STIG (WNxx-...)
@@ -26,8 +27,12 @@ NO_BENCHMARK_ID = "WINDOWS-SERVER-STIG"
 MarkerFilter = Callable[[Iterable[str]], bool]
 
 
-def guide_markers(control: Control) -> tuple[str, ...]:
-    return (*control.markers, GUIDE_MARKER)
+def guide_markers(control: Control, network_only: bool | None = None) -> tuple[str, ...]:
+    """The control's markers on a host of this kind (cwh/judge/external.py markers_for: the
+    exposure audit is `stig` on network-only hosts only), plus `guide`; None: on any host."""
+    if network_only is None:
+        return (*control.markers, GUIDE_MARKER)
+    return (*markers_for(control, network_only), GUIDE_MARKER)
 
 
 def rule_markers(rule: StigRule) -> tuple[str, ...]:

@@ -21,7 +21,9 @@ METHOD_SECTIONS = {
 }
 SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "features",
                  "firewall_profiles", "firewall_rules", "tcp_listeners", "services", "iis",
-                 "screenconnect", "http_sslcert", "certificates", "internet_apps")
+                 "screenconnect", "http_sslcert", "certificates", "internet_apps",
+                 "audit_policy", "service_states", "account_sids",
+                 )
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 # Evidence for CWH-ACCT-02: Internet applications an administrator could use.
 INTERNET_APP_PATTERNS = ("*Chrome*", "*Firefox*", "*Edge*", "*Opera*", "*Brave*", "*Vivaldi*",
@@ -38,7 +40,10 @@ DEFAULT_COMMAND_TIMEOUT_SEC = 120
 # Lists of items the STIG rules' checks ask for (audit subcategories, ACL paths, certificate
 # stores, ...), each named here so the request always carries every key (Set-StrictMode reads
 # them all) and filled by cwh/collect/needs.py.
-ITEM_LISTS: tuple[str, ...] = ()
+ITEM_LISTS: tuple[str, ...] = (
+    "service_names",  # services by name (service_states)
+    "account_names",  # inventory principals to translate to SIDs (account_sids)
+)
 
 
 def section_budget(command_timeout_sec: float) -> float:
