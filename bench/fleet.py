@@ -20,6 +20,25 @@ PASSWORD = "lab-only-not-a-secret"  # the lab accepts nothing else; never a real
 ADDRESSES_PER_OCTET = 250  # .2 to .251 in the last octet
 
 
+# The organization-defined values the lab's organization declares for the STIG rules (as
+# tests/stig/harness.py does): without them those rules wait, Not_Reviewed, for the inventory.
+STIG_INPUTS: dict[str, Any] = {"cwh_time_sources": ["time.lab.example"],
+                               "cwh_application_accounts": [], "cwh_backup_operators": []}
+# Results the images document as deliberate (cwh/lab/images/hardened.yml: "Known deviation"):
+# not wrong results of a run.
+KNOWN_DEVIATIONS = {("hardened", "WN22-SO-000030")}
+
+
+def lab_banner() -> str:
+    """The hardened image's logon banner: the lab organization's own (DoD's text is DISA's and
+    never committed), so its inventory declares it as cwh_legal_notice_text."""
+    from cwh.lab.image import load_image
+
+    winlogon = load_image("hardened").get("registry")[
+        "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System"]
+    return str(winlogon["LegalNoticeText"]["value"])
+
+
 @dataclass(frozen=True)
 class FleetHost:
     name: str
@@ -83,6 +102,7 @@ def inventory_data(hosts: list[FleetHost], *, lab_dir: Path, latency_ms: int = 0
         "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor"],
         "cwh_probe_timeout_sec": 1,
         "cwh_port_map": dict(PORT_MAP),  # privileged ports served unprivileged: no root
+        **STIG_INPUTS, "cwh_legal_notice_text": lab_banner(),
     }
     if latency_ms:
         common["cwh_lab_latency_ms"] = int(latency_ms)
