@@ -439,3 +439,22 @@ def render_fleet_hdf(records: list[dict], catalog: Catalog, benchmarks: dict[str
     return _document(profiles, ", ".join(hosts), catalog, suite_version, clean(started), duration,
                      hosts, nist)
 
+
+def fleet_frame(hosts: list[str], catalog: Catalog, *, suite_version: str, started: str,
+                duration: float | None, nist: CciList | None = None) -> tuple[str, str]:
+    """The fleet file's JSON around its profiles, (before, after): a fleet run's profiles are
+    written one host at a time between the two (fleet_profiles), so the fleet never has to be
+    in memory at once. The result is what render_fleet_hdf gives, compactly written."""
+    clean_hosts = [clean(h) for h in hosts]
+    document = _document([], ", ".join(clean_hosts), catalog, suite_version, clean(started),
+                         duration, clean_hosts, nist)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    marker = '"profiles":[]'
+    before, after = text.split(marker, 1)
+    return before + '"profiles":[', "]" + after
+
+
+def fleet_profiles(host: str, profiles: list[dict]) -> list[dict]:
+    """A host's profiles (render_host_hdf's) as the fleet file holds them."""
+    return [_for_fleet(profile, clean(host)) for profile in profiles]
+

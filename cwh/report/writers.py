@@ -16,7 +16,7 @@ from cwh.report.cci import CCI_KEY
 from cwh.report.checklist import asset_from
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
-from cwh.report.hdf import render_fleet_hdf, render_host_hdf
+from cwh.report.hdf import fleet_frame, fleet_profiles, render_host_hdf
 from cwh.report.host_checklist import build_checklists
 from cwh.report.hostfiles import host_file_names, host_file_stems
 from cwh.report.pages import benchmark_versions, write_pages
@@ -49,27 +49,32 @@ def write_json(path: Path, data: Any, *, layout: str = "indented") -> Path:
     json's C encoder: the indented layout takes ten times as long at fleet scale."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    if layout == "compact":
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    elif layout == "records" and isinstance(data, dict):
-        text = _records_layout(data)
-    else:
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-    tmp.write_text(text + "\n", encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as out:
+        if layout == "compact":
+            out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        elif layout == "records" and isinstance(data, dict):
+            _write_records_layout(out, data)
+        else:
+            out.write(json.dumps(data, indent=2, ensure_ascii=False))
+        out.write("\n")
     tmp.replace(path)
     return path
 
 
-def _records_layout(data: dict[str, Any]) -> str:
-    def value(item: Any) -> str:
+def _write_records_layout(out: Any, data: dict[str, Any]) -> None:
+    """Written element by element: a fleet's results.json is never one string in memory."""
+    out.write("{\n")
+    for index, (key, item) in enumerate(data.items()):
+        out.write((",\n" if index else "") + f"  {json.dumps(key, ensure_ascii=False)}: ")
         if isinstance(item, list) and item:
-            return "[\n" + ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in item) \
-                + "\n  ]"
-        return json.dumps(item, ensure_ascii=False)
-
-    body = ",\n".join(f"  {json.dumps(k, ensure_ascii=False)}: {value(v)}"
-                      for k, v in data.items())
-    return "{\n" + body + "\n}"
+            out.write("[\n")
+            for number, element in enumerate(item):
+                out.write(("    " if not number else ",\n    ")
+                          + json.dumps(element, ensure_ascii=False))
+            out.write("\n  ]")
+        else:
+            out.write(json.dumps(item, ensure_ascii=False))
+    out.write("\n}")
 
 
 def sha256_of(path: Path) -> str:
@@ -136,19 +141,31 @@ def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config
     for record in records:
         by_host[record["host"]].append(record)
     written = []
-    profiles: dict[str, list[dict[str, Any]]] = {}
-    for host, name in host_file_names(sorted(by_host)).items():
-        target = audit.targets.get(host)
-        asset = asset_from(host, audit.assets.get(host),
-                           role=target.var("cwh_role") if target else None,
-                           marking=target.var("cwh_marking") if target else None)
-        document = render_host_hdf(host, by_host[host], audit.catalog, audit.benchmarks,
-                                   asset=asset, **options)
-        profiles[host] = document["profiles"]
-        written.append(write_json(audit.report_dir / "hdf" / name, document, layout="compact"))
-    written.append(write_json(audit.report_dir / "results.hdf.json", render_fleet_hdf(
-        records, audit.catalog, audit.benchmarks, host_profiles=profiles, **options),
-        layout="compact"))
+    fleet = audit.report_dir / "results.hdf.json"
+    fleet_tmp = fleet.with_suffix(".json.tmp")
+    before, after = fleet_frame(sorted(by_host), audit.catalog, **{
+        k: v for k, v in options.items() if k != "releases"})
+    first = True
+    # One host at a time: its file, then its profiles into the fleet file (which is what
+    # render_fleet_hdf makes), so the fleet's HDF is never all in memory.
+    with open(fleet_tmp, "w", encoding="utf-8") as out:
+        out.write(before)
+        for host, name in host_file_names(sorted(by_host)).items():
+            target = audit.targets.get(host)
+            asset = asset_from(host, audit.assets.get(host),
+                               role=target.var("cwh_role") if target else None,
+                               marking=target.var("cwh_marking") if target else None)
+            document = render_host_hdf(host, by_host[host], audit.catalog, audit.benchmarks,
+                                       asset=asset, **options)
+            written.append(write_json(audit.report_dir / "hdf" / name, document,
+                                      layout="compact"))
+            for profile in fleet_profiles(host, document["profiles"]):
+                out.write(("" if first else ",")
+                          + json.dumps(profile, ensure_ascii=False, separators=(",", ":")))
+                first = False
+        out.write(after + "\n")
+    fleet_tmp.replace(fleet)
+    written.append(fleet)
     return written
 
 
