@@ -26,6 +26,10 @@ TOP_LEVEL = {
     "software", "profiles", "tcp_listeners", "network", "faults", "extends", "winrm",
     "powershell",
 }
+# The STIG's system kinds (cwh/lab/system_sections.py).
+TOP_LEVEL |= {"environment", "acls", "certificate_stores", "accounts", "device_guard",
+              "firmware", "tpm", "volumes", "ldap_policy", "applocker", "files_on_disk",
+              "shares"}
 ADMINISTRATORS = "S-1-5-32-544"
 
 
