@@ -90,7 +90,8 @@ def _matches(account: Mapping[str, Any], condition: Mapping[str, Any],
 def _age_days(account: Mapping[str, Any], key: str, now: dt.datetime) -> int:
     moment = windows_utc(account.get(key))
     if moment is None:
-        raise Unknown(f"{_label(account)}: {key} {account.get(key)!r} is not known")
+        why = account.get("error") or f"{account.get(key)!r} is not a time the collector writes"
+        raise Unknown(f"{_label(account)}: {key} is not known ({why})")
     if moment > now + dt.timedelta(days=1):
         raise Unknown(f"{_label(account)}: {key} {account.get(key)} is after the host's own "
                       f"time {now.isoformat()}: contradictory")
