@@ -724,8 +724,8 @@ function Resolve-CwhAclItem {
         $limit = 200
         try {
             $names = @([IO.Directory]::GetFiles($expanded))
-            $entry.files_truncated = $names.Count -gt $limit
-            $entry.files = @($names | Select-Object -First $limit | ForEach-Object { Read-CwhAcl -Target 'file' -Path $_ })
+            $entry['files_truncated'] = $names.Count -gt $limit
+            $entry['files'] = @($names | Select-Object -First $limit | ForEach-Object { Read-CwhAcl -Target 'file' -Path $_ })
         } catch {
             $failure = Get-CwhErrorEntry $_
             $entry.error = $failure.error
@@ -746,7 +746,7 @@ function Get-CwhCertificateStores {
         $entry = [ordered]@{ store = $name; location = 'LocalMachine'; error = $null; error_type = $null }
         try {
             if ($name -notmatch '^[A-Za-z]+$') { throw "not a certificate store name: $name" }
-            $entry.certificates = @(Get-ChildItem -LiteralPath ('Cert:\LocalMachine\' + $name) | ForEach-Object {
+            $entry['certificates'] = @(Get-ChildItem -LiteralPath ('Cert:\LocalMachine\' + $name) | ForEach-Object {
                 [ordered]@{
                     thumbprint = $_.Thumbprint; subject = $_.Subject; issuer = $_.Issuer
                     not_before = ConvertTo-CwhIsoDate $_.NotBefore
