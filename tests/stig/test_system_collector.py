@@ -17,7 +17,7 @@ from cwh.collect.needs import add_rule
 from cwh.collect.needs_system import acl_item, acl_items
 from cwh.collect.request import FactRequest
 from cwh.collect.script import collector_body
-from cwh.lab.system_sections import FILE_SEARCH_SHARE
+from cwh.lab.platform_sections import FILE_SEARCH_SHARE
 
 SYSTEM_SECTIONS = ("acls", "certificate_stores", "local_accounts", "group_members",
                    "device_guard", "firmware", "tpm", "volumes", "ldap_policy", "applocker",

@@ -12,7 +12,7 @@ from cwh.catalog.stig_rules import committed_releases
 from cwh.collect.facts import HostFacts
 from cwh.judge.stig import judge_rule
 from cwh.judge.verdict import Status
-from cwh.lab.system_sections import _robocopy_matches
+from cwh.lab.platform_sections import _robocopy_matches
 
 WS2022 = committed_releases()["MS_Windows_Server_2022_STIG"]
 NTDS = r"HKLM\SYSTEM\CurrentControlSet\Services\NTDS\Parameters"

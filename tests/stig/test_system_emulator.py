@@ -14,7 +14,7 @@ from cwh.collect.request import FactRequest
 from cwh.collect.script import collector_body
 from cwh.lab.emulator import run_collector
 from cwh.lab.image import Image, load_image
-from cwh.lab.system_sections import SECURE_BOOT_UNSUPPORTED
+from cwh.lab.platform_sections import SECURE_BOOT_UNSUPPORTED
 from tests.stig.test_system_collector import SYSTEM_SECTIONS
 
 
