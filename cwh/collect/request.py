@@ -21,7 +21,9 @@ METHOD_SECTIONS = {
 }
 SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "features",
                  "firewall_profiles", "firewall_rules", "tcp_listeners", "services", "iis",
-                 "screenconnect", "http_sslcert", "certificates", "internet_apps")
+                 "screenconnect", "http_sslcert", "certificates", "internet_apps",
+                 "audit_policy", "service_states", "account_sids",
+                 )
 # The STIG's system kinds (cwh/collect/needs_system.py).
 SECTION_ORDER += ("acls", "certificate_stores", "local_accounts", "group_members",
                   "device_guard", "firmware", "tpm", "volumes", "ldap_policy", "applocker",
@@ -42,7 +44,10 @@ DEFAULT_COMMAND_TIMEOUT_SEC = 120
 # Lists of items the STIG rules' checks ask for (audit subcategories, ACL paths, certificate
 # stores, ...), each named here so the request always carries every key (Set-StrictMode reads
 # them all) and filled by cwh/collect/needs.py.
-ITEM_LISTS: tuple[str, ...] = ()
+ITEM_LISTS: tuple[str, ...] = (
+    "service_names",  # services by name (service_states)
+    "account_names",  # inventory principals to translate to SIDs (account_sids)
+)
 # acl_paths: [target, path, from, from_path, from_name, use] (cwh/collect/needs_system.py);
 # certificate_stores: LocalMachine store names; groups: group SIDs; file_patterns: wildcards.
 ITEM_LISTS += ("acl_paths", "certificate_stores", "groups", "file_patterns")

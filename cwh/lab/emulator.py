@@ -33,10 +33,11 @@ from cwh.collect.script import (
     decode_stdin_payload,
     split_collector,
 )
-from cwh.lab import powershell
+from cwh.lab import policy_sections, powershell
 from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
 from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
+from cwh.lab.section_error import SectionFailure
 from cwh.lab.winrm import CommandResult
 
 EMULATED_COLLECTOR_VERSION = "2"
@@ -45,10 +46,6 @@ EMULATED_COLLECTOR_VERSION = "2"
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
 _NOT_RECOGNIZED = ("'{word}' is not recognized as an internal or external command,\r\n"
                    "operable program or batch file.\r\n")
-
-
-class SectionFailure(Exception):
-    """A section fails on the emulated host; the message is what PowerShell would report."""
 
 
 # --- one function per collector section -------------------------------------------------------
@@ -72,6 +69,7 @@ def _identity(image: Image, request: dict) -> dict:
         "user": user.get("name"),
         "user_sid": user.get("sid"),
         "is_admin": bool(user.get("is_admin", False)),
+        **policy_sections.identity_sids(data),
     }
 
 
@@ -142,8 +140,9 @@ def _secedit(image: Image, request: dict) -> dict:
     if not isinstance(policy, dict):
         raise SectionFailure("secedit /export failed with exit code 1: the image holds no "
                              "security policy")
-    return {"command": "secedit /export /areas SECURITYPOLICY USER_RIGHTS",
-            "inf": render_secedit_inf(policy)}
+    inf = render_secedit_inf(policy)
+    return {"command": "secedit /export /areas SECURITYPOLICY USER_RIGHTS", "inf": inf,
+            "principals": policy_sections.right_holders(image, inf)}
 
 
 def _local_admins(image: Image, request: dict) -> dict:
@@ -444,6 +443,7 @@ SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "services": _services,
     "iis": _iis,
     "screenconnect": _screenconnect,
+    **policy_sections.SECTIONS,
 }
 # Sections that also read what the lab generated (certificates).
 CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {

@@ -47,7 +47,9 @@ class NotApplicableOutcome(Outcome):
 CheckJudge = Callable[[Mapping[str, Any], HostFacts, RuleContext], Outcome]
 CHECK_JUDGES: dict[str, CheckJudge] = {}
 # The modules that register judges for kinds (each imports check_judge from here).
-KIND_MODULES: tuple[str, ...] = ()
+KIND_MODULES: tuple[str, ...] = (
+    "registry", "account_policy", "user_rights", "audit_policy", "components", "firewall_time",
+)
 KIND_MODULES += ("system_acl", "system_certificates", "system_accounts", "system_platform",
                  "system_directory", "system_software")  # the STIG's system kinds
 
