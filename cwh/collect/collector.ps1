@@ -480,10 +480,10 @@ function Get-CwhServices {
 # the Server header again. So every web.config under the physical path of each virtual
 # directory is read (within the text limit). applicationHost.config is parsed here only to find
 # those paths, with DTDs prohibited and no resolver: a hostile file expands nothing on the host.
-$MaxIisSiteConfigs = 500
-
 function Get-CwhIisSiteConfigs {
     param([string]$ConfigText)
+    # Inside the function: a section's runspace gets the functions, not script variables.
+    $MaxIisSiteConfigs = 500
     $settings = New-Object Xml.XmlReaderSettings
     $settings.DtdProcessing = [Xml.DtdProcessing]::Prohibit
     $settings.XmlResolver = $null

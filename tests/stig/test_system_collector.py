@@ -123,11 +123,7 @@ _RUNSPACE_FUNCTIONS = sorted(n for n in _functions() if "-cwh" in n and
                              n not in ("start-cwhsections",))  # Start- runs in the main scope
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=(
-        "reads the script-scope $MaxIisSiteConfigs, which a section's runspace never gets "
-        "(StrictMode then stops the IIS section at the first web.config): reported, not ours")))
-    if n == "get-cwhiissiteconfigs" else n for n in _RUNSPACE_FUNCTIONS])
+@pytest.mark.parametrize("name", _RUNSPACE_FUNCTIONS)
 def test_no_section_function_reads_a_variable_its_runspace_does_not_have(name):
     assert not _script_scope_reads(name)
 
