@@ -82,9 +82,10 @@ _RUNSPACE_VARIABLES = {"$_", "$null", "$true", "$false", "$request", "$maxtextby
 
 
 @cache
-def _functions() -> dict[str, tuple[set[str], set[str]]]:
-    """Each function's (variables read, variables it defines: parameters, assignments, loops)."""
-    source = collector_body().encode("utf-8")
+def _functions(script: str | None = None) -> dict[str, tuple[set[str], set[str]]]:
+    """Each function's (variables read, variables it defines: parameters, assignments, loops)
+    in `script` (default: the collector)."""
+    source = (collector_body() if script is None else script).encode("utf-8")
     tree = _PARSER.parse(source)
 
     def text(node) -> str:
@@ -113,8 +114,8 @@ def _functions() -> dict[str, tuple[set[str], set[str]]]:
     return functions
 
 
-def _script_scope_reads(name: str) -> set[str]:
-    used, defined = _functions()[name]
+def _script_scope_reads(name: str, script: str | None = None) -> set[str]:
+    used, defined = _functions(script)[name]
     return {v for v in used - defined - _RUNSPACE_VARIABLES
             if not v.startswith(("$env:", "${env:", "@"))}
 
@@ -129,7 +130,9 @@ def test_no_section_function_reads_a_variable_its_runspace_does_not_have(name):
 
 
 def test_the_checker_finds_a_script_scope_read():
-    assert _script_scope_reads("get-cwhiissiteconfigs") == {"$maxiissiteconfigs"}
+    script = ("$Limit = 500\nfunction Get-CwhThing {\n    param([string]$Path)\n"
+              "    $count = 0\n    if ($count -gt $Limit) { throw $Path }\n}\n")
+    assert _script_scope_reads("get-cwhthing", script) == {"$limit"}
 
 
 def test_the_system_sections_have_their_handlers_and_protect_their_arrays():
