@@ -9,7 +9,7 @@ from typing import Any
 
 from cwh.catalog.model import Control
 
-COLLECTOR_VERSION = "2"
+COLLECTOR_VERSION = "3"
 # Every host report needs these: the OS picks the STIG benchmark, identity fills checklist ASSETs.
 BASE_SECTIONS = ("os", "identity")
 METHOD_SECTIONS = {
@@ -24,6 +24,10 @@ SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "featu
                  "screenconnect", "http_sslcert", "certificates", "internet_apps",
                  "audit_policy", "service_states", "account_sids",
                  )
+# The STIG's system kinds (cwh/collect/needs_system.py).
+SECTION_ORDER += ("acls", "certificate_stores", "local_accounts", "group_members",
+                  "device_guard", "firmware", "tpm", "volumes", "ldap_policy", "applocker",
+                  "file_search", "shares")
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 # Evidence for CWH-ACCT-02: Internet applications an administrator could use.
 INTERNET_APP_PATTERNS = ("*Chrome*", "*Firefox*", "*Edge*", "*Opera*", "*Brave*", "*Vivaldi*",
@@ -44,6 +48,9 @@ ITEM_LISTS: tuple[str, ...] = (
     "service_names",  # services by name (service_states)
     "account_names",  # inventory principals to translate to SIDs (account_sids)
 )
+# acl_paths: [target, path, from, from_path, from_name, use] (cwh/collect/needs_system.py);
+# certificate_stores: LocalMachine store names; groups: group SIDs; file_patterns: wildcards.
+ITEM_LISTS += ("acl_paths", "certificate_stores", "groups", "file_patterns")
 
 
 def section_budget(command_timeout_sec: float) -> float:

@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import fnmatch
 import gzip
+import importlib
 import json
 import re
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.section_error import SectionFailure
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "2"
+EMULATED_COLLECTOR_VERSION = "3"
 # What the collector reads from the request before any section runs (Set-StrictMode makes a
 # missing one fatal).
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
@@ -534,10 +535,16 @@ class CollectorProcess:
             # exits 0 having written nothing (console-mode stdin, or no Send at all).
             return CommandResult(stdout=b"")
         try:
-            script = decode_stdin_payload(stdin)
+            base64.b64decode(b"".join(stdin.split()), validate=True)
         except ValueError:
             return _powershell_error('Exception calling "FromBase64String" with "1" argument(s): '
                                      '"The input is not a valid Base-64 string."')
+        try:
+            script = decode_stdin_payload(stdin)
+        except ValueError:  # what GZipStream says of bytes that are not gzip
+            return _powershell_error('Exception calling "ReadToEnd" with "0" argument(s): "The '
+                                     'magic number in GZip header is not correct. Make sure you '
+                                     'are passing in a GZip stream."')
         parts = split_collector(script)
         if parts is None:
             return _powershell_error("lab: this stand-in only runs the cwh collector script; "
@@ -588,3 +595,6 @@ class ImageCommandHandler:
         if command_line.strip() == bootstrap_command():
             return CollectorProcess(self.image, self.output_filter, self.context)
         return UnknownCommand(command_line)
+
+
+importlib.import_module("cwh.lab.system_sections")  # registers the STIG system kinds' sections
