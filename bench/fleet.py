@@ -23,7 +23,8 @@ ADDRESSES_PER_OCTET = 250  # .2 to .251 in the last octet
 # The organization-defined values the lab's organization declares for the STIG rules (as
 # tests/stig/harness.py does): without them those rules wait, Not_Reviewed, for the inventory.
 STIG_INPUTS: dict[str, Any] = {"cwh_time_sources": ["time.lab.example"],
-                               "cwh_application_accounts": [], "cwh_backup_operators": []}
+                               "cwh_application_accounts": ["svc-backup"],  # the backup agent's
+                               "cwh_backup_operators": []}
 # Results that are right although they are not what the image's name suggests, not wrong
 # results of a run: hardened keeps the built-in Administrator's name (cwh/lab/images/
 # hardened.yml, "Known deviation"); every Windows Server 2019 build is 17763, the bound of the

@@ -97,7 +97,8 @@ class SuiteRun:
     controls: int = 0
     error_records: int = 0  # not evaluated, for any reason but UNJUDGED
     unjudged_records: int = 0  # STIG rules of a kind without a judge yet: not a bench failure
-    known_deviations: int = 0  # results an image documents as deliberate (fleet.KNOWN_DEVIATIONS)
+    # image -> results that are right though unexpected for the image (fleet.KNOWN_DEVIATIONS)
+    known_deviations: dict[str, int] = field(default_factory=dict)
     output_tail: str = ""
 
     @property
@@ -247,7 +248,8 @@ def run_suite(work: Path, label: str, index: int, hosts: list[fleet.FleetHost], 
             unexpected = (image == "hardened" and record["status"] == "Open") or \
                 (image == "drifted" and record["status"] == "NotAFinding")
             known = unexpected and (image, record["control_id"]) in fleet.KNOWN_DEVIATIONS
-            result.known_deviations += known
+            if known:
+                result.known_deviations[image] = result.known_deviations.get(image, 0) + 1
             wrong = unexpected and not known
             kind = "wrong" if wrong else "error" if record.get("error") and \
                 UNJUDGED not in str(record.get("reason")) else None
