@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import yaml
 
+from cwh.catalog.product_inputs import PRODUCT_INPUTS
 from cwh.catalog.stig_inputs import INPUTS as STIG_INPUTS
 from cwh.errors import ConfigError
 from cwh.identity import expected_hostname_problem
@@ -189,6 +190,8 @@ _STIG_INPUT_CHECKS = {"bool": _bool, "string": _string, "list of strings": _stri
                       "list of principals": _string_list, "mapping": _right_exceptions}
 for _name, _spec in STIG_INPUTS.items():
     SUITE_VARS.setdefault(_name, _STIG_INPUT_CHECKS.get(_spec.type, _string_or_list))
+# Roles and the Automate controls' inputs (cwh/catalog/product_inputs.py).
+SUITE_VARS.update(PRODUCT_INPUTS)
 
 # Suite variables that hold secrets: resolved from the environment like ansible_password and
 # never handed to judges or reports.

@@ -579,6 +579,94 @@ function Get-CwhInternetApps {
     return [ordered]@{ installed = $installed; profiles = $profiles }
 }
 
+# --- products: which ones the host runs, and ConnectWise Automate -----------------------------
+
+# The install paths that mark a product (cwh/catalog/products.py), %VAR% expanded here. Test-Path
+# answers False when access is denied, so Get-Item decides: not found is "absent", any other
+# error is reported with the path and never read as absent.
+function Get-CwhProducts {
+    $paths = @(foreach ($path in @($request.product_paths)) {
+        $expanded = [Environment]::ExpandEnvironmentVariables($path)
+        $entry = [ordered]@{ path = $path; expanded = $expanded; exists = $null; error = $null }
+        try {
+            $null = Get-Item -LiteralPath $expanded -Force -ErrorAction Stop
+            $entry.exists = $true
+        } catch [System.Management.Automation.ItemNotFoundException] {
+            $entry.exists = $false
+        } catch {
+            $entry.error = Get-CwhErrorText $_
+        }
+        $entry
+    })
+    return [ordered]@{ paths = $paths }
+}
+
+# UDP endpoints (Automate's heartbeat on 75/UDP): what listens is the host's view only, since a
+# UDP port cannot be proven open by connecting to it.
+function Get-CwhUdpListeners {
+    $names = @{}
+    foreach ($process in @(Get-Process -ErrorAction Stop)) { $names[$process.Id] = $process.ProcessName }
+    $listeners = @(Get-NetUDPEndpoint -ErrorAction Stop | ForEach-Object {
+        [ordered]@{
+            address = $_.LocalAddress; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess
+            process = $names[[int]$_.OwningProcess]
+        }
+    })
+    return [ordered]@{ listeners = $listeners }
+}
+
+# The addresses each rule applies to (one bulk query, joined on InstanceID like the port
+# filters): a rule allowing MySQL from Any and one scoped to a private network differ only here.
+function Get-CwhFirewallAddresses {
+    $filters = @(foreach ($filter in @(Get-NetFirewallAddressFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
+        [ordered]@{
+            id = $filter.InstanceID
+            remote_addresses = @($filter.RemoteAddress | ForEach-Object { "$_" })
+            local_addresses = @($filter.LocalAddress | ForEach-Object { "$_" })
+        }
+    })
+    return [ordered]@{ store = 'ActiveStore'; filters = $filters }
+}
+
+# The Automate server: its install root (the LTAgent service's image path, else the default
+# folders) and LTShare (the SMB share of that name, else the default folder).
+function Get-CwhAutomate {
+    $root = $null
+    $rootSource = 'none'
+    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'LTAgent'"
+    if ($service -and $service.PathName -match '^\s*"?(?<exe>[^"]+?\\LTAgent\.exe)') {
+        $root = Split-Path -Parent $Matches['exe']
+        $rootSource = 'service image path'
+    } else {
+        foreach ($candidate in @("${env:ProgramFiles(x86)}\LabTech", "$env:ProgramFiles\LabTech")) {
+            if ($candidate -and (Test-Path -LiteralPath $candidate)) {
+                $root = $candidate
+                $rootSource = 'default location'
+                break
+            }
+        }
+    }
+    $share = $null
+    $shareSource = 'none'
+    $shareNote = $null
+    try {
+        $found = @(Get-SmbShare -Name 'LTShare' -ErrorAction Stop)
+        if ($found.Count -ge 1) { $share = $found[0].Path; $shareSource = 'SMB share LTShare' }
+    } catch {
+        $shareNote = Get-CwhErrorText $_
+    }
+    if (-not $share) {
+        $default = Join-Path $env:SystemDrive 'LTShare'
+        if (Test-Path -LiteralPath $default) { $share = $default; $shareSource = 'default location' }
+    }
+    $mysql = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'LabMySQL'"
+    return [ordered]@{
+        install_root = $root; root_source = $rootSource
+        ltshare_path = $share; ltshare_source = $shareSource; ltshare_share_note = $shareNote
+        mysql_service_path = if ($mysql) { $mysql.PathName } else { $null }
+    }
+}
+
 # --- main -------------------------------------------------------------------------------------
 
 $handlers = [ordered]@{
@@ -597,6 +685,10 @@ $handlers = [ordered]@{
     http_sslcert = { Get-CwhHttpSslBindings }
     certificates = { Get-CwhCertificates }
     internet_apps = { Get-CwhInternetApps }
+    products = { Get-CwhProducts }
+    udp_listeners = { Get-CwhUdpListeners }
+    firewall_addresses = { Get-CwhFirewallAddresses }
+    automate = { Get-CwhAutomate }
 }
 
 # Every section runs in a runspace of its own, side by side, so a section that hangs

@@ -10,6 +10,7 @@ from cwh.collect.facts import HostFacts
 from cwh.judge import exposure, screenconnect, web
 from cwh.judge.accounts import judge_internet_use, judge_separate_admin_accounts
 from cwh.judge.policy import judge_policy
+from cwh.judge.products import applicability
 from cwh.judge.verdict import Verdict
 from cwh.probes.runner import RunnerView
 
@@ -47,6 +48,16 @@ def needs_runner(control: Control) -> bool:
 
 def judge(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
           runner: RunnerView | None = None) -> Verdict:
+    """The verdict, once the control applies to a product the host runs (else Not_Applicable,
+    or Not_Reviewed when that is unknown)."""
+    gate = applicability(control, facts, inputs)
+    if gate.verdict is not None:
+        return gate.verdict
+    return gate.annotate(_judge(control, facts, inputs, runner))
+
+
+def _judge(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+           runner: RunnerView | None) -> Verdict:
     if control.handler == "policy":
         return judge_policy(control, facts, inputs)
     method = method_of(control)

@@ -32,7 +32,7 @@ from cwh.collect.script import (
     decode_stdin_payload,
     split_collector,
 )
-from cwh.lab import powershell
+from cwh.lab import powershell, product_sections
 from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
 from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
@@ -452,6 +452,24 @@ CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
     "http_sslcert": _http_sslcert,
     "certificates": _certificates,
 }
+
+
+def _product_section(function: Callable[[Image, dict, Context], Any]) -> \
+        Callable[[Image, dict, Context], Any]:
+    """A section of cwh/lab/product_sections.py, its errors raised the way this module's are."""
+    def section(image: Image, request: dict, context: Context) -> Any:
+        try:
+            return function(image, request, context)
+        except product_sections.SectionError as exc:
+            raise SectionFailure(str(exc)) from None
+        except product_sections.CmdletError as exc:
+            _module_error(context, exc.cmdlet, str(exc))
+            return exc.answer
+    return section
+
+
+CONTEXT_SECTIONS.update({name: _product_section(function)
+                         for name, function in product_sections.SECTIONS.items()})
 
 
 # --- the document and its delivery ------------------------------------------------------------

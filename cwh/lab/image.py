@@ -24,7 +24,7 @@ TOP_LEVEL = {
     "description", "os", "identity", "user", "registry", "security_policy", "local_groups",
     "features", "firewall", "services", "iis", "screenconnect", "http_sslcert", "certificates",
     "software", "profiles", "tcp_listeners", "network", "faults", "extends", "winrm",
-    "powershell",
+    "powershell", "automate", "paths", "udp_listeners",
 }
 ADMINISTRATORS = "S-1-5-32-544"
 
