@@ -7,7 +7,7 @@ from typing import Any
 
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
-from cwh.judge import exposure, screenconnect, web
+from cwh.judge import automate, automate_web, exposure, screenconnect, web
 from cwh.judge.accounts import judge_internet_use, judge_separate_admin_accounts
 from cwh.judge.policy import judge_policy
 from cwh.judge.products import applicability
@@ -26,6 +26,8 @@ HOST_JUDGES: dict[str, HostJudge] = {
     "services_running": screenconnect.judge_services_running,
     "version_at_least": screenconnect.judge_version_at_least,
     "listener_scheme": screenconnect.judge_listener_scheme,
+    "udp_inbound_allowed": automate.judge_udp_inbound_allowed,
+    "legacy_udp_closed": automate.judge_legacy_udp_closed,
 }
 # These also need real connections from the runner.
 RUNNER_JUDGES: dict[str, RunnerJudge] = {
@@ -35,6 +37,14 @@ RUNNER_JUDGES: dict[str, RunnerJudge] = {
     "no_server_disclosure": web.judge_no_server_disclosure,
     "options_refused": web.judge_options_refused,
     "valid_certificate": web.judge_valid_certificate,
+    "inbound_allowed": automate.judge_inbound_allowed,
+    "mysql_not_exposed": automate.judge_mysql_not_exposed,
+    "legacy_tcp_closed": automate.judge_legacy_tcp_closed,
+    "rdp_closed": automate.judge_rdp_closed,
+    "site_no_server_disclosure": automate_web.judge_site_no_server_disclosure,
+    "site_options_refused": automate_web.judge_site_options_refused,
+    "site_legacy_tls_refused": automate_web.judge_site_legacy_tls_refused,
+    "site_valid_certificate": automate_web.judge_site_valid_certificate,
 }
 
 
