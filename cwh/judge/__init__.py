@@ -7,7 +7,7 @@ from typing import Any
 
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
-from cwh.judge import automate, automate_web, exposure, screenconnect, web
+from cwh.judge import automate, automate_web, exposure, screenconnect, screenconnect_app, web
 from cwh.judge.accounts import judge_internet_use, judge_separate_admin_accounts
 from cwh.judge.policy import judge_policy
 from cwh.judge.products import applicability
@@ -26,6 +26,7 @@ HOST_JUDGES: dict[str, HostJudge] = {
     "services_running": screenconnect.judge_services_running,
     "version_at_least": screenconnect.judge_version_at_least,
     "listener_scheme": screenconnect.judge_listener_scheme,
+    "machine_key_plaintext": screenconnect_app.judge_machine_key_plaintext,
     "udp_inbound_allowed": automate.judge_udp_inbound_allowed,
     "legacy_udp_closed": automate.judge_legacy_udp_closed,
 }

@@ -188,11 +188,11 @@ def span_view(rules: Iterable[Mapping[str, Any]], asked: Span,
         if protocol in ("OTHER",) or (protocol in ("TCP", "UDP") and protocol != asked.protocol):
             continue
         ports, why = port_coverage(rule, asked)
-        if protocol is None:
-            why = f"protocol {rule.get('protocol')!r} not readable"
-            ports = set()
         if not ports and not why:
             continue
+        if protocol is None:  # its ports touch the span, but which protocol it opens is unknown
+            why = f"protocol {rule.get('protocol')!r} not readable"
+            ports = set()
         active, state_why = _state(rule, considered)
         if active is False:
             continue

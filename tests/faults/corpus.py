@@ -35,6 +35,8 @@ ENDPOINTS = frozenset({"CWH-NET-01", "CWH-NET-02", "CWH-TLS-03", "CWH-WEB-02", "
                        "CWH-WEB-05"})
 IMAGES = Path(__file__).with_name("images")
 REFERENCE = "ref"
+REF_AUTOMATE = "ref-automate"  # the clean Automate-only host the Automate faults compare with
+AUTOMATE_ONLY = frozenset(c.id for c in CATALOG.controls if c.products == ("automate",))
 # Distinctive, and with characters that URL encoding changes.
 SECRET = "Zebra+7731/Kx=q&pw%21"
 LAB_ONLY_PASSWORD = "Lab+Only/Pw=5521"  # what the wrong-password host accepts instead
@@ -51,6 +53,7 @@ class Fault:
     host: dict[str, Any]  # host variables that make the fault (image, cwh_lab_fault, timeouts)
     why: str = ""  # a regular expression every touched control's reason must match
     expect: dict[str, str] = field(default_factory=dict)  # touched controls with one exact status
+    reference: str = REFERENCE  # the clean host whose verdicts the untouched controls keep
 
     @property
     def host_name(self) -> str:
@@ -81,7 +84,7 @@ ATTESTED_ACCT02 = {"CWH-ACCT-02": {"status": "NotAFinding", "by": "A. Assessor",
                                    "date": "2024-06-03", "note": "AppLocker denies browsers"}}
 GERMAN = str(IMAGES / "localized-german.yml")
 SMB1_ABSENT = str(IMAGES / "smb1-value-absent.yml")
-WEB_CONFIG = ENDPOINTS | {"CWH-SC-03"}
+WEB_CONFIG = ENDPOINTS | {"CWH-SC-03", "CWH-SC-04"}
 IIS = {"CWH-WEB-01", "CWH-WEB-03"}
 SMB_PORTS = {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"}
 FIREWALL_RULES = {"CWH-NET-01", "CWH-NET-02", *SMB_PORTS}
@@ -150,7 +153,9 @@ FAULTS: list[Fault] = [
     output("section_missing:iis", IIS, why="no 'iis' section"),
     output("section_error:local_admins", {"CWH-ACCT-01", "CWH-ACCT-02"},
            why="collecting 'local_admins' failed"),
-    output("section_error:services", {"CWH-SC-01"}, why="collecting 'services' failed"),
+    # ScreenConnect is still detected by its install path; whether Automate runs is unknown.
+    output("section_error:services", {"CWH-SC-01", *AUTOMATE_ONLY},
+           why="collecting 'services' failed"),
     output("section_error:tcp_listeners", {"CWH-NET-01", "CWH-NET-02"},
            why="collecting 'tcp_listeners' failed"),
     output("section_error:http_sslcert", {"CWH-WEB-05"}, why="collecting 'http_sslcert' failed"),
@@ -177,7 +182,7 @@ FAULTS: list[Fault] = [
           "registry access is not allowed"),
     # --- unexpected nulls ---------------------------------------------------------------------
     image("service-state-null", {"CWH-SC-01"}, "Relay: None"),
-    image("file-version-null", {"CWH-SC-02"}, "version cannot be judged"),
+    image("file-version-null", {"CWH-SC-02", "CWH-SC-04"}, "version cannot be judged"),
     image("member-name-null", {"CWH-ACCT-01"}, r"\(unresolved\)"),
     # Only the computer name tells a bare approved name's local account from another domain's.
     image("text-facts-null", {"CWH-ACCT-01"}, "the host's identity section gave no computer name"),
@@ -222,8 +227,8 @@ FAULTS: list[Fault] = [
           expect={"CWH-PWD-01": "Not_Reviewed"}),
     image("secedit-garbage-right", {"CWH-GPO-05"}, "is not a list of accounts",
           expect={"CWH-GPO-05": "Not_Reviewed"}),
-    image("version-fullwidth-digits", {"CWH-SC-02"}, "not a dotted version",
-          expect={"CWH-SC-02": "Not_Reviewed"}),
+    image("version-fullwidth-digits", {"CWH-SC-02", "CWH-SC-04"}, "not a dotted version",
+          expect={"CWH-SC-02": "Not_Reviewed", "CWH-SC-04": "Not_Reviewed"}),
     image("duplicate-service-case", {"CWH-SC-01"}, "listed 2 times",
           expect={"CWH-SC-01": "Not_Reviewed"}),
     # --- Windows PowerShell 5.1 behaviours (issue 10, items 16, 17 and 19) -------------------
@@ -281,8 +286,9 @@ FAULTS: list[Fault] = [
     image("iis-webconfig-harmless"),  # read, sets no request filtering that matters
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
     # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
-    Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",
-                                                            "CWH-NET-02", "CWH-WEB-05"}),
+    Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-SC-04",
+                                                            "CWH-NET-01", "CWH-NET-02",
+                                                            "CWH-WEB-05"}),
           {"cwh_lab_image": str(IMAGES / "webconfig-xml-bomb.yml"),
            "cwh_web_url": "https://{address}:8040/"}),
     # --- WinRS as Windows plays it --------------------------------------------------------
@@ -357,14 +363,18 @@ def shared_run(tmp_path_factory: Any, name: str, make: Callable[[Path], AuditRun
 
 
 SECRET_VARS = {"ansible_password": "{{ lookup('env', 'CWH_TEST_SECRET') }}"}
+# Every host says remote access goes through a Control client (CWH-CWA-07 then applies to the
+# Automate hosts; on ScreenConnect hosts the Automate controls are Not_Applicable anyway).
+AUTOMATE_VARS = {"cwh_remote_access_via_control": True}
 
 
 def _corpus(tmp: Path) -> AuditRun:
     write_generated_images(tmp / "generated")
     hosts = {REFERENCE: lab_host("hardened", **PROBES),
+             REF_AUTOMATE: lab_host("automate-hardened", **PROBES),
              "ref-basic": lab_host("hardened", transport="basic", **PROBES)}
     hosts.update({fault.host_name: host_vars(fault) for fault in FAULTS})
-    inventory = write_inventory(tmp, hosts, SECRET_VARS)
+    inventory = write_inventory(tmp, hosts, {**SECRET_VARS, **AUTOMATE_VARS})
     return run_audit(tmp, inventory, "-m", "stig", "-n", "2", env={"CWH_TEST_SECRET": SECRET},
                      timeout=170)
 
@@ -421,3 +431,44 @@ def html_fragments(report: Path) -> dict[str, list[str]]:
                     content = base64.b64decode(content.split(";base64,", 1)[1]).decode("utf-8")
                 mine.append(content)
     return fragments
+
+
+# --- ConnectWise Automate and the application-level controls (issue 13) --------------------
+
+def automate_image(name: str, touches: Iterable[str], why: str = "", **kw: Any) -> Fault:
+    """A fault on an Automate server (an image under images/ extending automate-hardened),
+    compared with the clean Automate host."""
+    return Fault(name, frozenset(touches), {"cwh_lab_image": str(IMAGES / f"{name}.yml"),
+                                            "cwh_expected_hostname": "CWA-HARDENED"},
+                 why, reference=REF_AUTOMATE, **kw)
+
+
+AUTOMATE_CLOSED = ("CWH-CWA-04", "CWH-CWA-05", "CWH-CWA-06", "CWH-CWA-07")
+FAULTS += [
+    # A UDP rule whose protocol is unknown: no UDP (or TCP) port it reaches can be judged.
+    automate_image("cwa-udp-rule-protocol-unknown", {"CWH-CWA-03", *AUTOMATE_CLOSED},
+                   "protocol None not readable",
+                   expect=dict.fromkeys({"CWH-CWA-03", *AUTOMATE_CLOSED}, "Not_Reviewed")),
+    # A UDP rule on a dynamic-port keyword: the legacy UDP range and UDP 3389 are unknown.
+    automate_image("cwa-udp-rule-dynamic-keyword", {"CWH-CWA-06", "CWH-CWA-07"},
+                   "'PlayToDiscovery' stands for ports Windows assigns at run time",
+                   expect=dict.fromkeys(("CWH-CWA-06", "CWH-CWA-07"), "Not_Reviewed")),
+    # Where MySQL listens cannot be read (Get-NetTCPConnection failed): never a pass.
+    Fault("cwa-mysql-listener-unknown", frozenset({"CWH-CWA-01", "CWH-CWA-02", "CWH-CWA-04"}),
+          {"cwh_lab_image": "automate-hardened", "cwh_expected_hostname": "CWA-HARDENED",
+           "cwh_lab_fault": "section_error:tcp_listeners"},
+          "collecting 'tcp_listeners' failed", expect={"CWH-CWA-04": "Not_Reviewed"},
+          reference=REF_AUTOMATE),
+    # MySQL allowed from a keyword scope while a private network is declared.
+    Fault("cwa-mysql-scope-keyword", frozenset({"CWH-CWA-04"}),
+          {"cwh_lab_image": str(IMAGES / "cwa-mysql-scope-keyword.yml"),
+           "cwh_expected_hostname": "CWA-HARDENED",
+           "cwh_mysql_allowed_from": ["10.20.40.0/24"]},
+          "LocalSubnet", expect={"CWH-CWA-04": "Not_Reviewed"}, reference=REF_AUTOMATE),
+    # Whether Automate runs on a ScreenConnect server is unknown: Not_Reviewed, never N/A.
+    image("cwa-products-path-unreadable", AUTOMATE_ONLY,
+          "whether this host runs ConnectWise Automate is unknown",
+          expect=dict.fromkeys(AUTOMATE_ONLY, "Not_Reviewed")),
+    image("sc-machinekey-elsewhere", {"CWH-SC-04"}, "kept in another file",
+          expect={"CWH-SC-04": "Not_Reviewed"}),
+]

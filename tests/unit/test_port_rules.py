@@ -125,3 +125,10 @@ def test_the_runner_address_is_inside_or_outside() -> None:
     assert address_within("10.20.40.77", NETS) is True
     assert address_within("127.0.0.1", NETS) is False
     assert address_within(None, NETS) is None
+
+
+def test_a_rule_of_unknown_protocol_matters_only_where_its_ports_reach() -> None:
+    rules = [rule("unread", protocol=None, ports=["75"])]
+    assert span_view(rules, span("TCP", 443)).ambiguous == []
+    assert [m.ambiguous for m in span_view(rules, span("UDP", 75)).ambiguous] == \
+        ["protocol None not readable"]
