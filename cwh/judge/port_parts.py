@@ -171,19 +171,25 @@ def runner_closed_part(runner: RunnerView, ports: list[int]) -> Outcome:
     endpoints = [runner.port_endpoint(p) for p in ports]
     with ThreadPoolExecutor(min(_PROBE_WORKERS, len(endpoints))) as pool:
         observations = list(pool.map(runner.port, endpoints))
-    opened = [o for o in observations if o.state == "open"]
-    failed = [o for o in observations if o.state == "error"]
-    where = f"{runner.address}, TCP {_ports(ports)}"
-    states = {s: sum(o.state == s for o in observations) for s in ("open", "refused", "filtered",
-                                                                  "error")}
-    summary = ", ".join(f"{n} {s}" for s, n in states.items() if n)
-    raw = compact_json([o.to_evidence() for o in (opened + failed)] or
-                       {"ports": len(observations), **states}, limit=900)
+    # Ports as the host has them configured (the probe may connect elsewhere: cwh_port_map).
+    by_state: dict[str, list[int]] = {"open": [], "refused": [], "filtered": [], "error": []}
+    for endpoint, observation in zip(endpoints, observations, strict=True):
+        by_state.setdefault(observation.state, []).append(endpoint.port)
+    opened, failed = by_state["open"], by_state["error"]
+    mapped = {e.port: e.connect_port for e in endpoints if e.connect_port != e.port}
+    where = f"{runner.address}, TCP {_ports(ports)}" + \
+        (f" (connected to {', '.join(f'{a}->{b}' for a, b in mapped.items())} per "
+         "cwh_port_map)" if mapped else "")
+    summary = ", ".join(f"{len(v)} {s}" for s, v in by_state.items() if v)
+    raw = compact_json([o.to_evidence() for o in observations
+                        if o.state in ("open", "error")] or {"ports": len(observations),
+                                                             "states": summary}, limit=900)
     if opened:
-        observed = f"accepted on {_ports(o.port for o in opened)} ({summary})"
+        observed = f"accepted on {_ports(opened)} ({summary})"
         passed: bool | None = False
     elif failed:
-        observed = f"could not probe {_ports(o.port for o in failed)}: {failed[0].detail}"
+        detail = next(o.detail for o in observations if o.state == "error")
+        observed = f"could not probe {_ports(failed)}: {detail}"
         passed = None
     else:
         passed, observed = True, f"no connection accepted ({summary})"
