@@ -153,6 +153,7 @@ function Get-CwhIdentity {
     $adapters = @(Get-CimInstance -ClassName Win32_NetworkAdapterConfiguration -Filter 'IPEnabled = True')
     $me = [Security.Principal.WindowsIdentity]::GetCurrent()
     $principal = New-Object Security.Principal.WindowsPrincipal($me)
+    $sids = Get-CwhAccountDomainSids -ComputerSystem $cs
     return [ordered]@{
         computer_name = $cs.Name
         dns_host_name = $cs.DNSHostName
@@ -164,7 +165,107 @@ function Get-CwhIdentity {
         user = $me.Name
         user_sid = $me.User.Value
         is_admin = $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+        machine_sid = $sids.machine_sid
+        domain_sid = $sids.domain_sid
+        forest_root_sid = $sids.forest_root_sid
+        sid_errors = $sids.errors
     }
+}
+
+# The account-domain SIDs the STIG's principals are built on (Domain Admins is the domain SID
+# and 512, the built-in Administrator the machine's and 500), each found without a name Windows
+# translates and each with its own error: a lookup that fails leaves that SID null, never the
+# section. The machine's: the SID of the local account with RID 500 (renamed or not). The
+# domain's and the forest root's: LSA translates a domain's DNS name to its SID through the
+# host's secure channel (no AD module, no LDAP bind that a WinRM logon could not make); the
+# computer's own account HOST$ and the forest root's krbtgt are the fallbacks.
+function Get-CwhAccountDomainSids {
+    param($ComputerSystem)
+    $sids = [ordered]@{ machine_sid = $null; domain_sid = $null; forest_root_sid = $null }
+    $errors = [ordered]@{ machine_sid = $null; domain_sid = $null; forest_root_sid = $null }
+    if ($ComputerSystem.PartOfDomain) {
+        # Against an unreachable domain controller a lookup can take minutes: it runs in a
+        # runspace of its own and is abandoned at its own small budget.
+        $lookup = @'
+param($DomainDns, $ComputerName)
+$ErrorActionPreference = 'Stop'
+$result = @{ domain_sid = $null; forest_root_sid = $null; domain_error = $null; forest_error = $null }
+function Get-DomainSid([string]$Domain, [string]$Account) {
+    # LSA translates a domain's own name (DNS or NetBIOS) to its SID; where it will not, an
+    # account no language renames (the computer's HOST$, krbtgt) carries the domain SID.
+    try {
+        return (New-Object Security.Principal.NTAccount($Domain)).Translate(
+            [Security.Principal.SecurityIdentifier]).Value
+    } catch {
+        $first = ($_.Exception.Message -replace '\s+', ' ').Trim()
+        try {
+            $sid = (New-Object Security.Principal.NTAccount($Domain, $Account)).Translate(
+                [Security.Principal.SecurityIdentifier])
+            return $sid.AccountDomainSid.Value
+        } catch {
+            throw "$Domain`: $first; $Domain\$Account`: $(($_.Exception.Message -replace '\s+', ' ').Trim())"
+        }
+    }
+}
+try { $result.domain_sid = Get-DomainSid $DomainDns "$ComputerName`$" }
+catch { $result.domain_error = ($_.Exception.Message -replace '\s+', ' ').Trim() }
+try {
+    $entries = @(Get-CimInstance -ClassName Win32_NTDomain -ErrorAction Stop | Where-Object {
+        $_.DnsForestName -and "$($_.DnsDomainName)".TrimEnd('.') -eq $DomainDns.TrimEnd('.') })
+    if ($entries.Count -ne 1) { throw "Win32_NTDomain lists $($entries.Count) entries for $DomainDns, not one" }
+    $forest = "$($entries[0].DnsForestName)".TrimEnd('.')
+    if ($forest -eq $DomainDns.TrimEnd('.') -and $result.domain_sid) {
+        $result.forest_root_sid = $result.domain_sid  # the host's domain is the forest root
+    } else {
+        $result.forest_root_sid = Get-DomainSid $forest 'krbtgt'
+    }
+} catch { $result.forest_error = ($_.Exception.Message -replace '\s+', ' ').Trim() }
+$result
+'@
+        $seconds = [Math]::Max(1, [Math]::Min(15, [double]$request.section_budget_sec / 4))
+        $shell = [PowerShell]::Create()
+        try {
+            [void]$shell.AddScript($lookup).AddArgument("$($ComputerSystem.Domain)").AddArgument("$($ComputerSystem.Name)")
+            $handle = $shell.BeginInvoke()
+            if ($handle.AsyncWaitHandle.WaitOne([int]($seconds * 1000))) {
+                $found = @($shell.EndInvoke($handle))
+                if ($found.Count -ne 1) { throw "the domain SID lookups returned $($found.Count) results, not one" }
+                $found = $found[0]
+                $sids.domain_sid = $found.domain_sid
+                $sids.forest_root_sid = $found.forest_root_sid
+                $errors.domain_sid = $found.domain_error
+                $errors.forest_root_sid = $found.forest_error
+            } else {
+                [void]$shell.BeginStop($null, $null)
+                # its thread may outlive the document: the collector then ends the process
+                [AppDomain]::CurrentDomain.SetData('CwhAbandonedLookup', $true)
+                $errors.domain_sid = "the domain SID lookups did not finish within $seconds s"
+                $errors.forest_root_sid = $errors.domain_sid
+            }
+        } catch {
+            $errors.domain_sid = Get-CwhErrorText $_
+            $errors.forest_root_sid = $errors.domain_sid
+        }
+    } else {
+        $errors.domain_sid = 'the host is not joined to a domain'
+        $errors.forest_root_sid = $errors.domain_sid
+    }
+    if ([int]$ComputerSystem.DomainRole -ge 4) {
+        # a domain controller has no accounts of its own: its RID 500 is the domain's
+        $sids.machine_sid = $sids.domain_sid
+        $errors.machine_sid = $errors.domain_sid
+    } else {
+        try {
+            $admins = @(Get-CimInstance -ClassName Win32_UserAccount -Filter "LocalAccount = True AND SID LIKE 'S-1-5-21-%-500'")
+            if ($admins.Count -ne 1) { throw "Win32_UserAccount lists $($admins.Count) local accounts with RID 500, not one" }
+            $sid = New-Object Security.Principal.SecurityIdentifier($admins[0].SID)
+            $sids.machine_sid = $sid.AccountDomainSid.Value
+        } catch {
+            $errors.machine_sid = Get-CwhErrorText $_
+        }
+    }
+    $sids.errors = $errors
+    return $sids
 }
 
 # secedit needs administrative rights; "access denied" must surface as an error, never as
@@ -177,12 +278,68 @@ function Get-CwhSecedit {
         if ($run.exit_code -ne 0 -or -not (Test-Path -LiteralPath $file)) {
             throw ("secedit /export failed with exit code {0}: {1}" -f $run.exit_code, $run.output)
         }
+        $inf = [IO.File]::ReadAllText($file, [Text.Encoding]::Unicode)
         return [ordered]@{
             command = 'secedit /export /areas SECURITYPOLICY USER_RIGHTS'
-            inf = [IO.File]::ReadAllText($file, [Text.Encoding]::Unicode)
+            inf = $inf
+            principals = @(Resolve-CwhRightHolders -Inf $inf)
         }
     } finally {
         Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
+    }
+}
+
+# LSA translation of one account: a SID (secedit's `*S-1-...`) to its name, a name to its SID.
+# One at a time, so one that fails never hides the others; the innermost exception's type tells
+# "no such account" (IdentityNotMappedException) from a lookup that could not be made.
+function Resolve-CwhAccount {
+    param([string]$Entry)
+    $result = [ordered]@{ entry = $Entry; sid = $null; name = $null; error = $null; error_type = $null }
+    try {
+        if ($Entry.StartsWith('*')) {
+            $sid = New-Object Security.Principal.SecurityIdentifier($Entry.Substring(1))
+            $result.sid = $sid.Value
+            $result.name = $sid.Translate([Security.Principal.NTAccount]).Value
+        } else {
+            $result.name = $Entry
+            $account = New-Object Security.Principal.NTAccount($Entry)
+            $result.sid = $account.Translate([Security.Principal.SecurityIdentifier]).Value
+        }
+    } catch {
+        $inner = $_.Exception
+        while ($null -ne $inner.InnerException) { $inner = $inner.InnerException }
+        $result.error = Get-CwhErrorText $_
+        $result.error_type = $inner.GetType().FullName
+    }
+    return $result
+}
+
+# Every holder of a user right in the export, translated on the host: secedit writes SIDs for
+# well-known and unresolvable accounts and names for the others, and the judges compare SIDs.
+# The lookups stop at a third of the section budget (a domain controller that does not answer);
+# the rest are reported as not looked up.
+function Resolve-CwhRightHolders {
+    param([string]$Inf)
+    $entries = New-Object 'System.Collections.Generic.List[string]'
+    $inRights = $false
+    foreach ($line in ($Inf -split "`r?`n")) {
+        $trimmed = $line.Trim()
+        if ($trimmed -match '^\[(.+)\]$') { $inRights = ($Matches[1].Trim() -eq 'Privilege Rights'); continue }
+        $assignment = [regex]::Match($trimmed, '^[^=;]+=(.*)$')
+        if (-not $inRights -or -not $assignment.Success) { continue }
+        foreach ($entry in ($assignment.Groups[1].Value -split ',')) {
+            $entry = $entry.Trim()
+            if ($entry -and -not $entries.Contains($entry)) { $entries.Add($entry) }
+        }
+    }
+    $deadline = [DateTime]::UtcNow.AddSeconds([double]$request.section_budget_sec / 3)
+    foreach ($entry in $entries) {
+        if ([DateTime]::UtcNow -gt $deadline) {
+            [ordered]@{ entry = $entry; sid = $null; name = $null; error_type = 'System.TimeoutException'
+                error = "not looked up: the account lookups took a third of the section budget" }
+        } else {
+            Resolve-CwhAccount -Entry $entry
+        }
     }
 }
 
@@ -667,6 +824,60 @@ function Get-CwhAutomate {
     }
 }
 
+# --- STIG policy: audit policy, services by name, accounts by name ---------------------------
+
+# auditpol prints the setting in the host's language ("Erfolg und Fehler" on German Windows); its
+# backup file carries the same setting as a number ([MS-GPAC] Setting Value) in every language.
+# Both are returned, each with its own error, and read by subcategory GUID in Python.
+function Get-CwhAuditPolicy {
+    $auditpol = "$env:SystemRoot\System32\auditpol.exe"
+    $report = [ordered]@{ command = 'auditpol /get /category:* /r'; text = $null; error = $null }
+    try {
+        $run = Invoke-CwhNative -FilePath $auditpol -Arguments @('/get', '/category:*', '/r')
+        if ($run.exit_code -eq 0) { $report.text = $run.output }
+        else { $report.error = "auditpol /get failed with exit code {0}: {1}" -f $run.exit_code, $run.output }
+    } catch {
+        $report.error = Get-CwhErrorText $_
+    }
+    $backup = [ordered]@{ command = 'auditpol /backup /file:<temporary file>'; text = $null; error = $null }
+    $file = Join-Path ([IO.Path]::GetTempPath()) ("cwh-auditpol-{0}.csv" -f [guid]::NewGuid().ToString('N'))
+    try {
+        $run = Invoke-CwhNative -FilePath $auditpol -Arguments @('/backup', "/file:$file")
+        if ($run.exit_code -ne 0 -or -not (Test-Path -LiteralPath $file)) {
+            throw ("auditpol /backup failed with exit code {0}: {1}" -f $run.exit_code, $run.output)
+        }
+        $backup.text = Read-CwhText $file
+    } catch {
+        $backup.error = Get-CwhErrorText $_
+    } finally {
+        Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
+    }
+    return [ordered]@{ report = $report; backup = $backup }
+}
+
+# The services the rules name, from one Win32_Service query (names compared as Windows does,
+# case-insensitively). A query that lists no service at all is broken, not "none installed".
+function Get-CwhServiceStates {
+    $all = @(Get-CimInstance -ClassName Win32_Service -Property @('Name', 'DisplayName', 'State', 'StartMode'))
+    if ($all.Count -eq 0) { throw 'Win32_Service listed no services at all' }
+    $services = @(foreach ($name in @($request.service_names)) {
+        $found = @($all | Where-Object { $_.Name -eq $name } | ForEach-Object {
+            [ordered]@{
+                name = "$($_.Name)"; display_name = "$($_.DisplayName)"; state = "$($_.State)"
+                start_mode = "$($_.StartMode)"
+            }
+        })
+        [ordered]@{ name = $name; found = $found }
+    })
+    return [ordered]@{ query = 'Get-CimInstance Win32_Service'; listed = $all.Count; services = $services }
+}
+
+# Accounts the inventory names (organization-defined principals), as SIDs.
+function Get-CwhAccountSids {
+    $accounts = @(foreach ($name in @($request.account_names)) { Resolve-CwhAccount -Entry $name })
+    return [ordered]@{ accounts = $accounts }
+}
+
 # --- main -------------------------------------------------------------------------------------
 
 $handlers = [ordered]@{
@@ -685,6 +896,9 @@ $handlers = [ordered]@{
     http_sslcert = { Get-CwhHttpSslBindings }
     certificates = { Get-CwhCertificates }
     internet_apps = { Get-CwhInternetApps }
+    audit_policy = { Get-CwhAuditPolicy }
+    service_states = { Get-CwhServiceStates }
+    account_sids = { Get-CwhAccountSids }
     products = { Get-CwhProducts }
     udp_listeners = { Get-CwhUdpListeners }
     firewall_addresses = { Get-CwhFirewallAddresses }
@@ -807,7 +1021,7 @@ $gzip = New-Object IO.Compression.GZipStream($buffer, [IO.Compression.Compressio
 $gzip.Write($bytes, 0, $bytes.Length)
 $gzip.Close()
 [Console]::Out.Write('CWH-FACTS-GZIP:' + [Convert]::ToBase64String($buffer.ToArray()) + "`r`n")
-if ($stopped -gt 0) {
+if ($stopped -gt 0 -or [AppDomain]::CurrentDomain.GetData('CwhAbandonedLookup')) {
     # A section stuck in a call that ignores Stop keeps its pipeline thread, a foreground
     # thread, alive: end the process once the document is out instead of waiting for it.
     [Console]::Out.Flush()

@@ -17,7 +17,7 @@ from cwh.collect.request import FactRequest
 NeedsFunction = Callable[[Mapping[str, Any], FactRequest], None]
 NEEDS: dict[str, NeedsFunction] = {}
 # Modules that register what their kinds need (each imports `needs` from here).
-NEEDS_MODULES: tuple[str, ...] = ()
+NEEDS_MODULES: tuple[str, ...] = ("needs_policy",)
 
 
 def needs(*kinds: str) -> Callable[[NeedsFunction], NeedsFunction]:

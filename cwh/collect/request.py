@@ -23,6 +23,7 @@ METHOD_SECTIONS = {
 SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "features",
                  "firewall_profiles", "firewall_rules", "tcp_listeners", "services", "iis",
                  "screenconnect", "http_sslcert", "certificates", "internet_apps",
+                 "audit_policy", "service_states", "account_sids",
                  "products", "udp_listeners", "firewall_addresses", "automate")
 # What tells which products a host runs (cwh/catalog/products.py): asked for by every control
 # that applies to some products only.
@@ -44,7 +45,10 @@ DEFAULT_COMMAND_TIMEOUT_SEC = 120
 # Lists of items the STIG rules' checks ask for (audit subcategories, ACL paths, certificate
 # stores, ...), each named here so the request always carries every key (Set-StrictMode reads
 # them all) and filled by cwh/collect/needs.py.
-ITEM_LISTS: tuple[str, ...] = ()
+ITEM_LISTS: tuple[str, ...] = (
+    "service_names",  # services by name (service_states)
+    "account_names",  # inventory principals to translate to SIDs (account_sids)
+)
 
 
 def section_budget(command_timeout_sec: float) -> float:

@@ -32,10 +32,11 @@ from cwh.collect.script import (
     decode_stdin_payload,
     split_collector,
 )
-from cwh.lab import powershell, product_sections
+from cwh.lab import policy_sections, powershell, product_sections
 from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
 from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
+from cwh.lab.section_error import SectionFailure
 from cwh.lab.winrm import CommandResult
 
 EMULATED_COLLECTOR_VERSION = "2"
@@ -44,10 +45,6 @@ EMULATED_COLLECTOR_VERSION = "2"
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
 _NOT_RECOGNIZED = ("'{word}' is not recognized as an internal or external command,\r\n"
                    "operable program or batch file.\r\n")
-
-
-class SectionFailure(Exception):
-    """A section fails on the emulated host; the message is what PowerShell would report."""
 
 
 # --- one function per collector section -------------------------------------------------------
@@ -71,6 +68,7 @@ def _identity(image: Image, request: dict) -> dict:
         "user": user.get("name"),
         "user_sid": user.get("sid"),
         "is_admin": bool(user.get("is_admin", False)),
+        **policy_sections.identity_sids(data),
     }
 
 
@@ -141,8 +139,9 @@ def _secedit(image: Image, request: dict) -> dict:
     if not isinstance(policy, dict):
         raise SectionFailure("secedit /export failed with exit code 1: the image holds no "
                              "security policy")
-    return {"command": "secedit /export /areas SECURITYPOLICY USER_RIGHTS",
-            "inf": render_secedit_inf(policy)}
+    inf = render_secedit_inf(policy)
+    return {"command": "secedit /export /areas SECURITYPOLICY USER_RIGHTS", "inf": inf,
+            "principals": policy_sections.right_holders(image, inf)}
 
 
 def _local_admins(image: Image, request: dict) -> dict:
@@ -443,6 +442,7 @@ SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "services": _services,
     "iis": _iis,
     "screenconnect": _screenconnect,
+    **policy_sections.SECTIONS,
 }
 # Sections that also read what the lab generated (certificates).
 CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
@@ -456,12 +456,10 @@ CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
 
 def _product_section(function: Callable[[Image, dict, Context], Any]) -> \
         Callable[[Image, dict, Context], Any]:
-    """A section of cwh/lab/product_sections.py, its errors raised the way this module's are."""
+    """A section of cwh/lab/product_sections.py, a module cmdlet's error handled as here."""
     def section(image: Image, request: dict, context: Context) -> Any:
         try:
             return function(image, request, context)
-        except product_sections.SectionError as exc:
-            raise SectionFailure(str(exc)) from None
         except product_sections.CmdletError as exc:
             _module_error(context, exc.cmdlet, str(exc))
             return exc.answer

@@ -24,7 +24,11 @@ TOP_LEVEL = {
     "description", "os", "identity", "user", "registry", "security_policy", "local_groups",
     "features", "firewall", "services", "iis", "screenconnect", "http_sslcert", "certificates",
     "software", "profiles", "tcp_listeners", "network", "faults", "extends", "winrm",
-    "powershell", "automate", "paths", "udp_listeners",
+    "powershell",
+    # STIG policy (cwh/lab/policy_sections.py)
+    "audit_policy", "lsa_accounts", "lsa_errors", "service_query_error",
+    # products (cwh/lab/product_sections.py)
+    "automate", "paths", "udp_listeners",
 }
 ADMINISTRATORS = "S-1-5-32-544"
 

@@ -2,10 +2,10 @@
 UDP endpoints, the firewall rules' address filters and the Automate server (collector.ps1's
 Get-CwhProducts, Get-CwhUdpListeners, Get-CwhFirewallAddresses and Get-CwhAutomate).
 
-Registered by cwh/lab/emulator.py, which turns `SectionError` into the section failing and
-`CmdletError` into what PowerShell 5.1 does with a module cmdlet's error (stop only where the
-collector passes -ErrorAction Stop). Image keys (docs/lab-images.md): `automate`, `paths`,
-`udp_listeners` and the firewall rules' `remote_addresses` / `local_addresses`.
+Registered by cwh/lab/emulator.py, which turns `CmdletError` into what PowerShell 5.1 does with
+a module cmdlet's error (stop only where the collector passes -ErrorAction Stop). Image keys
+(docs/lab-images.md): `automate`, `paths`, `udp_listeners` and the firewall rules'
+`remote_addresses` / `local_addresses`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from cwh.lab.image import Image
+from cwh.lab.section_error import SectionFailure
 
 # What %VAR% expands to on the lab's hosts (a 64-bit Windows Server on C:).
 ENVIRONMENT = {"programfiles(x86)": r"C:\Program Files (x86)", "programfiles": r"C:\Program Files",
                "systemdrive": "C:", "systemroot": r"C:\Windows", "windir": r"C:\Windows"}
-
-
-class SectionError(Exception):
-    """The section fails on the emulated host (the message is PowerShell's)."""
 
 
 class CmdletError(Exception):
@@ -85,7 +82,7 @@ def products(image: Image, request: dict, context: Any) -> dict:
 def udp_listeners(image: Image, request: dict, context: Any) -> dict:
     listeners = image.get("udp_listeners")
     if not isinstance(listeners, list):
-        raise SectionError("Get-NetUDPEndpoint : the image holds no UDP endpoints")
+        raise SectionFailure("Get-NetUDPEndpoint : the image holds no UDP endpoints")
     return {"listeners": [{"address": x.get("address", "0.0.0.0"), "port": int(x["port"]),
                            "pid": int(x.get("pid", 4)), "process": x.get("process", "System")}
                           for x in listeners]}
@@ -98,7 +95,7 @@ def firewall_addresses(image: Image, request: dict, context: Any) -> dict:
         raise CmdletError("Get-NetFirewallAddressFilter", str(firewall["query_error"]), empty)
     rules = firewall.get("rules")
     if not isinstance(rules, list):
-        raise SectionError("Get-NetFirewallAddressFilter : the image holds no firewall rules")
+        raise SectionFailure("Get-NetFirewallAddressFilter : the image holds no firewall rules")
     # Windows gives every rule an address filter; an unscoped rule's is Any.
     return {"store": "ActiveStore", "filters": [{
         "id": rule.get("id") or rule.get("display_name"),

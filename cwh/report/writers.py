@@ -18,6 +18,7 @@ from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb
 from cwh.report.hdf import render_fleet_hdf, render_host_hdf
 from cwh.report.hostfiles import host_file_names, host_file_stems
+from cwh.report.pages import benchmark_versions, write_pages
 from cwh.report.rundir import MANIFEST, RunDir
 from cwh.version import suite_version
 
@@ -120,6 +121,15 @@ def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config
     return written
 
 
+def write_html(audit: Audit, records: list[dict[str, Any]], meta: dict[str, Any],
+               exit_status: int) -> list[Path]:
+    """report.html and hosts/<host>.html, for people (cwh/report/pages.py)."""
+    document = {"run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
+                "results": records}
+    return write_pages(audit.report_dir, document, exit_status,
+                       benchmark_versions(audit.benchmarks))
+
+
 def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
                   config: pytest.Config, exit_status: int,
                   not_evaluated: list[str]) -> list[Path]:
@@ -133,6 +143,7 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
         "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
         "same_machine": [group.to_dict() for group in same_machine(audit.assets)],
         "results": records})]
+    written += write_html(audit, records, meta, exit_status)
     checklists: dict[Path, dict[str, Any]] = {}
     if records:
         checklists, audit.warnings = write_checklists(audit, records)

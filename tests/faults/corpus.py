@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from cwh.catalog.model import load_catalog
+from cwh.catalog.stig_rules import committed_releases
 from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
 
 CATALOG = load_catalog()
@@ -44,6 +45,7 @@ FAST = {"ansible_winrm_read_timeout_sec": 3, "ansible_winrm_operation_timeout_se
         "cwh_command_timeout_sec": 3}
 PROBES = {"cwh_probe_timeout_sec": 4}  # room for a loaded machine: probes take < 0.6 s here
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
+PYTEST_HTML = "pytest-html.html"
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,70 @@ FAULTS: list[Fault] = [
               cwh_attestations=ATTESTED_ACCT02),
 ]
 
+# --- STIG policy facts (issue 11): auditpol, secedit holders, services, domain SIDs ----------
+# The guide's controls keep their verdicts under each; what the STIG rules make of them is
+# STIG_FAULTS below (tests/faults/test_fault_stig_policy.py).
+STIG_POLICY_IMAGES = ("auditpol-german", "auditpol-german-no-backup", "auditpol-unreadable",
+                      "auditpol-contradictory", "secedit-unresolvable-sid",
+                      "service-query-fails")
+FAULTS += [image(name) for name in STIG_POLICY_IMAGES]
+FAULTS.append(image("identity-domain-sid-unknown", {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"},
+                    "joined to the domain",
+                    expect=dict.fromkeys(("CWH-NET-03", "CWH-NET-04", "CWH-NET-05"),
+                                         "Not_Applicable")))
+
+
+@dataclass(frozen=True)
+class StigFault:
+    """A fault image (extends hardened, Windows Server 2022) and the STIG rules it touches: each
+    must be Open or Not_Reviewed (or exactly `expect`'s status) with a reason matching `why`;
+    every other policy rule keeps the verdict it has on the clean hardened host, unless the
+    fault changes the host's role (`moves_role`) and so which rules apply."""
+
+    image: str
+    touches: frozenset[str]
+    why: str = ""
+    expect: dict[str, str] = field(default_factory=dict)
+    moves_role: bool = False
+
+    @property
+    def host_name(self) -> str:
+        return f"f-{self.image}"
+
+
+def _stig_ids(kind: str, guids: tuple[str, ...] = ()) -> frozenset[str]:
+    """The 2022 release's rules for a standalone server with a check of this kind (and one of
+    these GUIDs)."""
+    rules = committed_releases()["MS_Windows_Server_2022_STIG"].rules
+    return frozenset(r.stig_id for r in rules for c in r.checks if c.get("kind") == kind and
+                     "standalone" in r.roles and (not guids or c.get("guid") in guids))
+
+
+def _all(ids: frozenset[str], status: str) -> dict[str, str]:
+    return dict.fromkeys(ids, status)
+
+
+AUDIT_RULES = _stig_ids("audit_policy")
+CONTRADICTED = _stig_ids("audit_policy", ("{0CCE923F-69AE-11D9-BED3-505054503030}",
+                                          "{0CCE9215-69AE-11D9-BED3-505054503030}"))
+DOMAIN_DENY = frozenset({"WN22-MS-000090", "WN22-MS-000100", "WN22-MS-000110"})
+STIG_FAULTS: list[StigFault] = [
+    StigFault("auditpol-german", frozenset()),  # judged by GUID and number: nothing moves
+    StigFault("auditpol-german-no-backup", AUDIT_RULES, "not auditpol's English",
+              _all(AUDIT_RULES, "Not_Reviewed")),
+    StigFault("auditpol-unreadable", AUDIT_RULES, "privilege is not held",
+              _all(AUDIT_RULES, "Not_Reviewed")),
+    StigFault("auditpol-contradictory", CONTRADICTED, "disagree: contradictory",
+              _all(CONTRADICTED, "Not_Reviewed")),
+    StigFault("secedit-unresolvable-sid", frozenset({"WN22-00-000450", "WN22-UR-000040"}),
+              "unresolved: .*-1099|svc-vault .*RPC server is unavailable",
+              {"WN22-00-000450": "Open", "WN22-UR-000040": "Not_Reviewed"}),
+    StigFault("service-query-fails", frozenset({"WN22-00-000110"}), "Provider load failure",
+              {"WN22-00-000110": "Not_Reviewed"}),
+    StigFault("identity-domain-sid-unknown", DOMAIN_DENY,
+              "the SID of the host's domain was not collected", _all(DOMAIN_DENY, "Not_Reviewed"),
+              moves_role=True),
+]
 
 def write_generated_images(directory: Path) -> None:
     """Images too large to keep in the repository: thousands of firewall rules and software
@@ -375,7 +441,9 @@ def _corpus(tmp: Path) -> AuditRun:
              "ref-basic": lab_host("hardened", transport="basic", **PROBES)}
     hosts.update({fault.host_name: host_vars(fault) for fault in FAULTS})
     inventory = write_inventory(tmp, hosts, {**SECRET_VARS, **AUTOMATE_VARS})
-    return run_audit(tmp, inventory, "-m", "stig", "-n", "2", env={"CWH_TEST_SECRET": SECRET},
+    # --html: pytest-html's page too (written only when asked), so its hooks face the corpus.
+    return run_audit(tmp, inventory, "-m", "stig", "-n", "2", "--html",
+                     str(tmp / "reports" / PYTEST_HTML), env={"CWH_TEST_SECRET": SECRET},
                      timeout=170)
 
 
@@ -410,15 +478,21 @@ def secret_forms(secret: str, user: str = "auditor") -> list[str]:
             urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)]
 
 
+def html_pages(report_dir: Path) -> dict[str, str]:
+    """Every HTML page the run wrote (report.html, hosts/*.html, pytest-html's), by path."""
+    return {str(p.relative_to(report_dir)): p.read_text(encoding="utf-8")
+            for p in sorted(report_dir.rglob("*.html"))}
+
+
 def html_blob(report: Path) -> dict[str, Any]:
-    """pytest-html's test data: the JSON in the data-jsonblob attribute of report.html."""
+    """pytest-html's test data: the JSON in the data-jsonblob attribute of its page."""
     match = re.search(r'data-jsonblob="([^"]*)"', report.read_text(encoding="utf-8"))
-    assert match, "report.html has no data-jsonblob"
+    assert match, f"{report.name} has no data-jsonblob"
     return json.loads(html.unescape(match.group(1)))
 
 
 def html_fragments(report: Path) -> dict[str, list[str]]:
-    """Every piece of report.html a browser renders as markup, by test id ("page": the page
+    """Every piece of pytest-html's page a browser renders as markup, by test id ("page": the page
     itself): each test's table cells, its log and its HTML extras (a data: URI is decoded)."""
     fragments = {"page": [report.read_text(encoding="utf-8")]}
     for test_id, runs in html_blob(report)["tests"].items():

@@ -3,6 +3,7 @@ JUnit, terminal), every checklist valid against DISA's schema, and the password 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -15,12 +16,14 @@ from tests.faults.corpus import (
     ALL,
     HOSTILE,
     LAB_ONLY_PASSWORD,
+    PYTEST_HTML,
     REFERENCE,
     SECRET,
     corpus_run,
     crash_run,
     html_blob,
     html_fragments,
+    html_pages,
     secret_forms,
 )
 
@@ -59,8 +62,23 @@ def _markup_problems(fragment: str) -> list[str]:
     return problems
 
 
-def test_hostile_strings_are_only_text_in_the_html_report(run):
-    fragments = html_fragments(run.report_dir / "report.html")
+def test_hostile_strings_are_only_text_in_the_html_pages(run):
+    """report.html and every host page: markup from a host is text, and each hostile host's
+    page shows its payloads (as text)."""
+    pages = html_pages(run.report_dir)
+    assert "report.html" in pages and sum(p.startswith("hosts/") for p in pages) == len(
+        {r["host"] for r in run.results})
+    problems = [(name, problem) for name, text in pages.items() if name != PYTEST_HTML
+                for problem in _markup_problems(text)]
+    assert not problems
+    for host in HOSTILE_HOSTS:
+        text = lxml.html.fromstring(pages[f"hosts/{host}.html"]).text_content()
+        for payload in HOSTILE if host == "f-hostile-identity" else HOSTILE[:1]:
+            assert payload in text, (host, payload)
+
+
+def test_hostile_strings_are_only_text_in_pytest_htmls_page(run):
+    fragments = html_fragments(run.report_dir / PYTEST_HTML)
     problems = [(test_id, problem, fragment[:300]) for test_id, pieces in fragments.items()
                 for fragment in pieces for problem in _markup_problems(fragment)]
     assert not problems
@@ -128,10 +146,12 @@ def test_the_password_appears_in_no_output(run):
     for path in sorted(run.report_dir.parent.rglob("*")):  # reports, lab state, the run
         if path.is_file() and path.name != "inventory.yml":  # the input names the lab's password
             texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
-    blob = html_blob(run.report_dir / "report.html")
+    blob = html_blob(run.report_dir / PYTEST_HTML)
     texts["html data blob"] = json.dumps(blob, ensure_ascii=False)
     texts["html fragments"] = "\n".join(
-        f for pieces in html_fragments(run.report_dir / "report.html").values() for f in pieces)
+        f for pieces in html_fragments(run.report_dir / PYTEST_HTML).values() for f in pieces)
+    for name, page in html_pages(run.report_dir).items():  # as a browser shows the text
+        texts[f"{name} as shown"] = html.unescape(page)
     for secret in (SECRET, LAB_ONLY_PASSWORD):
         for form in secret_forms(secret):
             leaks = [where for where, text in texts.items() if form in text]

@@ -40,7 +40,9 @@ class RuleContext:
 CheckJudge = Callable[[Mapping[str, Any], HostFacts, RuleContext], Outcome]
 CHECK_JUDGES: dict[str, CheckJudge] = {}
 # The modules that register judges for kinds (each imports check_judge from here).
-KIND_MODULES: tuple[str, ...] = ()
+KIND_MODULES: tuple[str, ...] = (
+    "registry", "account_policy", "user_rights", "audit_policy", "components", "firewall_time",
+)
 
 
 def check_judge(*kinds: str) -> Callable[[CheckJudge], CheckJudge]:
