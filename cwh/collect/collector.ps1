@@ -736,7 +736,7 @@ function Get-CwhInternetApps {
     return [ordered]@{ installed = $installed; profiles = $profiles }
 }
 
-# --- products: which ones the host runs, and ConnectWise Automate -----------------------------
+# --- products: which ones the host runs; UDP endpoints and rule scopes (Automate) ------------
 
 # The install paths that mark a product (cwh/catalog/products.py), %VAR% expanded here. Test-Path
 # answers False when access is denied, so Get-Item decides: not found is "absent", any other
@@ -748,10 +748,14 @@ function Get-CwhProducts {
         try {
             $null = Get-Item -LiteralPath $expanded -Force -ErrorAction Stop
             $entry.exists = $true
-        } catch [System.Management.Automation.ItemNotFoundException] {
-            $entry.exists = $false
         } catch {
-            $entry.error = Get-CwhErrorText $_
+            # Under -ErrorAction Stop the error may arrive wrapped: its id still says PathNotFound.
+            if ($_.Exception -is [Management.Automation.ItemNotFoundException] -or
+                "$($_.FullyQualifiedErrorId)" -like 'PathNotFound,*') {
+                $entry.exists = $false
+            } else {
+                $entry.error = Get-CwhErrorText $_
+            }
         }
         $entry
     })
@@ -783,45 +787,6 @@ function Get-CwhFirewallAddresses {
         }
     })
     return [ordered]@{ store = 'ActiveStore'; filters = $filters }
-}
-
-# The Automate server: its install root (the LTAgent service's image path, else the default
-# folders) and LTShare (the SMB share of that name, else the default folder).
-function Get-CwhAutomate {
-    $root = $null
-    $rootSource = 'none'
-    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'LTAgent'"
-    if ($service -and $service.PathName -match '^\s*"?(?<exe>[^"]+?\\LTAgent\.exe)') {
-        $root = Split-Path -Parent $Matches['exe']
-        $rootSource = 'service image path'
-    } else {
-        foreach ($candidate in @("${env:ProgramFiles(x86)}\LabTech", "$env:ProgramFiles\LabTech")) {
-            if ($candidate -and (Test-Path -LiteralPath $candidate)) {
-                $root = $candidate
-                $rootSource = 'default location'
-                break
-            }
-        }
-    }
-    $share = $null
-    $shareSource = 'none'
-    $shareNote = $null
-    try {
-        $found = @(Get-SmbShare -Name 'LTShare' -ErrorAction Stop)
-        if ($found.Count -ge 1) { $share = $found[0].Path; $shareSource = 'SMB share LTShare' }
-    } catch {
-        $shareNote = Get-CwhErrorText $_
-    }
-    if (-not $share) {
-        $default = Join-Path $env:SystemDrive 'LTShare'
-        if (Test-Path -LiteralPath $default) { $share = $default; $shareSource = 'default location' }
-    }
-    $mysql = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'LabMySQL'"
-    return [ordered]@{
-        install_root = $root; root_source = $rootSource
-        ltshare_path = $share; ltshare_source = $shareSource; ltshare_share_note = $shareNote
-        mysql_service_path = if ($mysql) { $mysql.PathName } else { $null }
-    }
 }
 
 # --- STIG policy: audit policy, services by name, accounts by name ---------------------------
@@ -902,7 +867,6 @@ $handlers = [ordered]@{
     products = { Get-CwhProducts }
     udp_listeners = { Get-CwhUdpListeners }
     firewall_addresses = { Get-CwhFirewallAddresses }
-    automate = { Get-CwhAutomate }
 }
 
 # Every section runs in a runspace of its own, side by side, so a section that hangs

@@ -1,5 +1,5 @@
 """Readers for the product sections of a host's facts document (products, udp_listeners,
-firewall_addresses, automate), in the manner of HostFacts' own accessors: each raises
+firewall_addresses), in the manner of HostFacts' own accessors: each raises
 FactUnavailable when the fact could not be collected or its answer is malformed, and never
 returns a default that could read as compliant."""
 
@@ -50,10 +50,3 @@ def firewall_addresses(facts: HostFacts) -> dict[str, dict[str, list[str]]]:
                                   "filters: contradictory, not trusted")
         found[key] = shaped
     return found
-
-
-def automate_install(facts: HostFacts) -> dict[str, Any]:
-    data = _object(facts, "automate")
-    if "install_root" not in data or "ltshare_path" not in data:
-        raise FactUnavailable("the Automate answer is malformed")
-    return data

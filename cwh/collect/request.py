@@ -24,7 +24,7 @@ SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "featu
                  "firewall_profiles", "firewall_rules", "tcp_listeners", "services", "iis",
                  "screenconnect", "http_sslcert", "certificates", "internet_apps",
                  "audit_policy", "service_states", "account_sids",
-                 "products", "udp_listeners", "firewall_addresses", "automate")
+                 "products", "udp_listeners", "firewall_addresses")
 # What tells which products a host runs (cwh/catalog/products.py): asked for by every control
 # that applies to some products only.
 PRODUCT_SECTIONS = ("services", "products")

@@ -1,6 +1,6 @@
 """The lab's answers to the collector's product sections: which products' install paths exist,
-UDP endpoints, the firewall rules' address filters and the Automate server (collector.ps1's
-Get-CwhProducts, Get-CwhUdpListeners, Get-CwhFirewallAddresses and Get-CwhAutomate).
+UDP endpoints and the firewall rules' address filters (collector.ps1's Get-CwhProducts,
+Get-CwhUdpListeners and Get-CwhFirewallAddresses).
 
 Registered by cwh/lab/emulator.py, which turns `CmdletError` into what PowerShell 5.1 does with
 a module cmdlet's error (stop only where the collector passes -ErrorAction Stop). Image keys
@@ -104,25 +104,8 @@ def firewall_addresses(image: Image, request: dict, context: Any) -> dict:
     } for rule in rules]}
 
 
-def automate(image: Image, request: dict, context: Any) -> dict:
-    """Image key `automate`: {install_root, root_source, ltshare_path, ltshare_source,
-    mysql_service_path}; absent means Automate is not installed."""
-    cwa = image.get("automate") or {}
-    root, share = cwa.get("install_root"), cwa.get("ltshare_path")
-    return {"install_root": root,
-            "root_source": cwa.get("root_source", "service image path") if root else "none",
-            "ltshare_path": share,
-            "ltshare_source": cwa.get("ltshare_source", "SMB share LTShare") if share else "none",
-            "ltshare_share_note": None if share and cwa.get("ltshare_source") in (
-                None, "SMB share LTShare") else (
-                "No MSFT_SMBShare objects found with property 'Name' equal to 'LTShare'.  Verify "
-                "the value of the property and retry."),
-            "mysql_service_path": cwa.get("mysql_service_path")}
-
-
 SECTIONS: dict[str, Callable[[Image, dict, Any], Any]] = {
     "products": products,
     "udp_listeners": udp_listeners,
     "firewall_addresses": firewall_addresses,
-    "automate": automate,
 }

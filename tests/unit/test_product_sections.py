@@ -20,8 +20,7 @@ LTAGENT = r"%ProgramFiles(x86)%\LabTech\LTAgent.exe"
 
 def sections(img) -> dict:
     return run_collector(img, {**REQUEST, "sections": ["products", "udp_listeners",
-                                                       "firewall_addresses", "automate"]}
-                         )["sections"]
+                                                       "firewall_addresses"]})["sections"]
 
 
 def exists(img) -> dict[str, bool | None]:
@@ -67,15 +66,6 @@ def test_a_failing_firewall_query_fails_the_address_filters_too() -> None:
 def test_an_image_without_udp_endpoints_fails_the_section() -> None:
     answer = sections(image("hardened", udp_listeners=None))["udp_listeners"]
     assert answer["ok"] is False and "Get-NetUDPEndpoint" in answer["error"]
-
-
-def test_the_automate_section_says_where_the_install_and_ltshare_are() -> None:
-    data = sections(image("automate-hardened"))["automate"]["data"]
-    assert data["install_root"] == r"C:\Program Files (x86)\LabTech"
-    assert data["ltshare_path"] == r"C:\LTShare" and data["ltshare_source"] == "SMB share LTShare"
-    absent = sections(image("hardened"))["automate"]["data"]
-    assert absent["install_root"] is None and absent["root_source"] == "none"
-    assert "No MSFT_SMBShare objects found" in absent["ltshare_share_note"]
 
 
 @pytest.mark.parametrize(("name", "computer", "build"), [
