@@ -20,8 +20,9 @@ SEVERITIES = {"high": "CAT I", "medium": "CAT II", "low": "CAT III"}
 _SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 CAT_MARKERS = {"high": "cat1", "medium": "cat2", "low": "cat3"}
 AREAS = ("gpo", "password", "tls", "accounts", "smb", "firewall", "network", "web", "screenconnect",
-         "automate")
-HANDLERS = ("policy", "accounts", "network", "tls_probe", "web", "screenconnect", "automate")
+         "external", "automate")
+HANDLERS = ("policy", "accounts", "network", "tls_probe", "web", "screenconnect", "external",
+            "automate")
 
 # Windows Server STIG benchmarks apply by OS; the others (IIS) apply whatever the OS.
 BENCHMARK_OS = {

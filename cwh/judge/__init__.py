@@ -7,7 +7,15 @@ from typing import Any
 
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
-from cwh.judge import automate, automate_web, exposure, screenconnect, screenconnect_app, web
+from cwh.judge import (
+    automate,
+    automate_web,
+    exposure,
+    external,
+    screenconnect,
+    screenconnect_app,
+    web,
+)
 from cwh.judge.accounts import judge_internet_use, judge_separate_admin_accounts
 from cwh.judge.policy import judge_policy
 from cwh.judge.products import applicability
@@ -46,6 +54,7 @@ RUNNER_JUDGES: dict[str, RunnerJudge] = {
     "site_options_refused": automate_web.judge_site_options_refused,
     "site_legacy_tls_refused": automate_web.judge_site_legacy_tls_refused,
     "site_valid_certificate": automate_web.judge_site_valid_certificate,
+    **external.JUDGES,  # the exposure audit: the runner's connections alone
 }
 
 
@@ -59,8 +68,11 @@ def needs_runner(control: Control) -> bool:
 
 def judge(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
           runner: RunnerView | None = None) -> Verdict:
-    """The verdict, once the control applies to a product the host runs (else Not_Applicable,
-    or Not_Reviewed when that is unknown)."""
+    """The verdict, once the host can be judged on the control (a host without host access
+    gets only the exposure audit) and the control applies to a product the host runs (else
+    Not_Applicable, or Not_Reviewed when that is unknown)."""
+    if inputs.get("cwh_access") == "network" and control.handler != external.HANDLER:
+        return external.without_host_access(control)
     gate = applicability(control, facts, inputs)
     if gate.verdict is not None:
         return gate.verdict

@@ -27,7 +27,8 @@ from cwh.catalog.stig_rules import committed_releases
 from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
 
 CATALOG = load_catalog()
-ALL = frozenset(c.id for c in CATALOG.controls)
+# The corpus runs `-m stig` on WinRM hosts: the exposure audit (CWH-EXT-*) is not among them.
+ALL = frozenset(c.id for c in CATALOG.controls if c.handler != "external")
 REGISTRY = frozenset(c.id for c in CATALOG.controls
                      if any(cond.method == "registry" for cond in c.conditions()))
 SECEDIT = frozenset({"CWH-PWD-01", "CWH-PWD-02", "CWH-GPO-05"})
@@ -317,6 +318,15 @@ FAULTS: list[Fault] = [
               cwh_lab_password=LAB_ONLY_PASSWORD, ansible_port=5986,
               ansible_winrm_transport="basic", ansible_winrm_ca_trust_path="lab/ca.pem",
               cwh_attestations=ATTESTED_ACCT02),
+    # --- the runner's view against the host's (issue 14) --------------------------------------
+    # Another TLS endpoint answers the URL than the one http.sys binds (no front end declared).
+    image("served-certificate-not-bound", {"CWH-WEB-05"}, "the runner was served another "
+          "certificate", expect={"CWH-WEB-05": "Open"}),
+    # A port forward: users reach 8040 on 443 and the relay on 18041. The host view keeps
+    # judging the configured 8040 and 8041, the runner connects where users do: nothing moves.
+    Fault("port-forwarded", frozenset(), {"cwh_web_url": "https://{address}:443/",
+                                          "cwh_relay_port": 18041,
+                                          "cwh_lab_port_map": {8040: 10443, 8041: 18041}}),
 ]
 
 # --- STIG policy facts (issue 11): auditpol, secedit holders, services, domain SIDs ----------
