@@ -15,7 +15,8 @@ from defusedxml import ElementTree
 from cwh.catalog.model import load_catalog
 from tests.e2e.audit_run import lab_host, run_audit, write_inventory
 
-CONTROLS = len(load_catalog().controls)
+# -m stig on WinRM hosts: every control but the exposure audit (CWH-EXT-*)
+CONTROLS = sum(c.handler != "external" for c in load_catalog().controls)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 XSD = SHARED / "schemas" / "U_Checklist_Schema_V2.xsd"
