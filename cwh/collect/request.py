@@ -25,6 +25,10 @@ SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "featu
                  "screenconnect", "http_sslcert", "certificates", "internet_apps",
                  "audit_policy", "service_states", "account_sids",
                  "products", "udp_listeners", "firewall_addresses")
+# The STIG's system kinds (cwh/collect/needs_system.py).
+SECTION_ORDER += ("acls", "certificate_stores", "local_accounts", "group_members",
+                  "device_guard", "firmware", "tpm", "volumes", "ldap_policy", "applocker",
+                  "file_search", "shares")
 # What tells which products a host runs (cwh/catalog/products.py): asked for by every control
 # that applies to some products only.
 PRODUCT_SECTIONS = ("services", "products")
@@ -49,6 +53,9 @@ ITEM_LISTS: tuple[str, ...] = (
     "service_names",  # services by name (service_states)
     "account_names",  # inventory principals to translate to SIDs (account_sids)
 )
+# acl_paths: [target, path, from, from_path, from_name, use] (cwh/collect/needs_system.py);
+# certificate_stores: LocalMachine store names; groups: group SIDs; file_patterns: wildcards.
+ITEM_LISTS += ("acl_paths", "certificate_stores", "groups", "file_patterns")
 
 
 def section_budget(command_timeout_sec: float) -> float:

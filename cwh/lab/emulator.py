@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import fnmatch
 import gzip
+import importlib
 import json
 import re
 from collections.abc import Callable
@@ -604,3 +605,6 @@ class ImageCommandHandler:
         if command_line.strip() == bootstrap_command():
             return CollectorProcess(self.image, self.output_filter, self.context)
         return UnknownCommand(command_line)
+
+
+importlib.import_module("cwh.lab.system_sections")  # registers the STIG system kinds' sections

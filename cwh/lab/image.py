@@ -30,6 +30,10 @@ TOP_LEVEL = {
     # products (cwh/lab/product_sections.py)
     "automate", "paths", "udp_listeners",
 }
+# The STIG's system kinds (cwh/lab/system_sections.py).
+TOP_LEVEL |= {"environment", "acls", "certificate_stores", "accounts", "device_guard",
+              "firmware", "tpm", "volumes", "ldap_policy", "applocker", "files_on_disk",
+              "shares"}
 ADMINISTRATORS = "S-1-5-32-544"
 
 

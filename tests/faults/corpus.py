@@ -327,7 +327,43 @@ FAULTS: list[Fault] = [
     Fault("port-forwarded", frozenset(), {"cwh_web_url": "https://{address}:443/",
                                           "cwh_relay_port": 18041,
                                           "cwh_lab_port_map": {8040: 10443, 8041: 18041}}),
+    # --- facts of the STIG's system kinds (issue 11): no guide control reads them, so none
+    # moves here; tests/stig/test_system_faults.py judges the STIG rules on the same images.
+    image("stig-acl-denied"),
+    image("stig-sddl-garbled"),
+    image("stig-event-log-moved-unreadable"),
+    image("stig-certificate-store-fails"),
+    image("stig-accounts-query-fails"),
+    image("stig-accounts-adsi-fails"),
+    image("stig-secure-boot-denied"),
+    image("stig-secure-boot-contradiction"),
+    image("stig-file-search-cut-off"),
+    Fault("stig-file-search-section-hangs", frozenset(),
+          {"cwh_lab_image": str(IMAGES / "stig-file-search-section-hangs.yml"),
+           "cwh_command_timeout_sec": 8}),
 ]
+# The Windows Server 2022 STIG rules each image touches (it extends hardened): never
+# NotAFinding, with a reason matching the pattern; every other rule of the system kinds keeps
+# hardened's verdict. Judged through tests/stig/harness.py by tests/stig/test_system_faults.py.
+_ACCOUNT_RULES = frozenset({"WN22-00-000020", "WN22-00-000060", "WN22-00-000190",
+                            "WN22-00-000200", "WN22-00-000210"})
+STIG_SYSTEM_FAULTS: dict[str, tuple[frozenset[str], str]] = {
+    "stig-acl-denied": (frozenset({"WN22-00-000160"}), "unauthorized operation"),
+    "stig-sddl-garbled": (frozenset({"WN22-00-000140", "WN22-AU-000060"}),
+                          "not understood|cannot be read"),
+    "stig-event-log-moved-unreadable": (frozenset({"WN22-AU-000040"}),
+                                        "registry access is not allowed"),
+    "stig-certificate-store-fails": (frozenset({"WN22-PK-000010"}), "Keyset does not exist"),
+    "stig-accounts-query-fails": (_ACCOUNT_RULES, "Provider load failure"),
+    "stig-accounts-adsi-fails": (_ACCOUNT_RULES - {"WN22-00-000200", "WN22-00-000210"},
+                                 "The network path was not found"),
+    "stig-secure-boot-denied": (frozenset({"WN22-00-000470"}), "Access was denied"),
+    "stig-secure-boot-contradiction": (frozenset({"WN22-00-000470"}), "contradictory"),
+    "stig-file-search-cut-off": (frozenset({"WN22-00-000240"}),
+                                 "stopped at the search's limit of 47 s"),
+    "orphaned-sid": (frozenset({"WN22-MS-000010"}), r"\(unresolved\)"),
+    "unrolled-arrays": (frozenset(), ""),  # read exactly as the protected collector's answer
+}
 
 # --- STIG policy facts (issue 11): auditpol, secedit holders, services, domain SIDs ----------
 # The guide's controls keep their verdicts under each; what the STIG rules make of them is
