@@ -92,6 +92,9 @@ class FactRequest:
             self.sections.update(control.check.get("needs", ()))
             for item in control.check.get("registry", ()):
                 self.registry.add((item["path"], item["name"]))
+            for item in control.check.get("acl_paths", ()):  # [target, path, from, ...]
+                self.sections.add("acls")
+                self.want("acl_paths", tuple(str(part) for part in item))
 
     def to_json(self, command_timeout_sec: float = DEFAULT_COMMAND_TIMEOUT_SEC) -> str:
         """The request as the collector reads it; every key is always present (StrictMode)."""

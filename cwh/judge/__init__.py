@@ -12,6 +12,7 @@ from cwh.judge import (
     automate_web,
     exposure,
     external,
+    file_acls,
     screenconnect,
     screenconnect_app,
     web,
@@ -35,6 +36,9 @@ HOST_JUDGES: dict[str, HostJudge] = {
     "version_at_least": screenconnect.judge_version_at_least,
     "listener_scheme": screenconnect.judge_listener_scheme,
     "machine_key_plaintext": screenconnect_app.judge_machine_key_plaintext,
+    "web_config_acl": file_acls.judge_web_config_acl,
+    "backups_acl": file_acls.judge_backups_acl,
+    "ltshare_acl": file_acls.judge_ltshare_acl,
     "udp_inbound_allowed": automate.judge_udp_inbound_allowed,
     "legacy_udp_closed": automate.judge_legacy_udp_closed,
 }
