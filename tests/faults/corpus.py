@@ -148,7 +148,7 @@ FAULTS: list[Fault] = [
     # --- one section missing, failed or null --------------------------------------------------
     output("section_missing:registry", REGISTRY - {"CWH-TLS-03"}, why="no 'registry' section"),
     output("section_missing:secedit", SECEDIT, why="no 'secedit' section"),
-    output("section_missing:screenconnect", WEB_CONFIG | {"CWH-SC-02"},
+    output("section_missing:screenconnect", WEB_CONFIG | {"CWH-SC-02", "CWH-SC-05"},
            why="no 'screenconnect' section"),
     output("section_missing:firewall_rules", {"CWH-NET-01", "CWH-NET-02", "CWH-NET-03",
                                               "CWH-NET-04", "CWH-NET-05"},
@@ -190,7 +190,7 @@ FAULTS: list[Fault] = [
     # Only the computer name tells a bare approved name's local account from another domain's.
     image("text-facts-null", {"CWH-ACCT-01"}, "the host's identity section gave no computer name"),
     image("iis-config-null", IIS, "applicationHost.config was not read"),
-    image("web-config-null", WEB_CONFIG, "web.config was not found"),
+    image("web-config-null", WEB_CONFIG | {"CWH-SC-05"}, "web.config was not found"),
     # --- size ---------------------------------------------------------------------------------
     Fault("thousands-of-rules-and-apps", frozenset({"CWH-NET-05"}),
           {"cwh_lab_image": "generated/thousands.yml"}, "Legacy backup agent"),
@@ -591,4 +591,20 @@ FAULTS += [
           expect=dict.fromkeys(AUTOMATE_ONLY, "Not_Reviewed")),
     image("sc-machinekey-elsewhere", {"CWH-SC-04"}, "kept in another file",
           expect={"CWH-SC-04": "Not_Reviewed"}),
+]
+FAULTS += [
+    # ACLs (through the generic acl_paths list): unreadable, garbled, half-readable, missing.
+    automate_image("cwa-ltshare-acl-unreadable", {"CWH-CWA-08"},
+                   "could not be read .*unauthorized operation",
+                   expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-sddl-garbled", {"CWH-CWA-08"}, "SDDL of C:\\\\LTShare is not "
+                   "understood", expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-ace-unreadable", {"CWH-CWA-08"}, "ACEs that cannot be read",
+                   expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-missing", {"CWH-CWA-08"}, "LTShare does not exist",
+                   expect={"CWH-CWA-08": "Open"}),
+    image("sc-webconfig-acl-unreadable", {"CWH-SC-05"}, "could not be read .*unauthorized",
+          expect={"CWH-SC-05": "Not_Reviewed"}),
+    image("sc-backups-null-dacl", {"CWH-SC-06"}, "NULL DACL: everyone can write or read",
+          expect={"CWH-SC-06": "Open"}),
 ]
