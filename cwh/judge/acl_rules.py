@@ -130,14 +130,19 @@ def exact_grants(found: Grants, wanted: Mapping[str, int],
                                                    for sid, r in wanted.items()))
 
 
-def no_access(found: Grants, principals: Iterable[str], bits: int, what: str) -> Comparison:
-    """None of `principals` holds any of `bits` on any scope."""
+def no_access(found: Grants, principals: Iterable[str], rights: Mapping[str, int]) -> Comparison:
+    """None of `principals` holds any of `rights` (word -> bits: write, read) on any scope."""
     principals = list(principals)
+    what = " or ".join(rights)
     if found.everyone_everything:
         return Comparison(False, f"NULL DACL: everyone can {what}")
-    problems = [f"{label(sid)} can {what} ({_rights(mask)} on {SCOPE_WORDS[scope]})"
-                for sid in principals for scope, mask in sorted(found.of(sid).items())
-                if mask & bits]
+    problems = []
+    for sid in principals:
+        for scope, mask in sorted(found.of(sid).items()):
+            can = [word for word, bits in rights.items() if mask & bits]
+            if can:
+                problems.append(f"{label(sid)} can {' and '.join(can)} ({_rights(mask)} on "
+                                f"{SCOPE_WORDS[scope]})")
     if problems:
         return Comparison(False, "; ".join(problems))
     if (unknown := _unknown(found)) is not None:

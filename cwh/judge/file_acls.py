@@ -145,16 +145,16 @@ def judge_ltshare_acl(control: Control, facts: HostFacts, inputs: Mapping[str, A
 
 # --- ScreenConnect's web.config and backups ---------------------------------------------------
 
-def _exclusion(control: Control) -> tuple[list[str], int, str]:
+def _exclusion(control: Control) -> tuple[list[str], dict[str, int], str]:
     principals = [str(p).upper() for p in control.check["principals"]]
-    denied = list(control.check["denied"])
-    return principals, sum(BITS[d] for d in denied), " or ".join(denied)
+    denied = {word: BITS[word] for word in control.check["denied"]}
+    return principals, denied, " or ".join(denied)
 
 
-def _excluded(read: Read, principals: list[str], bits: int, what: str,
+def _excluded(read: Read, principals: list[str], denied: dict[str, int],
               expected: str) -> Outcome:
     assert read.grants is not None
-    result = no_access(read.grants, principals, bits, what)
+    result = no_access(read.grants, principals, denied)
     return _part(read, expected, result.passed, result.observed)
 
 
@@ -162,7 +162,7 @@ def judge_web_config_acl(control: Control, facts: HostFacts,
                          inputs: Mapping[str, Any]) -> Verdict:
     """CWH-SC-05: no write or read for Users, Everyone, Authenticated Users on web.config,
     the one the ScreenConnect installation uses."""
-    principals, bits, what = _exclusion(control)
+    principals, denied, what = _exclusion(control)
     expected = f"none of {', '.join(label(p) for p in principals)} can {what} it"
     try:
         install = facts.screenconnect()
@@ -184,13 +184,13 @@ def judge_web_config_acl(control: Control, facts: HostFacts,
     if read.exists is not True:
         problem = read.problem or f"{path} does not exist, though ScreenConnect reads it"
         return to_verdict(_part(read, expected, None, problem))
-    return to_verdict(_excluded(read, principals, bits, what, expected),
+    return to_verdict(_excluded(read, principals, denied, expected),
                       note=deny_note(read.grants) if read.grants else "")
 
 
 def judge_backups_acl(control: Control, facts: HostFacts, inputs: Mapping[str, Any]) -> Verdict:
     """CWH-SC-06: the same for every backups folder that exists, and all it holds."""
-    principals, bits, what = _exclusion(control)
+    principals, denied, what = _exclusion(control)
     expected = f"none of {', '.join(label(p) for p in principals)} can {what} it or what it holds"
     reads = [read_acl(facts, item) for item in _items(control)]
     present = [r for r in reads if r.exists is not False]
@@ -200,6 +200,6 @@ def judge_backups_acl(control: Control, facts: HostFacts, inputs: Mapping[str, A
                        observed="absent", evidence=tuple(
                            Evidence(SOURCE, r.path, "does not exist", expected) for r in reads))
     parts = [_problem(r, expected) if r.exists is None else
-             _excluded(r, principals, bits, what, expected) for r in present]
+             _excluded(r, principals, denied, expected) for r in present]
     notes = [n for r in present if r.grants and (n := deny_note(r.grants))]
     return to_verdict(combine("all", parts), note="; ".join(notes))

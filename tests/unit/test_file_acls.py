@@ -34,6 +34,7 @@ WANTED = {LT: MODIFY, WCC: MODIFY, API: MODIFY, "S-1-5-18": MODIFY}
 GOOD = f"O:BAG:SYD:PAI(A;OICI;0x1301bf;;;SY)(A;OICI;0x1301bf;;;{LT})(A;OICI;0x1301bf;;;{WCC})" \
        f"(A;OICI;0x1301bf;;;{API})"
 UNWANTED = ["S-1-5-32-545", "S-1-1-0", "S-1-5-11"]
+RIGHTS = {"write": WRITE_BITS, "read": READ_BITS}
 
 
 def folder(sddl: str):
@@ -79,8 +80,8 @@ def test_generic_inherit_only_aces_count_for_what_is_below() -> None:
 
 def test_a_deny_never_makes_a_pass_and_is_named() -> None:
     result = no_access(file("O:BAG:SYD:(D;;FA;;;BU)(A;;0x1200a9;;;BU)(A;;FA;;;SY)"),
-                       UNWANTED, WRITE_BITS | READ_BITS, "write or read")
-    assert result.passed is False and "BUILTIN\\Users" in result.observed
+                       UNWANTED, RIGHTS)
+    assert result.passed is False and "BUILTIN\\Users [S-1-5-32-545] can read" in result.observed
 
 
 def test_an_unreadable_ace_is_unknown_unless_something_else_already_fails() -> None:
@@ -92,21 +93,22 @@ def test_an_unreadable_ace_is_unknown_unless_something_else_already_fails() -> N
 
 def test_a_null_dacl_gives_everyone_everything() -> None:
     assert exact_grants(folder("O:BAG:SYD:NO_ACCESS_CONTROL"), WANTED).passed is False
-    assert no_access(file("O:BAG:SYD:NO_ACCESS_CONTROL"), UNWANTED, WRITE_BITS,
-                     "write").passed is False
+    assert no_access(file("O:BAG:SYD:NO_ACCESS_CONTROL"), UNWANTED,
+                     {"write": WRITE_BITS}).passed is False
 
 
 @pytest.mark.parametrize(("ace", "passed"), [
     ("(A;;0x1200a9;;;BU)", False),       # Read & execute: reads the content
     ("(A;;0x116;;;AU)", False),          # Write without read
+    ("(A;;0x1301bf;;;AU)", False),       # Modify: write and read
     ("(A;;0x120080;;;WD)", True),        # read attributes and the ACL: not the content
     ("(A;;FA;;;SY)(A;;FA;;;BA)", True),
     ("(A;;GR;;;BU)", False),             # generic read maps to reading the data
-], ids=["users-read", "authenticated-write", "everyone-attributes", "admins-only",
+], ids=["users-read", "authenticated-write", "authenticated-modify", "everyone-attributes",
+        "admins-only",
         "generic-read"])
 def test_who_can_write_or_read_web_config(ace: str, passed: bool) -> None:
-    result = no_access(file("O:BAG:SYD:PAI" + ace), UNWANTED, WRITE_BITS | READ_BITS,
-                       "write or read")
+    result = no_access(file("O:BAG:SYD:PAI" + ace), UNWANTED, RIGHTS)
     assert result.passed is passed, result.observed
 
 
