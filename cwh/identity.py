@@ -6,9 +6,11 @@ What the inventory claims, strongest first:
 2. `ansible_host`, when it is a name: where the run connected, so the machine answering must
    be that one (the inventory name is then a label, as Ansible aliases are).
 3. The inventory name, when it is a name and `ansible_host` is an address.
-4. Otherwise the inventory knows the host by address only: the host confirms it when the
-   address is among its own (no NAT in between). Behind NAT or a port forward nothing can
-   confirm it, and `cwh_expected_hostname` says who to expect.
+4. Otherwise the inventory knows the host by address only: the host confirms it when every
+   address the inventory gives for it (the inventory name and `ansible_host`) is among its own,
+   the one the runner connected to included (no NAT in between). Behind NAT or a port forward,
+   or with an `ansible_host` that is some other machine's address, nothing can confirm it, and
+   `cwh_expected_hostname` says who to expect.
 
 A name matches when its first label is the computer name or the DNS host name (case does not
 matter: NetBIOS names are upper case, DNS names any case). When the name carries a domain and
@@ -203,13 +205,27 @@ def check_identity(claim: Claim, identity: Mapping[str, Any] | None,
             return IdentityCheck(claim.host, False, f"{claim.source} {shown} {problem}", arrived)
         return IdentityCheck(claim.host, True, f"{claim.source} {shown} matches the host's "
                              f"own name, {arrived.describe()}", arrived)
-    owned = [a for a in claim.addresses if arrived.owns(a)]
-    if owned:
+    return _check_addresses(claim, arrived)
+
+
+def _check_addresses(claim: Claim, arrived: Arrived) -> IdentityCheck:
+    """A host the inventory knows by address only. Every address the inventory gives for it
+    (its name and ansible_host) must be one of the machine's own: the one the runner reached
+    proves that no NAT stands between them, the name proves it is the machine meant. One owned
+    address proves neither: behind NAT any machine may own a private address that repeats from
+    site to site, and an ansible_host pointing at another machine answers for its own address."""
+    foreign = [a for a in claim.addresses if not arrived.owns(a)]
+    shown = ", ".join(claim.addresses)
+    if claim.addresses and not foreign:
         return IdentityCheck(claim.host, True, f"the inventory knows it by address only, and "
-                             f"{owned[0]} is one of the host's own addresses", arrived)
+                             f"{shown} {'is' if len(claim.addresses) == 1 else 'are'} the "
+                             "host's own", arrived)
+    own = ", ".join(arrived.ip_addresses) or "none reported"
     return IdentityCheck(claim.host, False, "the inventory knows it by address only ("
-                         f"{', '.join(claim.addresses)}), which is not among the host's own "
-                         "addresses (NAT or a port forward in between?)", arrived)
+                         f"{shown}), and {', '.join(foreign) or shown} is not among the host's "
+                         f"own addresses ({own}): NAT or a port forward in between, or an "
+                         "address that points at another machine, so the address cannot say "
+                         "which machine answered", arrived)
 
 
 @dataclass(frozen=True)

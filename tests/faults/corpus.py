@@ -313,6 +313,29 @@ FAULTS: list[Fault] = [
 ]
 
 
+
+@dataclass(frozen=True)
+class NamedFault(Fault):
+    """A fault whose inventory name is part of it (an address), not f-<name>."""
+
+    inventory_name: str = ""
+
+    @property
+    def host_name(self) -> str:
+        return self.inventory_name
+
+
+# Faults that need their own inventory name (outside loopback()'s 127.64-250 range, so no
+# other test's host takes the address).
+FAULTS += [
+    # Known by address only, ansible_host a typo: the machine reached owns 127.61.0.5 only.
+    NamedFault("identity-address-typo", ALL,
+               {"cwh_lab_image": str(IMAGES / "identity-address-typo.yml"),
+                "ansible_host": "127.61.0.5", "cwh_expected_hostname": None},
+               r"127\.61\.0\.6 is not among the host's own addresses \(127\.61\.0\.5\)",
+               inventory_name="127.61.0.6"),
+]
+
 def write_generated_images(directory: Path) -> None:
     """Images too large to keep in the repository: thousands of firewall rules and software
     entries, one of the rules (deep in the list) opening TCP 445."""

@@ -99,16 +99,31 @@ def test_the_expected_hostname_overrides_a_matching_inventory_name():
 
 @pytest.mark.parametrize("host, address, confirmed", [
     ("10.20.30.11", "10.20.30.11", True),                     # its own address
-    ("10.20.30.11", "127.0.0.11", True),                      # named by it, reached by NAT
-    ("10.20.30.99", "127.0.0.11", False),                     # nothing confirms it
     ("fe80::5d1:7a2c:90e3:41b7", "fe80::5d1:7a2c:90e3:41b7", True),
-    ("FE80:0:0:0:5d1:7a2c:90e3:41b7", "127.0.0.1", True),     # written another way
+    ("FE80:0:0:0:5d1:7a2c:90e3:41b7", "fe80::5d1:7a2c:90e3:41b7", True),  # written another way
+    ("10.20.30.11", "fe80::5d1:7a2c:90e3:41b7", True),        # both its own: two cards
+    ("10.20.30.99", "127.0.0.11", False),                     # nothing confirms it
+    # Reached through NAT: any machine can own 10.20.30.11 (private addresses repeat from
+    # site to site), so the address it reports does not say it is the one the runner reached.
+    ("10.20.30.11", "127.0.0.11", False),
+    ("FE80:0:0:0:5d1:7a2c:90e3:41b7", "127.0.0.1", False),
+    # An ansible_host that points at another machine: the machine owns the address the runner
+    # connected to, not the one the inventory names the host by.
+    ("10.20.30.99", "10.20.30.11", False),
 ])
 def test_hosts_known_by_address_only(host, address, confirmed):
     result = check(host, address)
     assert result.confirmed == confirmed
     if not confirmed:
         assert "by address only" in result.compared and "NAT" in result.compared
+        assert "set cwh_expected_hostname: SC-HARDENED" in result.problem()
+        assert "\n" not in result.problem()
+
+
+def test_an_address_the_host_does_not_own_is_named_in_the_reason():
+    result = check("10.20.30.99", "10.20.30.11")
+    assert "10.20.30.99 is not among the host's own addresses" in result.compared
+    assert "10.20.30.11, fe80::5d1:7a2c:90e3:41b7" in result.compared  # what it does own
 
 
 def test_an_ip_named_host_with_the_expected_hostname_is_confirmed_by_name():
