@@ -22,8 +22,9 @@ run-status.json carry different run ids: see cwh/report/rundir.py), then writes 
   last, both with the merge's own run id, so a merged directory can be a slice in its turn.
 
 A slice that did not finish (interrupted, an internal error, fewer results than the tests it
-selected, a host without results) is merged but reported, and counts as a scan error for the
-gate: a fleet report must not pass because part of the fleet was never audited.
+selected, a host without results, nothing selected at all: exit 5) is merged but reported, and
+counts as a scan error for the gate: a fleet report must not pass because part of the fleet
+was never audited.
 
 Exit codes: 0 merged; with --fail-on, the suite's gate on the merged records (0, 1 findings,
 5 nothing, 6 scan errors or an incomplete slice); 4 when the inputs cannot be merged (nothing
@@ -141,14 +142,17 @@ def incompleteness(document: dict[str, Any]) -> list[str]:
     if not isinstance(status, int) or not isinstance(selected, int):
         return ["results.json does not say how the run ended (exit_status, selected)"]
     reasons = []
-    if status in (exitcodes.INTERRUPTED, exitcodes.INTERNAL_ERROR, exitcodes.USAGE_ERROR):
-        reasons.append(f"the run ended with exit code {status} "
-                       f"({'interrupted' if status == exitcodes.INTERRUPTED else 'an error'})")
+    endings = {exitcodes.INTERRUPTED: "interrupted", exitcodes.INTERNAL_ERROR: "an error",
+               exitcodes.USAGE_ERROR: "an error", exitcodes.NOTHING_SELECTED: "nothing selected"}
+    if status in endings:
+        reasons.append(f"the run ended with exit code {status} ({endings[status]})")
     if len(records) < selected:
         reasons.append(f"{len(records)} results for {selected} selected tests")
+    # A host of the slice's inventory without a single result was never audited, whether the
+    # run selected nothing at all (exit 5) or left the host out (-k): the fleet lacks it.
     audited = {r["host"] for r in records}
     missing = sorted(h for h in run.get("hosts") or [] if h not in audited)
-    if records and missing:
+    if missing:
         reasons.append(f"no result for {', '.join(map(str, missing))}")
     return reasons
 
