@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cwh.collect.facts import FactUnavailable, HostFacts
+from cwh.collect.facts import FactUnavailable, HostFacts, same_name
 
 PROFILES = ("Domain", "Private", "Public")
 _ON = {"True": True, "False": False, "NotConfigured": True}
@@ -25,11 +25,11 @@ _BLOCKS = {"Block": True, "Allow": False, "NotConfigured": True}
 
 
 def canonical_profile(name: Any) -> str | None:
-    """"public" -> "Public"; None for anything that is not one of the three profiles."""
-    for profile in PROFILES:
-        if str(name).strip().lower() == profile.lower():
-            return profile
-    return None
+    """"public" -> "Public"; None for anything that is not one of the three profiles. Names
+    are compared through the key the facts' contradiction check groups them by, so two entries
+    the judge would read as one profile are never let through as two."""
+    key = same_name(str(name))
+    return next((profile for profile in PROFILES if same_name(profile) == key), None)
 
 
 def parse_profile_list(text: Any) -> frozenset[str] | None:

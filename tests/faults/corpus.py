@@ -334,6 +334,10 @@ FAULTS += [
                 "ansible_host": "127.61.0.5", "cwh_expected_hostname": None},
                r"127\.61\.0\.6 is not among the host's own addresses \(127\.61\.0\.5\)",
                inventory_name="127.61.0.6"),
+    # Profiles whose names differ only in white space, with different states (finding 3).
+    image("firewall-profiles-whitespace-variant", {*SMB_PORTS, "CWH-STIG-06"},
+          "'Private' is listed 2 times with different values",
+          expect=dict.fromkeys({*SMB_PORTS, "CWH-STIG-06"}, "Not_Reviewed")),
 ]
 
 def write_generated_images(directory: Path) -> None:

@@ -273,3 +273,44 @@ def test_case_variant_rules_with_different_values_are_a_contradiction() -> None:
         assert verdict.status is Status.NOT_REVIEWED and verdict.error, control
         assert "firewall rule 'FPS-SMB-In-TCP' is listed 2 times" in verdict.reason
         assert '"id": "fps-smb-in-tcp"' in " ".join(e.raw for e in verdict.evidence)
+
+
+# --- the review of issue 10, finding 3: names that differ only in surrounding white space ----
+
+@pytest.mark.parametrize("twin", ["Private ", " Private", "Private\u00a0", "PRIVATE\t"])
+def test_profiles_that_differ_only_in_white_space_are_a_contradiction(twin: str) -> None:
+    """Private off and Allow, then `Private ` on and Block: the judge read the second and
+    passed NET-03/04/05 while CWH-STIG-06 read the first (Open). Windows parses a profile
+    name as an enum value, which ignores surrounding white space."""
+    image = with_profiles()
+    image.data["firewall"]["profiles"]["Private"] = {"enabled": False,
+                                                     "default_inbound_action": "Allow"}
+    image.data["firewall"]["profiles"][twin] = {"enabled": True,
+                                                "default_inbound_action": "Block"}
+    facts = collect(image)
+    for control in (*SMB_PORTS, "CWH-STIG-06"):
+        verdict = judge(CATALOG[control], facts, {}, runner(facts))
+        assert verdict.status is Status.NOT_REVIEWED and verdict.error, (control, verdict)
+        assert "'Private' is listed 2 times with different values" in verdict.reason, control
+
+
+def test_rules_whose_ids_differ_only_in_white_space_are_a_contradiction() -> None:
+    rules = [*load_image("hardened").data["firewall"]["rules"],
+             {**SMB_DOMAIN_ONLY, "id": "FPS-SMB-In-TCP", "profiles": "Any", "enabled": False},
+             {**SMB_DOMAIN_ONLY, "id": "FPS-SMB-In-TCP ", "profiles": "Any", "enabled": True}]
+    facts = collect(variant(rules=rules))
+    for control in SMB_PORTS:
+        verdict = judge(CATALOG[control], facts, {}, runner(facts))
+        assert verdict.status is Status.NOT_REVIEWED and verdict.error, control
+        assert "firewall rule 'FPS-SMB-In-TCP' is listed 2 times" in verdict.reason
+
+
+def test_the_judge_and_the_contradiction_check_read_profile_names_alike() -> None:
+    from cwh.collect.facts import same_name
+    from cwh.judge.firewall import canonical_profile
+
+    for name in ("Private", "private", " Private", "Private\u00a0", "PRIVATE\t"):
+        assert canonical_profile(name) == "Private"
+        assert same_name(name) == same_name("Private")
+    for name in ("Priv ate", "Pr\u0131vate", "Privat"):
+        assert canonical_profile(name) is None and same_name(name) != same_name("Private")
