@@ -344,7 +344,17 @@ FAULTS += [
           expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
     image("firewall-port-superscript", SMB_PORTS, "ports that cannot be read",
           expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
+    # Account names that only Unicode case folding makes approved (finding 5).
+    Fault("admin-kelvin-sign", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "admin-kelvin-sign.yml"),
+           "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor", "kadmin"]},
+          re.escape("not approved: SC-HARDENED\\\u212aadmin"), expect={"CWH-ACCT-01": "Open"}),
+    Fault("admin-long-s-pattern", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "admin-long-s-pattern.yml"),
+           "cwh_admin_name_pattern": "svc-.*"},
+          re.escape("not approved: CORP\\\u017fvc-backdoor"), expect={"CWH-ACCT-01": "Open"}),
 ]
+
 
 def write_generated_images(directory: Path) -> None:
     """Images too large to keep in the repository: thousands of firewall rules and software

@@ -549,3 +549,58 @@ def test_timestamp_expiry_is_a_date() -> None:
     attestation = parse_attestation("CWH-ACCT-02", {**ATTESTED,
                                                     "expires": dt.datetime(2027, 5, 1, 12, 0)})
     assert not attestation.expired(TODAY)
+
+
+# --- the review of issue 10, finding 5: names compared as Windows does ---------------------------
+# Windows compares account names by upper-casing them (MS-SAMR 3.1.5.14: on a member server,
+# uppercase per Unicode, then a byte comparison; .NET's OrdinalIgnoreCase and the NLS table
+# behind it never map a non-ASCII letter onto an ASCII one). U+212A KELVIN SIGN stays U+212A
+# there, U+017F LATIN SMALL LETTER LONG S is no 's'; Python's lower() maps the Kelvin sign to
+# 'k', and re.IGNORECASE matches the long s with 's'. An attacker who can create accounts names
+# one with such a letter, and it passed as the approved account.
+
+KELVIN, LONG_S = "\u212a", "\u017f"
+
+
+def _domain_user(name: str) -> dict[str, Any]:
+    return {"name": name, "sid": "S-1-5-21-1-2-3-1111", "object_class": "User",
+            "principal_source": "ActiveDirectory", "resolved": True}
+
+
+@pytest.mark.parametrize("member, approved, pattern", [
+    (_domain_user(f"CORP\\{KELVIN}admin"), ["CORP\\kadmin"], None),
+    (_domain_user(f"CORP\\{KELVIN}admin"), ["CORP\\Kadmin"], None),
+    ({**_domain_user(f"SC01\\{KELVIN}admin"), "principal_source": "Local"}, ["kadmin"], None),
+    ({**_domain_user(f"SC01\\admini{LONG_S}trator"), "principal_source": "Local"},
+     ["Administrator"], None),
+    (_domain_user(f"CORP\\{LONG_S}vc-backdoor"), [], r"CORP\\svc-.*"),
+    (_domain_user(f"CORP\\{LONG_S}vc-backdoor"), [], r"svc-.*"),
+    (_domain_user(f"CORP\\{KELVIN}-admin"), [], r"[a-z]-admin"),
+    # the member's domain part in another script of letters is another computer's account
+    ({**_domain_user(f"SC0{KELVIN}\\kadmin"), "principal_source": "Local"}, ["kadmin"], None),
+    # dotless i, and the dotted capital I, are not i
+    ({**_domain_user("SC01\\adm\u0131n"), "principal_source": "Local"}, ["admin"], None),
+    (_domain_user("CORP\\\u0130nfra"), ["CORP\\infra"], None),
+])
+def test_a_name_that_only_unicode_case_folding_makes_approved_is_not(member, approved,
+                                                                    pattern) -> None:
+    computer = "SC0K" if "SC0" + KELVIN in member["name"] else "SC01"
+    judged = judge_member(member, approved, pattern, computer)
+    assert judged.match is Match.UNAPPROVED, judged
+
+
+@pytest.mark.parametrize("member, approved, pattern", [
+    (_domain_user("CORP\\KADMIN"), ["corp\\kadmin"], None),      # ASCII: any case
+    ({**_domain_user("sc01\\KAdmin"), "principal_source": "Local"}, ["kadmin"], None),
+    (_domain_user("CORP\\SVC-backup"), [], r"corp\\svc-.*"),
+    (_domain_user("CORP\\Müller"), ["CORP\\Müller"], None),      # written as Windows lists it
+])
+def test_names_windows_treats_as_the_same_still_approve(member, approved, pattern) -> None:
+    assert judge_member(member, approved, pattern, "SC01").match is Match.APPROVED
+
+
+def test_a_kelvin_sign_member_is_open_through_the_control() -> None:
+    member = {**_domain_user(f"SC01\\{KELVIN}admin"), "principal_source": "Local"}
+    verdict = acct01(ADMINISTRATOR, member, inputs={"cwh_approved_admins": ["Administrator",
+                                                                            "kadmin"]})
+    assert verdict.status is Status.OPEN and f"SC01\\{KELVIN}admin" in verdict.observed
