@@ -49,8 +49,23 @@ def _split(name: str) -> tuple[str, str]:
     return (domain, account) if sep else ("", name)
 
 
+def member_kind(member: Mapping[str, Any]) -> str | None:
+    """"User", "Group" or None (unknown). The collector's member_type comes from the
+    LocalAccounts module's own objects (or ADSI's class), whatever the language; without it
+    the English ObjectClass is taken at its word. Any other text (Get-LocalGroupMember's
+    ObjectClass is translated: "Benutzer", "Gruppe") leaves the type unknown."""
+    for key in ("member_type", "object_class"):
+        value = member.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        kind = next((k for k in ("User", "Group") if same_account_name(value.strip(), k)), None)
+        if kind or key == "member_type":
+            return kind  # "Other" (a computer, an unknown SID type) is neither
+    return None
+
+
 def is_group(member: Mapping[str, Any]) -> bool:
-    return same_account_name(str(member.get("object_class") or "").strip(), "group")
+    return member_kind(member) == "Group"
 
 
 def _is_sid(entry: str) -> bool:
@@ -84,14 +99,16 @@ def judge_member(member: Mapping[str, Any], approved: list[str], pattern: str | 
       say it comes from elsewhere (principal_source). `EVILCORP\\auditor` is not `auditor`;
       built-in principals (BUILTIN, NT AUTHORITY) are declared by SID or full name.
     - A group is judged as that group: only its SID or full name approves it, never a bare name
-      or the naming pattern, which are about accounts.
+      or the naming pattern, which are about accounts. So is a member whose type is unknown
+      (member_kind): bare names and the pattern approve only members known to be users.
     - The pattern matches the account name of a user in any domain, or the whole `DOMAIN\\name`
       when it contains an escaped backslash (`CORP\\\\adm-.*`), with re.ASCII: only ASCII
       letters match in another case.
     """
     name, sid = str(member.get("name") or ""), str(member.get("sid") or "")
     domain, account = _split(name)
-    group = is_group(member)
+    kind = member_kind(member)
+    group = kind == "Group"
     source = str(member.get("principal_source") or "")
     near_miss = ""
     undetermined = False
@@ -110,6 +127,9 @@ def judge_member(member: Mapping[str, Any], approved: list[str], pattern: str | 
             continue
         if group:
             near_miss = f"a group: the bare name {entry} approves only a local account"
+        elif kind is None:
+            near_miss = (f"of unknown type (ObjectClass {member.get('object_class')!r}): the "
+                         f"bare name {entry} approves only a local account")
         elif not domain:
             near_miss = f"no domain part: the bare name {entry} approves only a local account"
         elif source and not same_account_name(source, "local"):
@@ -122,7 +142,7 @@ def judge_member(member: Mapping[str, Any], approved: list[str], pattern: str | 
         else:
             near_miss = (f"an account of {domain}, not of {computer_name}: the bare name {entry} "
                          "approves only the local account")
-    if pattern and account and not group:
+    if pattern and account and kind == "User":
         subject = name if "\\\\" in pattern else account
         # ASCII: case folds for ASCII letters only (as same_account_name), \w and [a-z]
         # match ASCII only, so no Kelvin sign or long s passes as k or s.

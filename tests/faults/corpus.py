@@ -353,6 +353,11 @@ FAULTS += [
           {"cwh_lab_image": str(IMAGES / "admin-long-s-pattern.yml"),
            "cwh_admin_name_pattern": "svc-.*"},
           re.escape("not approved: CORP\\\u017fvc-backdoor"), expect={"CWH-ACCT-01": "Open"}),
+    # A domain group on German Windows (ObjectClass "Gruppe"), named as the pattern wants (M6).
+    Fault("localized-group-matches-pattern", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "localized-group-matches-pattern.yml"),
+           "cwh_admin_name_pattern": "adm-.*"},
+          r"not approved: CORP\\adm-admins", expect={"CWH-ACCT-01": "Open"}),
 ]
 
 

@@ -604,3 +604,51 @@ def test_a_kelvin_sign_member_is_open_through_the_control() -> None:
     verdict = acct01(ADMINISTRATOR, member, inputs={"cwh_approved_admins": ["Administrator",
                                                                             "kadmin"]})
     assert verdict.status is Status.OPEN and f"SC01\\{KELVIN}admin" in verdict.observed
+
+
+# --- the review of issue 10, M6: the member's type, whatever the language --------------------
+# Get-LocalGroupMember's ObjectClass is a resource string of the LocalAccounts module ("User",
+# "Group", "Other"), translated on localized Windows ("Benutzer", "Gruppe"). The collector
+# reports member_type from the module's own objects (locale-independent); the judge never takes
+# a member whose type it cannot tell for a user account.
+
+ADM_GROUP = {"name": "CORP\\adm-admins", "sid": "S-1-5-21-111-222-333-5100",
+             "principal_source": "ActiveDirectory", "resolved": True}
+
+
+@pytest.mark.parametrize("member", [
+    {**ADM_GROUP, "object_class": "Gruppe"},                           # older collector
+    {**ADM_GROUP, "object_class": "Gruppe", "member_type": "Group"},
+    {**ADM_GROUP, "object_class": "Group", "member_type": "Group"},
+    {**ADM_GROUP, "object_class": "Benutzer", "member_type": "Other"},
+    {**ADM_GROUP, "object_class": None},
+    {**ADM_GROUP, "object_class": "Benutzer", "member_type": "Group"},  # the type decides
+])
+def test_the_pattern_approves_only_members_known_to_be_user_accounts(member) -> None:
+    judged = judge_member(member, [], "adm-.*", "SC01")
+    assert judged.match is Match.UNAPPROVED, judged
+
+
+@pytest.mark.parametrize("member", [
+    {**LOCAL_AUDITOR, "object_class": "Benutzer"},
+    {**LOCAL_AUDITOR, "object_class": "Gruppe", "member_type": "Group"},
+])
+def test_a_bare_name_approves_only_a_member_known_to_be_a_user_account(member) -> None:
+    judged = judge_member(member, ["auditor"], None, "SC01")
+    assert judged.match is Match.UNAPPROVED, judged
+    assert "approves only a local account" in judged.how
+
+
+@pytest.mark.parametrize("member", [
+    {**ADM_JDOE, "object_class": "Benutzer", "member_type": "User"},
+    {**ADM_JDOE, "member_type": "User"},
+    ADM_JDOE,                                                           # English, no type
+])
+def test_a_user_account_in_any_language_is_approved_by_the_pattern(member) -> None:
+    assert judge_member(member, [], "adm-.*", "SC01").match is Match.APPROVED
+
+
+def test_sids_and_full_names_approve_a_member_of_any_type() -> None:
+    member = {**ADM_GROUP, "object_class": "Gruppe"}
+    assert judge_member(member, [ADM_GROUP["sid"]], None, "SC01").match is Match.APPROVED
+    assert judge_member(member, ["CORP\\adm-admins"], None, "SC01").match is Match.APPROVED
