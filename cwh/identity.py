@@ -230,32 +230,54 @@ def _check_addresses(claim: Claim, arrived: Arrived) -> IdentityCheck:
 
 @dataclass(frozen=True)
 class SameMachine:
-    """Inventory hosts whose facts came from one machine."""
+    """Inventory hosts whose facts came from one machine; `confirmed`, those of them whose
+    identity check confirmed the facts as theirs."""
 
     machine: str  # how the machine describes itself
     hosts: tuple[str, ...]
+    confirmed: tuple[str, ...] = ()
+
+    @property
+    def audited_twice(self) -> bool:
+        """Two or more hosts were judged on one machine's facts: at most one of them is the
+        machine the inventory means (the others' servers may never have been contacted), so
+        the run cannot pass (exit 6), as with any host it did not audit."""
+        return len(self.confirmed) > 1
 
     def line(self) -> str:
         shown = list(self.hosts[:MAX_NAMES_SHOWN])
         more = f" and {len(self.hosts) - len(shown)} more" if len(self.hosts) > len(shown) \
             else ""
-        return (f"same machine: {', '.join(map(printable, shown))}{more} all reached "
+        line = (f"same machine: {', '.join(map(printable, shown))}{more} all reached "
                 f"{self.machine}: {len(self.hosts)} inventory hosts, one machine")
+        if self.audited_twice:
+            line += ("; at most one was audited, exit code 6 (one machine per inventory host, "
+                     "or --limit the others)")
+        return line
 
     def to_dict(self) -> dict[str, Any]:
-        return {"machine": self.machine, "hosts": list(self.hosts)}
+        return {"machine": self.machine, "hosts": list(self.hosts),
+                "confirmed": list(self.confirmed)}
 
 
 def same_machine(assets: Mapping[str, Mapping[str, Any]]) -> list[SameMachine]:
     """Groups of inventory hosts whose identity checks (each host's asset keeps its
     IdentityCheck.to_dict under ASSET_KEY) name one machine."""
     groups: dict[str, list[str]] = defaultdict(list)
+    confirmed: dict[str, list[str]] = defaultdict(list)
     described: dict[str, str] = {}
     for host, asset in assets.items():
         check = asset.get(ASSET_KEY) if isinstance(asset, Mapping) else None
         if not isinstance(check, Mapping) or not check.get("machine"):
             continue
         groups[check["machine"]].append(host)
+        if check.get("confirmed") is True:
+            confirmed[check["machine"]].append(host)
         described[check["machine"]] = Arrived.read(check.get("arrived") or {}).describe()
-    return [SameMachine(described[key], tuple(sorted(hosts)))
+    return [SameMachine(described[key], tuple(sorted(hosts)), tuple(sorted(confirmed[key])))
             for key, hosts in sorted(groups.items()) if len(hosts) > 1]
+
+
+def audited_twice(assets: Mapping[str, Mapping[str, Any]]) -> list[SameMachine]:
+    """The machines that two or more inventory hosts were judged on (the gate's exit 6)."""
+    return [group for group in same_machine(assets) if group.audited_twice]

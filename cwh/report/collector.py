@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cwh.collect.facts import FactUnavailable, HostFacts, as_list
-from cwh.identity import ASSET_KEY
+from cwh.identity import ASSET_KEY, audited_twice
 from cwh.inventory import Target
 from cwh.report import exitcodes
 from cwh.report.rundir import RunDir
@@ -18,6 +18,9 @@ from cwh.report.writers import write_reports
 
 if TYPE_CHECKING:
     from cwh.audit import Audit
+
+NOT_SELECTED = ("{host}: not audited: no selected control ran for this inventory host (-k, "
+                "--deselect or test IDs left it out; --limit is how to leave hosts out)")
 
 
 def asset_of(target: Target, facts: HostFacts | None,
@@ -87,8 +90,16 @@ class ResultCollector:
         if self.run_dir is None:
             return
         records, missing = self.records(), self.not_evaluated()
+        # Hosts never audited count as the fleet merge counts them: an inventory host without
+        # any result (every selected test ran, so -k or a deselection left it out), or one
+        # machine whose facts two confirmed hosts were judged on.
+        dropped = exitcodes.hosts_without_results(self.audit.targets, records) \
+            if records and not missing else []
+        for host in dropped:
+            self.audit.host_errors.setdefault(host, NOT_SELECTED.format(host=host))
+        unaudited = len(dropped) + len(audited_twice(self.audit.assets))
         status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on,
-                                  len(missing))
+                                  len(missing), unaudited=unaudited)
         self.written = write_reports(self.audit, self.run_dir, records, self.config, status,
                                      missing)
         session.exitstatus = status

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.audit_run import REPO, lab_host, run_audit, write_inventory
+from tests.e2e.audit_run import REPO, lab_host, lab_machine, run_audit, write_inventory
 from tests.faults.corpus import FAST, IMAGES
 
 SECRET = "Kq7+Leak/Me=Not%9"
@@ -36,10 +36,10 @@ def _one_error_line(output: str) -> str:
 @pytest.fixture(scope="module")
 def accounts_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("accounts")
-    inventory = write_inventory(tmp_path, {
-        "clean": lab_host("hardened"),
-        "foreign": lab_host(str(IMAGES / "foreign-domain-admin.yml")),
-        "group": lab_host(str(IMAGES / "group-named-like-admin.yml")),
+    inventory = write_inventory(tmp_path, {  # three machines (each its own network card)
+        "clean": lab_machine(tmp_path, "hardened", 1),
+        "foreign": lab_machine(tmp_path, str(IMAGES / "foreign-domain-admin.yml"), 2),
+        "group": lab_machine(tmp_path, str(IMAGES / "group-named-like-admin.yml"), 3),
     })
     return run_audit(tmp_path, inventory, *ACCOUNTS)
 

@@ -380,5 +380,11 @@ def test_one_machine_audited_under_two_names_in_two_slices_is_reported(tmp_path,
     assert main([str(out), str(a), str(b)]) == 0
     merged = json.loads((out / "results.json").read_text())
     assert merged["same_machine"] == [{"machine": "SC01 (DNS host name sc01; domain corp.example)",
-                                       "hosts": ["sc01", "sc01.corp.example"]}]
-    assert "same machine: sc01, sc01.corp.example all reached SC01" in capsys.readouterr().out
+                                       "hosts": ["sc01", "sc01.corp.example"],
+                                       "confirmed": ["sc01", "sc01.corp.example"]}]
+    printed = capsys.readouterr().out
+    assert "same machine: sc01, sc01.corp.example all reached SC01" in printed
+    assert "at most one was audited, exit code 6" in printed
+    # the gate says what the run says: one machine judged as two hosts was audited once at most
+    assert merged["run"]["exit_status"] == 6
+    assert main([str(tmp_path / "gated"), str(a), str(b), "--fail-on", "cat3"]) == 6

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from cwh.identity import Arrived, check_identity, claim_for, match_name, same_machine
+from cwh.identity import (
+    Arrived,
+    audited_twice,
+    check_identity,
+    claim_for,
+    match_name,
+    same_machine,
+)
 
 WORKGROUP = {"computer_name": "SC-HARDENED", "dns_host_name": "sc-hardened",
              "domain": "WORKGROUP", "part_of_domain": False,
@@ -187,4 +194,28 @@ def test_a_host_whose_identity_was_refused_still_counts_for_the_machine_it_reach
 def test_a_long_group_is_one_short_line():
     assets = {f"h{i:03d}": {"identity_check": check("sc-hardened").to_dict()} for i in range(80)}
     line = same_machine(assets)[0].line()
-    assert "and 70 more" in line and "80 inventory hosts" in line and len(line) < 300
+    # bounded however many hosts: ten names, the count, and (confirmed twice) the way out
+    assert "and 70 more" in line and "80 inventory hosts" in line and len(line) < 400
+
+
+# --- the review of issue 10, finding 6: one machine confirmed as several hosts -----------------
+
+def test_confirmed_twice_is_one_machine_audited_at_most_once():
+    """Two inventory hosts whose facts both came, confirmed, from one machine: at most one of
+    them was audited, the other's server perhaps never contacted (a copied ansible_host)."""
+    assets = {"sc-a": {"identity_check": check("sc-a", expected="SC-HARDENED").to_dict()},
+              "sc-b": {"identity_check": check("sc-b", expected="SC-HARDENED").to_dict()}}
+    [group] = same_machine(assets)
+    assert group.confirmed == ("sc-a", "sc-b")
+    assert audited_twice(assets) == [group]
+    line = group.line()
+    assert "at most one was audited" in line and "exit code 6" in line
+    assert "--limit" in line and "\n" not in line
+
+
+def test_a_refused_namesake_is_no_second_audit():
+    assets = {"sc-hardened": {"identity_check": check("sc-hardened").to_dict()},
+              "sc-drifted": {"identity_check": check("sc-drifted").to_dict()}}
+    [group] = same_machine(assets)
+    assert group.confirmed == ("sc-hardened",) and audited_twice(assets) == []
+    assert "at most one" not in group.line()  # reported, and sc-drifted is refused anyway
