@@ -188,6 +188,13 @@ def pytest_configure(config: pytest.Config) -> None:
         html.configure(config, audit)
         config.pluginmanager.register(html, "cwh-html")
     if run_dir is not None:
+        # What this run will write besides its reports, recorded before a byte is written
+        # (the files other plugins write, the lab's request log): the next run removes these
+        # and nothing else (cwh/report/rundir.py).
+        lab_log = [audit.report_dir / "lab-requests.jsonl"] if audit.options.lab == "auto" \
+            and any(t.lab_image for t in audit.targets.values()) else []
+        others = [getattr(config.option, o, None) for o in ("xmlpath", "htmlpath")]
+        run_dir.will_write([*lab_log, *(Path(v) for v in others if v)])
         try:
             _start_lab(audit)
         except pytest.UsageError as exc:
