@@ -212,6 +212,25 @@ class RunDir:
         return self._write(FINISHED, exit_status=exit_status)
 
 
+def mark_refused(report_dir: Path, error: str) -> bool:
+    """A command line pytest refused before this run could open the directory: the evidence
+    there is an earlier run's, so say so (state failed, exit 4, the error) and keep what that
+    run recorded, so the next run still clears it. Nothing happens to a directory no run of
+    this suite has used (no run-status.json). True when the directory was marked."""
+    status = read_status(report_dir)
+    if status is None:
+        return False
+    status.update(state=FAILED, exit_status=4, updated=_now(),
+                  error=f"pytest refused the command line of a later run ({error}); what is "
+                        "here is an earlier run's evidence, not current")
+    try:
+        replace_file(report_dir / STATUS, (json.dumps(status, indent=2, ensure_ascii=False)
+                                           + "\n").encode("utf-8"))
+    except OSError:
+        return False  # best effort: the run is failing already
+    return True
+
+
 def stale_reason(report_dir: Path, results: dict[str, Any], manifest: dict[str, Any]) -> \
         str | None:
     """Why the directory's evidence is not its last run's finished output (None: it is)."""
