@@ -236,14 +236,17 @@ def pytest_configure(config: pytest.Config) -> None:
         from cwh import xdist_share
 
         audit.share_dir = Path(tempfile.mkdtemp(prefix="cwh-share-"))
-        config.pluginmanager.register(xdist_share, "cwh-xdist-share")
+        _register_or_refuse(config, run_dir, xdist_share, "cwh-xdist-share",
+                            "under xdist the controller learns from it which tests were "
+                            "selected, so a run stopped early could pass")
     # `-p no:junitxml` removes the option along with the plugin. --collect-only writes no
     # report: it would overwrite the last run's junit.xml and report.html behind its manifest.
     if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath and \
             run_dir is not None:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
     junit.configure(config)
-    config.pluginmanager.register(ResultCollector(audit, config, run_dir), "cwh-results")
+    _register_or_refuse(config, run_dir, ResultCollector(audit, config, run_dir), "cwh-results",
+                        "it records the results, writes the reports and sets the exit code")
     if config.pluginmanager.hasplugin("html") and run_dir is not None:
         from cwh.report import html
 
@@ -262,6 +265,19 @@ def pytest_configure(config: pytest.Config) -> None:
         except pytest.UsageError as exc:
             run_dir.fail(exitcodes.USAGE_ERROR, str(exc))
             raise
+
+
+def _register_or_refuse(config: pytest.Config, run_dir: RunDir | None, plugin: Any, name: str,
+                        why: str) -> None:
+    """Register one of the suite's own plugins; `-p no:<name>` blocks it silently (pluggy then
+    returns None), and without some of them the run's exit code would be pytest's, not the
+    gate's: that is a usage error, before anything is contacted."""
+    if config.pluginmanager.register(plugin, name) is not None:
+        return
+    message = f"-p no:{name}: the audit cannot run without its plugin {name} ({why})"
+    if run_dir is not None:
+        run_dir.fail(exitcodes.USAGE_ERROR, message)
+    raise pytest.UsageError(message)
 
 
 def _start_lab(audit: Audit) -> None:

@@ -207,3 +207,25 @@ def test_a_report_dir_that_vanishes_mid_run_is_one_line_exit_6(tmp_path, extra):
     lines = [line for line in run.output.splitlines() if "the reports could not be written" in line]
     assert len(lines) == 1 and lines[0].startswith("ERROR: --cwh-report-dir"), run.output
     assert "lab-only-not-a-secret" not in run.output
+
+
+# --- the review of issue 10, M3: the gate cannot be switched off ------------------------------
+
+@pytest.mark.parametrize("args, name", [
+    (["-p", "no:cwh-results"], "cwh-results"),
+    (["-p", "no:cwh-xdist-share", "-n", "2"], "cwh-xdist-share"),
+])
+def test_blocking_the_suites_own_plugins_is_refused(tmp_path, args, name):
+    """-p no:cwh-results removed the results, the reports and the gate: pytest's own exit
+    code remained (0 with no reports for a clean host, 1 instead of 6 for an unreachable one).
+    Without cwh-xdist-share the controller never learns which tests were selected, so -x
+    could not be told from a complete run."""
+    inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
+    run = run_audit(tmp_path, inventory, "-m", "gpo", *args)
+    assert run.exit_code == 4, run.output[-3000:]
+    errors = _errors(run)
+    assert len(errors) == 1 and f"-p no:{name}" in errors[0], run.output
+    assert "Traceback" not in run.output
+    assert not (tmp_path / "lab").exists(), "the lab was started"
+    status = json.loads((run.report_dir / "run-status.json").read_text())
+    assert status["state"] == "failed" and status["exit_status"] == 4
