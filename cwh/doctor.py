@@ -1,8 +1,10 @@
 """Preflight (`pytest --cwh-doctor`): can each host be audited, and if not, what to fix.
 
 For each host, in order, stopping at the first failure: the name resolves, the WinRM port
-answers, its TLS certificate is trusted (https), the credentials work, and the account has the
-rights the collection needs. One line per host: OK with what was found, or the problem and fix.
+answers, its TLS certificate is trusted (https), the credentials work, the machine that
+answers is the one the inventory means (cwh/identity.py, as the audit checks it), and the
+account has the rights the collection needs. One line per host: OK with what was found, or the
+problem and fix.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.collect.request import FactRequest
 from cwh.collect.script import build_collector
 from cwh.errors import HostError
+from cwh.identity import EXPECTED_VAR, check_identity, claim_for
 from cwh.inventory import ConnectionSettings, Target
 from cwh.probes.certificate import inspect_certificate
 from cwh.probes.tcp import check_port
@@ -89,6 +92,12 @@ def _login_and_rights(target: Target) -> tuple[str | None, str]:
         return f"logged on, but the collector's answer is unusable ({exc})", ""
     finally:
         session.close()
+    # Whose facts are these? The audit refuses a host whose identity does not match, so the
+    # doctor says so now, with the same reason and way out.
+    check = check_identity(claim_for(target.name, target.connection.address,
+                                     target.var(EXPECTED_VAR)), identity)
+    if not check.confirmed:
+        return check.reason("the audit would make every control Not_Reviewed"), ""
     who = identity.get("user") or target.connection.user
     if identity.get("is_admin") is not True:
         return (f"{who} is not a local administrator: secedit /export and other sections "

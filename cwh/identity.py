@@ -172,14 +172,16 @@ class IdentityCheck:
 
     def problem(self) -> str:
         """The one line a host whose identity is not confirmed gets, as its host error."""
+        return f"{self.host}: {self.reason('every control is Not_Reviewed')}"
+
+    def reason(self, consequence: str) -> str:
+        """Why the identity is not confirmed, what follows (`consequence`) and the way out."""
         if self.arrived is None:
-            return (f"{self.host}: whose facts these are is unknown: {self.compared}; every "
-                    "control is Not_Reviewed")
+            return f"whose facts these are is unknown: {self.compared}; {consequence}"
         advice = f". If that is the right machine, set {EXPECTED_VAR}: {self.arrived.label}" \
             if self.arrived.named else ""
-        return (f"{self.host}: the facts that arrived are those of {self.arrived.describe()}, "
-                f"not confirmed as {self.host}: {self.compared}; every control is "
-                f"Not_Reviewed{advice}")
+        return (f"the facts that arrived are those of {self.arrived.describe()}, not confirmed "
+                f"as {self.host}: {self.compared}; {consequence}{advice}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "compared": self.compared,
