@@ -652,3 +652,44 @@ def test_sids_and_full_names_approve_a_member_of_any_type() -> None:
     member = {**ADM_GROUP, "object_class": "Gruppe"}
     assert judge_member(member, [ADM_GROUP["sid"]], None, "SC01").match is Match.APPROVED
     assert judge_member(member, ["CORP\\adm-admins"], None, "SC01").match is Match.APPROVED
+
+
+# --- the review of issue 10, M1: attestation values that must stop the run ------------------
+
+@pytest.mark.parametrize("value", [0, False, "", None, [], "0"])
+def test_an_expires_that_is_no_date_is_refused_not_never(value: Any) -> None:
+    """`expires: 0` (false, "") meant "never expires": raw.get("expires") was falsy."""
+    with pytest.raises(ValueError, match=r"expires must be a date \(YYYY-MM-DD\)"):
+        parse_attestation("CWH-ACCT-02", {**ATTESTED, "expires": value})
+
+
+@pytest.mark.parametrize("expires", ["9999-12-31", "2027-11-02", dt.date(2030, 1, 1)])
+def test_an_attestation_counts_for_a_year_at_most(expires: Any) -> None:
+    with pytest.raises(ValueError, match="more than a year after its date 2026-11-01"):
+        parse_attestation("CWH-ACCT-02", {**ATTESTED, "expires": expires})
+
+
+def test_an_attestation_without_expires_ends_a_year_after_its_date() -> None:
+    raw = {k: v for k, v in ATTESTED.items() if k != "expires"}
+    attestation = parse_attestation("CWH-ACCT-02", raw)
+    assert attestation.expires == dt.date(2027, 11, 1)
+    assert not attestation.expired(dt.date(2027, 11, 1))
+    assert attestation.expired(dt.date(2027, 11, 2))
+    assert parse_attestation("CWH-ACCT-02", {**raw, "expires": "2027-11-01"}).expires == \
+        dt.date(2027, 11, 1)
+    leap = parse_attestation("CWH-ACCT-02", {**raw, "date": "2024-02-29"})
+    assert leap.expires == dt.date(2025, 2, 28)
+
+
+@pytest.mark.parametrize("control", ["CWH-GPO-01", "CWH-NET-05", "CWH-STIG-06"])
+def test_an_attestation_for_an_automated_control_is_refused(control: str) -> None:
+    """Only the manual controls apply attestations: one for CWH-GPO-01 was accepted and then
+    silently ignored, so whoever wrote it believed it counted."""
+    class Target:
+        name = "sc01"
+        vars = {"cwh_attestations": {control: {**ATTESTED}}}
+    with pytest.raises(ConfigError) as caught:
+        check_attestations("inv.yml", [Target()], TODAY)
+    assert str(caught.value) == (
+        f"inventory inv.yml: host sc01: cwh_attestations: {control} is an automated control: "
+        "attestations answer only the manual ones (CWH-ACCT-01, CWH-ACCT-02)")
