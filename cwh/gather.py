@@ -46,6 +46,13 @@ def confirm_identity(target: Target, facts: HostFacts) -> tuple[HostFacts, dict[
     return HostFacts.failed(target.name, check.problem()), check.to_dict()
 
 
+def without_host_access(target: Target) -> HostFacts:
+    """The facts of a network-only host (cwh_access: network), which is never gathered over
+    WinRM: a document with no section, so every host-side fact is unavailable (its controls
+    are Not_Applicable) and no host error is reported."""
+    return HostFacts(target.name, {"sections": {}, "host_access": "network"})
+
+
 class _Host:
     """One host's results, each filled once (here or by another worker)."""
 
@@ -89,12 +96,15 @@ class Gatherer:
         if not host.local:
             return  # another worker gathers it; facts() and runner() adopt its results
         target = self._targets[name]
-        try:
-            facts = collect_host(target, self._requests[name])
-        except Exception as exc:  # a bug here must surface as Not_Reviewed, never pass
-            facts = HostFacts.failed(name, f"{name}: fact collection crashed: "
-                                           f"{exc.__class__.__name__}: {exc}")
-        facts, host.identity = confirm_identity(target, facts)
+        if target.network_only:  # network-only targets are not gathered over WinRM
+            facts = without_host_access(target)
+        else:
+            try:
+                facts = collect_host(target, self._requests[name])
+            except Exception as exc:  # a bug here must surface as Not_Reviewed, never pass
+                facts = HostFacts.failed(name, f"{name}: fact collection crashed: "
+                                               f"{exc.__class__.__name__}: {exc}")
+            facts, host.identity = confirm_identity(target, facts)
         host.facts.set_result(facts)
         self._publish(name, ".facts", {"document": facts.document, "error": facts.error,
                                        "identity": host.identity})
@@ -201,6 +211,8 @@ class Gatherer:
         return host.runner.result()
 
     def _close_shell(self, name: str) -> None:
+        if self._targets[name].network_only:
+            return  # never had a shell
         with contextlib.suppress(Exception):
             host_for(self._targets[name].connection).backend.close()
 

@@ -28,6 +28,8 @@ from cwh.identity import expected_hostname_problem
 from cwh.user_yaml import UserYamlLoader, load_user_yaml
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
+# cwh_access: how the suite reaches a host. "network" hosts have no WinRM connection at all.
+WINRM_ACCESS, NETWORK_ACCESS = "winrm", "network"
 PASSWORD_ENV = "CWH_WINRM_PASSWORD"
 # The one piece of Ansible templating we honour: secrets from the environment.
 _ENV_LOOKUP = re.compile(
@@ -74,6 +76,11 @@ class Target:
     @property
     def lab_image(self) -> str | None:
         return self.vars.get("cwh_lab_image")
+
+    @property
+    def network_only(self) -> bool:
+        """`cwh_access: network`: audited from the runner alone, never over WinRM."""
+        return self.vars.get("cwh_access") == NETWORK_ACCESS
 
 
 @dataclass
@@ -151,6 +158,7 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
     "cwh_admin_name_pattern": _regex,
     "cwh_guide_only": _string_list,
     "cwh_attestations": _mapping,
+    "cwh_access": _choice(WINRM_ACCESS, NETWORK_ACCESS),
     "cwh_web_url": _url,
     "cwh_relay_port": _int_range(1, 65535),
     "cwh_probe_address": _string,
@@ -168,6 +176,7 @@ SUITE_VARS: dict[str, Callable[[Any], str | None]] = {
     "cwh_lab_chunk_bytes": _int_range(64),
     "cwh_lab_fault": _string,
     "cwh_lab_password": _string,  # the password the lab host accepts (default: ansible_password)
+    "cwh_lab_port_map": _port_map,  # where the lab serves the image's ports (default cwh_port_map)
 }
 
 
@@ -506,6 +515,31 @@ def _is_winrm(hv: dict) -> bool:
     return hv.get("ansible_connection", "winrm") == "winrm"
 
 
+# Variables that only mean something over WinRM: on a network-only host they would silently do
+# nothing, so they are refused there.
+_HOST_ACCESS_ONLY = ("cwh_expected_hostname", "cwh_lab_fault", "cwh_lab_latency_ms",
+                     "cwh_lab_chunk_bytes")
+
+
+def _network_connection(where: str, name: str, hv: dict,
+                        environ: Mapping[str, str]) -> ConnectionSettings:
+    """A `cwh_access: network` host: no WinRM variables are read (group vars may still carry
+    them for the other hosts), only the address the runner probes."""
+    if not hv.get("cwh_web_url"):
+        raise ConfigError(f"{where}: cwh_access: network needs cwh_web_url (the URL users "
+                          "open): without host access there is no web.config to find it in")
+    for key in _HOST_ACCESS_ONLY:
+        if key in hv:
+            raise ConfigError(f"{where}: {key} needs host access (WinRM), which a "
+                              "cwh_access: network host does not have")
+    address = _resolve_secret(where, "ansible_host", hv.get("ansible_host", name), environ)
+    if not isinstance(address, str) or not address:
+        raise ConfigError(f"{where}: ansible_host must be text, not {_yaml_kind(address)}: "
+                          "quote it")
+    return ConnectionSettings(name=name, address=address, port=0, scheme="", transport="",
+                              user="")
+
+
 def load_inventory(
     path: str | os.PathLike,
     *,
@@ -536,17 +570,21 @@ def _load(path: Path, limit: str | None, known_controls: set[str] | None,
     targets = []
     for name in selected:
         hv, host_groups = _merged_vars(name, groups, members)
-        if not _is_winrm(hv):
+        network_only = hv.get("cwh_access") == NETWORK_ACCESS
+        if not network_only and not _is_winrm(hv):
             continue
         where = f"inventory {path}: host {name}"
         for key in [k for k in hv if k.startswith("cwh_")]:
             hv[key] = _resolve_secret(where, key, hv[key], environ)
         _resolve_paths(path.parent, hv)
         _check_suite_vars(where, hv, known_controls)
-        targets.append(Target(name, tuple(host_groups), _connection(where, name, hv, environ), hv))
+        connection = _network_connection(where, name, hv, environ) if network_only else \
+            _connection(where, name, hv, environ)
+        targets.append(Target(name, tuple(host_groups), connection, hv))
     if not targets:
         reason = f" matching --limit {limit}" if limit else ""
-        raise ConfigError(f"inventory {path}: no WinRM hosts{reason}")
+        raise ConfigError(f"inventory {path}: no WinRM hosts{reason} (and no host with "
+                          "cwh_access: network)")
     return Inventory(str(path), targets, members)
 
 

@@ -25,6 +25,7 @@ from cwh.errors import CwhError
 from cwh.gather import Gatherer
 from cwh.inventory import SECRET_VARS, Target, check_files
 from cwh.judge import judge, needs_runner
+from cwh.judge.external import markers_for, offered
 from cwh.judge.verdict import Status, Verdict, not_reviewed
 from cwh.lab.process import LabServer
 from cwh.probes.runner import RunnerView
@@ -326,7 +327,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     controls = audit.catalog.for_handler(marker.args[0])
     params = [
         pytest.param((name, control.id), id=f"{name}::{control.id}",
-                     marks=[getattr(pytest.mark, m) for m in control.markers])
+                     marks=[getattr(pytest.mark, m) for m in
+                            markers_for(control, audit.targets[name].network_only)])
         for name in sorted(audit.targets)
         for control in controls
     ]
@@ -336,6 +338,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _case_of(item: pytest.Item) -> tuple[str, str] | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get(CASE_PARAM) if callspec else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A WinRM host's exposure audit is opt-in (cwh/judge/external.py, `offered`): deselected
+    unless the -m expression names it."""
+    audit = config.stash.get(AUDIT_KEY, None)
+    if audit is None:
+        return
+    markexpr = config.getoption("markexpr") or ""
+    keep, drop = [], []
+    for item in items:
+        case = _case_of(item)
+        wanted = case is None or offered(audit.catalog[case[1]],
+                                         audit.targets[case[0]].network_only, markexpr)
+        (keep if wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

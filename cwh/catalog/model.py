@@ -18,8 +18,9 @@ CATALOG_PATH = Path(__file__).with_name("catalog.yml")
 SEVERITIES = {"high": "CAT I", "medium": "CAT II", "low": "CAT III"}
 _SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 CAT_MARKERS = {"high": "cat1", "medium": "cat2", "low": "cat3"}
-AREAS = ("gpo", "password", "tls", "accounts", "smb", "firewall", "network", "web", "screenconnect")
-HANDLERS = ("policy", "accounts", "network", "tls_probe", "web", "screenconnect")
+AREAS = ("gpo", "password", "tls", "accounts", "smb", "firewall", "network", "web", "screenconnect",
+         "external")
+HANDLERS = ("policy", "accounts", "network", "tls_probe", "web", "screenconnect", "external")
 
 # Windows Server STIG benchmarks apply by OS; the others (IIS) apply whatever the OS.
 BENCHMARK_OS = {

@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     allowed = {s.strip() for s in args.allow_failed.split(",") if s.strip()}
     failures = 0
     for target in inventory.targets:
+        if target.network_only:  # never contacted over WinRM: nothing to collect
+            print(f"SKIP {target.name}: cwh_access: network (no host access)", file=sys.stderr)
+            continue
         facts = collect_host(target, request)
         if facts.document is None:
             print(f"ERROR {facts.error}", file=sys.stderr)

@@ -17,7 +17,8 @@ from cwh.collect.request import FactRequest
 NeedsFunction = Callable[[Mapping[str, Any], FactRequest], None]
 NEEDS: dict[str, NeedsFunction] = {}
 # Modules that register what their kinds need (each imports `needs` from here).
-NEEDS_MODULES: tuple[str, ...] = ()
+NEEDS_MODULES: tuple[str, ...] = ("needs_policy",)
+NEEDS_MODULES += ("needs_system",)  # acl, certificate, accounts, ... (the STIG's system kinds)
 
 
 def needs(*kinds: str) -> Callable[[NeedsFunction], NeedsFunction]:

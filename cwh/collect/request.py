@@ -9,7 +9,7 @@ from typing import Any
 
 from cwh.catalog.model import Control
 
-COLLECTOR_VERSION = "2"
+COLLECTOR_VERSION = "3"
 # Every host report needs these: the OS picks the STIG benchmark, identity fills checklist ASSETs.
 BASE_SECTIONS = ("os", "identity")
 METHOD_SECTIONS = {
@@ -21,7 +21,13 @@ METHOD_SECTIONS = {
 }
 SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "features",
                  "firewall_profiles", "firewall_rules", "tcp_listeners", "services", "iis",
-                 "screenconnect", "http_sslcert", "certificates", "internet_apps")
+                 "screenconnect", "http_sslcert", "certificates", "internet_apps",
+                 "audit_policy", "service_states", "account_sids",
+                 )
+# The STIG's system kinds (cwh/collect/needs_system.py).
+SECTION_ORDER += ("acls", "certificate_stores", "local_accounts", "group_members",
+                  "device_guard", "firmware", "tpm", "volumes", "ldap_policy", "applocker",
+                  "file_search", "shares")
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 # Evidence for CWH-ACCT-02: Internet applications an administrator could use.
 INTERNET_APP_PATTERNS = ("*Chrome*", "*Firefox*", "*Edge*", "*Opera*", "*Brave*", "*Vivaldi*",
@@ -38,7 +44,13 @@ DEFAULT_COMMAND_TIMEOUT_SEC = 120
 # Lists of items the STIG rules' checks ask for (audit subcategories, ACL paths, certificate
 # stores, ...), each named here so the request always carries every key (Set-StrictMode reads
 # them all) and filled by cwh/collect/needs.py.
-ITEM_LISTS: tuple[str, ...] = ()
+ITEM_LISTS: tuple[str, ...] = (
+    "service_names",  # services by name (service_states)
+    "account_names",  # inventory principals to translate to SIDs (account_sids)
+)
+# acl_paths: [target, path, from, from_path, from_name, use] (cwh/collect/needs_system.py);
+# certificate_stores: LocalMachine store names; groups: group SIDs; file_patterns: wildcards.
+ITEM_LISTS += ("acl_paths", "certificate_stores", "groups", "file_patterns")
 
 
 def section_budget(command_timeout_sec: float) -> float:

@@ -7,7 +7,7 @@ from typing import Any
 
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
-from cwh.judge import exposure, screenconnect, web
+from cwh.judge import exposure, external, screenconnect, web
 from cwh.judge.accounts import judge_internet_use, judge_separate_admin_accounts
 from cwh.judge.policy import judge_policy
 from cwh.judge.verdict import Verdict
@@ -34,6 +34,7 @@ RUNNER_JUDGES: dict[str, RunnerJudge] = {
     "no_server_disclosure": web.judge_no_server_disclosure,
     "options_refused": web.judge_options_refused,
     "valid_certificate": web.judge_valid_certificate,
+    **external.JUDGES,  # the exposure audit: the runner's connections alone
 }
 
 
@@ -47,6 +48,8 @@ def needs_runner(control: Control) -> bool:
 
 def judge(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
           runner: RunnerView | None = None) -> Verdict:
+    if inputs.get("cwh_access") == "network" and control.handler != external.HANDLER:
+        return external.without_host_access(control)
     if control.handler == "policy":
         return judge_policy(control, facts, inputs)
     method = method_of(control)

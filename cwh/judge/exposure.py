@@ -22,7 +22,7 @@ from cwh.judge.firewall import (
 )
 from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
 from cwh.judge.verdict import Evidence, Status, Verdict, compact_json, not_reviewed
-from cwh.probes.runner import LEGACY_VERSIONS, Endpoint, RunnerView
+from cwh.probes.runner import LEGACY_VERSIONS, Configured, Endpoint, RunnerView
 
 FIREWALL = "Get-NetFirewallRule/-PortFilter -PolicyStore ActiveStore, inbound (collector)"
 PROFILE_SOURCE = ("Get-NetFirewallProfile and Get-NetFirewallSetting -PolicyStore ActiveStore "
@@ -40,6 +40,17 @@ def unknown_endpoint(endpoint: Endpoint) -> Verdict | None:
     return not_reviewed(f"the endpoint to probe is unknown: {endpoint.unknown}",
                         evidence=(Evidence("web.config (collector)", endpoint.describe(),
                                            "not available", raw=endpoint.unknown),))
+
+
+def unknown_configuration(config: Configured) -> Verdict | None:
+    """Not_Reviewed when the port the host is configured with is unknown: the host view would
+    judge a guessed port (the runner may still know where to connect)."""
+    if not config.unknown:
+        return None
+    return not_reviewed(f"the {config.key} port the host is configured with is unknown: "
+                        f"{config.unknown}",
+                        evidence=(Evidence("web.config (collector)", config.key,
+                                           "not available", raw=config.unknown),))
 
 
 def rule_covers_port(rule: Mapping[str, Any], port: int,
@@ -159,31 +170,52 @@ def http_answer_part(runner: RunnerView, endpoint: Endpoint) -> Outcome:
     return Outcome(True, (evidence,), expected, f"HTTP {observation.status}", label=label)
 
 
+def loopback_part(config: Configured) -> Outcome:
+    """A listener bound to loopback behind a declared front end needs no inbound rule: only
+    the front end on the same machine connects to it."""
+    expected = "an enabled inbound allow rule, unless the listener is loopback-only"
+    observed = f"loopback-only listener ({config.origin}): no inbound rule needed"
+    return Outcome(True, (Evidence("web.config appSettings (collector)", config.key, observed,
+                                   expected),), expected, observed, label="firewall")
+
+
 def judge_inbound_required(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
                            runner: RunnerView) -> Verdict:
-    """CWH-NET-01/02: the host allows and listens on the port, and the runner gets through."""
+    """CWH-NET-01/02: the host allows and listens on the port it is configured with, and the
+    runner gets through where the inventory says the server is reached (NAT, port forward or
+    a declared front end may put that elsewhere)."""
     listener = control.check["listener"]
-    endpoint = runner.web_listener() if listener == "web" else runner.relay()
-    if (verdict := unknown_endpoint(endpoint)) is not None:
+    if listener == "web":
+        config, endpoint = runner.web_config(), runner.web_listener()
+    else:
+        config, endpoint = runner.relay_config(), runner.relay()
+    if (verdict := unknown_endpoint(endpoint) or unknown_configuration(config)) is not None:
         return verdict
-    port = endpoint.port
-    parts = [firewall_part(facts, port, want_open=True), listener_part(facts, port),
+    port = config.port
+    behind_front_end = listener == "web" and config.loopback and runner.front_end
+    parts = [loopback_part(config) if behind_front_end else
+             firewall_part(facts, port, want_open=True),
+             listener_part(facts, port),
              reachability_part(runner, endpoint, want_open=True)]
     if listener == "web" and parts[-1].passed:
         parts.append(http_answer_part(runner, endpoint))
     outcome = combine("all", parts)
-    return to_verdict(outcome, note=_disagreement(parts, endpoint.origin))
+    return to_verdict(outcome, note=_disagreement(parts, config, endpoint))
 
 
-def _disagreement(parts: list[Outcome], origin: str) -> str:
+def _disagreement(parts: list[Outcome], config: Configured, endpoint: Endpoint) -> str:
     host_ok = [p.passed for p in parts if p.label in ("firewall", "listener")]
     runner_ok = [p.passed for p in parts if p.label in ("runner", "http")]
+    where = f"port {config.port} from {config.origin}; runner connected to " \
+            f"{endpoint.describe()}"
     if all(x is True for x in host_ok) and False in runner_ok:
         return ("views disagree: the host allows and listens, yet the runner did not get "
-                f"through (network firewall, NAT or the wrong address?); port from {origin}")
+                "through (network firewall, NAT, or the wrong cwh_probe_address / "
+                f"cwh_port_map / cwh_relay_port?); {where}")
     if False in host_ok and all(x is True for x in runner_ok):
-        return "views disagree: reachable from the runner although the host view says not"
-    return f"port from {origin}"
+        return f"views disagree: reachable from the runner although the host view says not; " \
+               f"{where}"
+    return where
 
 
 def judge_port_closed_unless_domain(control: Control, facts: HostFacts,
@@ -232,33 +264,28 @@ def _registry_view(facts: HostFacts, version: str) -> str:
     return (f"registry: DisabledByDefault {disabled.describe()}, Enabled {enabled.describe()}")
 
 
-def judge_legacy_tls_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
-                             runner: RunnerView) -> Verdict:
-    """CWH-TLS-03: handshakes at exactly TLS 1.0 and 1.1 fail, and this client proved it can
-    speak them (else a failure proves nothing and the verdict is Not_Reviewed)."""
-    endpoint = runner.web()
-    if (verdict := unknown_endpoint(endpoint)) is not None:
-        return verdict
-    if endpoint.scheme != "https":
-        return Verdict(Status.NOT_APPLICABLE, f"the web endpoint {endpoint.url} is plain HTTP "
-                       "(no TLS to probe); CWH-WEB-05 and CWH-SC-03 judge that",
-                       observed=endpoint.url,
-                       evidence=(Evidence("web endpoint", endpoint.describe(), "http"),))
+def legacy_tls_outcome(runner: RunnerView, endpoint: Endpoint,
+                       facts: HostFacts | None = None) -> tuple[Outcome, str]:
+    """Handshakes at exactly TLS 1.0 and 1.1 fail, and this client proved it can speak them
+    (else a failure proves nothing: unknown). With `facts`, the SCHANNEL keys go into the
+    evidence and a disagreement into the note."""
     parts = []
     notes = []
     for version in LEGACY_VERSIONS:
         probe = runner.tls_version(endpoint, version)
         capability = runner.capability(version)
-        registry = _registry_view(facts, version)
         expected = "refused"
-        evidence = (
+        evidence = [
             Evidence(RUNNER_TLS, f"{endpoint.describe()} {version}", probe.outcome, expected,
                      compact_json(probe.to_evidence(), limit=700)),
             Evidence("client self-test against a local legacy-only server", version,
                      "capable" if capability.capable else "NOT capable", "capable",
                      capability.detail),
-            Evidence("SCHANNEL registry (collector)", f"{version} Server", registry),
-        )
+        ]
+        registry = _registry_view(facts, version) if facts is not None else None
+        if registry is not None:
+            evidence.append(Evidence("SCHANNEL registry (collector)", f"{version} Server",
+                                     registry))
         if probe.outcome == "accepted":
             passed: bool | None = False
             observed = f"accepted ({probe.negotiated_version}, {probe.cipher})"
@@ -274,5 +301,41 @@ def judge_legacy_tls_refused(control: Control, facts: HostFacts, inputs: Mapping
         reason = "" if passed is not None else \
             f"{version}: {observed}; a failed handshake proves nothing unless the client can " \
             f"speak {version} ({capability.detail})"
-        parts.append(Outcome(passed, evidence, expected, observed, reason, version))
-    return to_verdict(combine("all", parts), note="; ".join(notes))
+        parts.append(Outcome(passed, tuple(evidence), expected, observed, reason, version))
+    if all(p.passed is not False for p in parts):
+        parts.append(_speaks_tls_part(runner, endpoint))
+    return combine("all", parts), "; ".join(notes)
+
+
+def _speaks_tls_part(runner: RunnerView, endpoint: Endpoint) -> Outcome:
+    """The endpoint completes a handshake at a version it allows: else a refused legacy
+    handshake proves nothing (a port that closes every connection refuses TLS 1.0 too)."""
+    cert = runner.certificate(endpoint)
+    label, expected = "modern TLS", "a handshake completes at the version the server picks"
+    if cert.error:
+        return unknown(label, expected, f"no TLS handshake completed at all ({cert.error}): a "
+                       "refused legacy handshake proves nothing then",
+                       Evidence("TLS handshake from the runner", endpoint.describe(),
+                                "not available", expected))
+    observed = f"handshake completed at {cert.tls_version}"
+    return Outcome(True, (Evidence("TLS handshake from the runner", endpoint.describe(),
+                                   observed, expected),), expected, observed, label=label)
+
+
+def plain_http(endpoint: Endpoint, other: str) -> Verdict:
+    return Verdict(Status.NOT_APPLICABLE, f"the web endpoint {endpoint.url} is plain HTTP "
+                   f"(no TLS to probe); {other} judge that", observed=endpoint.url,
+                   evidence=(Evidence("web endpoint", endpoint.describe(), "http"),))
+
+
+def judge_legacy_tls_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                             runner: RunnerView) -> Verdict:
+    """CWH-TLS-03: handshakes at exactly TLS 1.0 and 1.1 fail, and this client proved it can
+    speak them (else a failure proves nothing and the verdict is Not_Reviewed)."""
+    endpoint = runner.web()
+    if (verdict := unknown_endpoint(endpoint)) is not None:
+        return verdict
+    if endpoint.scheme != "https":
+        return plain_http(endpoint, "CWH-WEB-05 and CWH-SC-03")
+    outcome, note = legacy_tls_outcome(runner, endpoint, facts)
+    return to_verdict(outcome, note=note)

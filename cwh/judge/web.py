@@ -12,11 +12,10 @@ from cwh.judge.exposure import unknown_endpoint
 from cwh.judge.iis_effective import PathFiltering, effective_filtering
 from cwh.judge.iis_sources import IisConfiguration, iis_configuration
 from cwh.judge.outcome import Outcome, combine, to_verdict, unknown
-from cwh.judge.sslbinding import binding_part
+from cwh.judge.sslbinding import binding_part, chosen_binding
 from cwh.judge.verdict import Evidence, Status, Verdict, compact_json
-from cwh.parse.webconfig import ListenUriError, app_setting, parse_listen_uri
 from cwh.probes import http
-from cwh.probes.runner import RunnerView
+from cwh.probes.runner import Endpoint, RunnerView
 
 APPHOST = ("system.webServer/security/requestFiltering in applicationHost.config and the sites' "
            "web.config files (collector)")
@@ -95,8 +94,8 @@ def _http_evidence(what: str, observation: http.HttpObservation, observed: str,
                     compact_json(observation.to_evidence(), limit=700))
 
 
-def _disclosure_part(label: str, what: str, observation: http.HttpObservation,
-                     probed_host: str) -> Outcome:
+def disclosure_part(label: str, what: str, observation: http.HttpObservation,
+                    probed_host: str) -> Outcome:
     expected = "no Server product/version, no internal address in Location"
     if observation.status is None:
         reason = f"{label}: no HTTP answer ({observation.error})"
@@ -114,21 +113,42 @@ def _disclosure_part(label: str, what: str, observation: http.HttpObservation,
                    expected, observed, label=label)
 
 
+def disclosure_outcome(runner: RunnerView, endpoint: Endpoint) -> Outcome:
+    """Neither a normal request nor the guide's HTTP/1.0 probe without a Host header gets a
+    Server header naming a product, or a redirect to an internal address."""
+    return combine("all", [
+        disclosure_part("GET /", "HTTP GET from the runner", runner.http(endpoint),
+                         endpoint.host),
+        disclosure_part("guide probe", "HEAD over HTTP/1.0 without a Host header (the guide's "
+                         "curl -H 'Host:' --http1.0 -I)", runner.http(endpoint, guide_probe=True),
+                         endpoint.host),
+    ])
+
+
 def judge_no_server_disclosure(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
                                runner: RunnerView) -> Verdict:
-    """CWH-WEB-02: neither a normal request nor the guide's HTTP/1.0 probe without a Host
-    header gets a Server header naming a product, or a redirect to an internal address."""
+    """CWH-WEB-02: no Server header naming a product, no redirect to an internal address."""
     endpoint = runner.web()
     if (verdict := unknown_endpoint(endpoint)) is not None:
         return verdict
-    parts = [
-        _disclosure_part("GET /", "HTTP GET from the runner", runner.http(endpoint),
-                         endpoint.host),
-        _disclosure_part("guide probe", "HEAD over HTTP/1.0 without a Host header (the guide's "
-                         "curl -H 'Host:' --http1.0 -I)", runner.http(endpoint, guide_probe=True),
-                         endpoint.host),
-    ]
-    return to_verdict(combine("all", parts), note=f"endpoint from {endpoint.origin}")
+    return to_verdict(disclosure_outcome(runner, endpoint),
+                      note=f"endpoint from {endpoint.origin}")
+
+
+def options_outcome(runner: RunnerView, endpoint: Endpoint) -> Outcome:
+    """OPTIONS gets 403/404/405/501 and no Allow/Public list of verbs."""
+    observation = runner.http(endpoint, "OPTIONS")
+    expected = "403, 404, 405 or 501 without Allow/Public headers"
+    if observation.status is None:
+        return unknown("OPTIONS", expected, f"no HTTP answer ({observation.error})",
+                       _http_evidence("HTTP OPTIONS from the runner", observation, "no answer",
+                                      expected))
+    methods = http.advertised_methods(observation.headers)
+    refused = observation.status in DENIED_STATUSES and not methods
+    observed = f"HTTP {observation.status}" + (f", advertises {', '.join(methods)}"
+                                               if methods else "")
+    evidence = _http_evidence("HTTP OPTIONS from the runner", observation, observed, expected)
+    return Outcome(refused, (evidence,), expected, observed)
 
 
 def judge_options_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
@@ -137,24 +157,19 @@ def judge_options_refused(control: Control, facts: HostFacts, inputs: Mapping[st
     endpoint = runner.web()
     if (verdict := unknown_endpoint(endpoint)) is not None:
         return verdict
-    observation = runner.http(endpoint, "OPTIONS")
-    expected = "403, 404, 405 or 501 without Allow/Public headers"
-    if observation.status is None:
-        return to_verdict(unknown("OPTIONS", expected, f"no HTTP answer ({observation.error})",
-                                  _http_evidence("HTTP OPTIONS from the runner", observation,
-                                                 "no answer", expected)))
-    methods = http.advertised_methods(observation.headers)
-    refused = observation.status in DENIED_STATUSES and not methods
-    observed = f"HTTP {observation.status}" + (f", advertises {', '.join(methods)}"
-                                               if methods else "")
-    evidence = _http_evidence("HTTP OPTIONS from the runner", observation, observed, expected)
-    return to_verdict(Outcome(refused, (evidence,), expected, observed),
+    return to_verdict(options_outcome(runner, endpoint),
                       note=f"endpoint from {endpoint.origin}")
 
 
-def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
+def certificate_part(runner: RunnerView, endpoint: Endpoint, *,
+                     expiring_is_finding: bool = False) -> tuple[Outcome, str]:
+    """The certificate the runner is served, judged as a browser would (and, with
+    expiring_is_finding, less than cwh_cert_warn_days left counts too); with a warning to note
+    when it expires soon but that is no finding."""
     cert = runner.certificate(endpoint)
-    expected = ("chain trusted, name matches, not expired, RSA >= 2048 or EC >= 256")
+    expected = "chain trusted, name matches, not expired, RSA >= 2048 or EC >= 256"
+    if expiring_is_finding:
+        expected += f", more than {cert.warn_days} days left"
     raw = compact_json(cert.to_evidence(), limit=900)
     if cert.error:
         return unknown("certificate", expected, f"no certificate fetched: {cert.error}",
@@ -173,9 +188,13 @@ def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
         problems.append(f"weak key {cert.key_type} {cert.key_bits}")
     warning = ""
     if not problems and cert.expiring_soon:
-        warning = f"warning: expires in {cert.days_left} days ({cert.not_after})"
+        if expiring_is_finding:
+            problems.append(f"expires in {cert.days_left} days ({cert.not_after})")
+        else:
+            warning = f"warning: expires in {cert.days_left} days ({cert.not_after})"
     observed = "; ".join(problems) or (f"valid: {cert.subject}, issued by {cert.issuer}, "
-                                       f"expires {cert.not_after}, {cert.key_type} {cert.key_bits}")
+                                       f"expires {cert.not_after}, {cert.key_type} {cert.key_bits}"
+                                       f", sha1 {cert.sha1}")
     evidence = Evidence("TLS handshake from the runner, chain checked against " + cert.trust_store,
                         endpoint.describe(), observed, expected, raw)
     if not problems and cert.chain_valid is None:
@@ -186,10 +205,48 @@ def _certificate_part(runner: RunnerView, endpoint: Any) -> tuple[Outcome, str]:
     return Outcome(not problems, (evidence,), expected, observed, label="certificate"), warning
 
 
+def bound_certificate(facts: HostFacts, port: int) -> str | None:
+    """The SHA-1 thumbprint http.sys binds to `port`, when the host's bindings say so
+    unambiguously (binding_part judges and explains every other case)."""
+    try:
+        registry, netsh = facts.ssl_binding_sources()
+    except FactUnavailable:
+        return None
+    chosen = chosen_binding(registry, netsh, port)
+    if isinstance(chosen, str) or chosen[0] is None:
+        return None
+    return chosen[0].cert_hash.lower() or None
+
+
+def same_certificate_part(runner: RunnerView, endpoint: Endpoint, bound: str,
+                          port: int) -> Outcome:
+    """The runner is served the certificate http.sys binds to the listener's port. Another
+    certificate means another TLS endpoint answers the URL (a proxy nobody declared, a NAT rule
+    pointing elsewhere, another server): the host's binding is then not what users get, so
+    this is a finding (Open), with both fingerprints, never a note."""
+    cert = runner.certificate(endpoint)
+    label = "same certificate"
+    expected = f"the certificate http.sys binds to port {port} (sha1 {bound})"
+    served = (cert.sha1 or "").lower()
+    source = "http.sys binding (collector) and the TLS handshake from the runner"
+    if served == bound:
+        observed = f"the runner was served the bound certificate (sha1 {served})"
+        return Outcome(True, (Evidence(source, endpoint.describe(), observed, expected),),
+                       expected, observed, label=label)
+    observed = (f"the runner was served another certificate: sha1 {served} (sha256 "
+                f"{cert.sha256}, {cert.subject}) where http.sys binds sha1 {bound} to port "
+                f"{port}: a proxy or another server answers {endpoint.url}; declare "
+                "cwh_tls_front_end: true if a front end terminates TLS, else check "
+                "cwh_probe_address / cwh_port_map")
+    return Outcome(False, (Evidence(source, endpoint.describe(), observed, expected),),
+                   expected, observed, label=label)
+
+
 def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
                             runner: RunnerView) -> Verdict:
     """CWH-WEB-05: the web interface is HTTPS with a certificate a browser would accept; when
-    ScreenConnect itself serves TLS (https listener), http.sys must hold the binding."""
+    ScreenConnect itself serves TLS (https listener), http.sys holds the binding for the port
+    it is configured with, and (no front end declared) that is the certificate users get."""
     endpoint = runner.web()
     if (verdict := unknown_endpoint(endpoint)) is not None:
         return verdict
@@ -198,23 +255,29 @@ def judge_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[
         return Verdict(Status.OPEN, f"the web interface is served over plain HTTP "
                        f"({endpoint.url})", "HTTPS with a valid certificate", endpoint.url,
                        (evidence,))
-    certificate, warning = _certificate_part(runner, endpoint)
+    certificate, warning = certificate_part(runner, endpoint)
     parts = [certificate]
-    served_here: bool | None
-    try:
-        listen = app_setting(facts.screenconnect_settings(), "WebServerListenUri")
-        served_here = bool(listen) and parse_listen_uri(listen).scheme == "https"
-    except (FactUnavailable, ListenUriError) as exc:
-        served_here, why = None, str(exc)
-    if served_here:
-        thumbprint = runner.certificate(endpoint).sha1
-        parts.append(binding_part(facts, endpoint.port, thumbprint))
-    elif served_here is None:
+    config = runner.web_config()
+    notes = [warning] if warning else []
+    if config.unknown:
         # Unknown whether ScreenConnect itself holds the binding: the host view can't be skipped.
         expected = "the http.sys binding, when ScreenConnect serves TLS itself"
-        parts.append(unknown("binding", expected, f"web.config not read ({why})", Evidence(
-            "web.config (collector)", "WebServerListenUri", "not available", expected, why)))
-    note = warning or ("TLS is terminated in front of ScreenConnect (WebServerListenUri is "
-                       "not https); only the runner view applies" if served_here is False
-                       else "")
-    return to_verdict(combine("all", parts), note=note)
+        parts.append(unknown("binding", expected, f"web.config not read ({config.unknown})",
+                             Evidence("web.config (collector)", "WebServerListenUri",
+                                      "not available", expected, config.unknown)))
+    elif config.scheme == "https":
+        parts.append(binding_part(facts, config.port, None))
+        bound = bound_certificate(facts, config.port)
+        served = runner.certificate(endpoint).sha1
+        if bound and served and not runner.front_end:
+            parts.append(same_certificate_part(runner, endpoint, bound, config.port))
+        elif bound and served and served.lower() != bound:
+            notes.append(f"the declared front end (cwh_tls_front_end) serves its own certificate "
+                         f"(sha1 {served.lower()}; http.sys binds {bound} to port {config.port}),"
+                         " judged on its own")
+        notes.append(f"binding port {config.port} from {config.origin}")
+    else:
+        notes.append("TLS is terminated in front of ScreenConnect (WebServerListenUri is not "
+                     "https); only the runner view applies")
+    notes.append(f"runner connected to {endpoint.describe()}")
+    return to_verdict(combine("all", parts), note="; ".join(notes))

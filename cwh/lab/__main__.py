@@ -40,7 +40,8 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     print("READY " + json.dumps([h.describe() for h in fleet.hosts]), flush=True)
     for host in fleet.hosts:
-        print(f"lab: {host.target.name} ({host.image.name}) at {host.endpoint.url}",
+        where = host.endpoint.url if host.endpoint else "no WinRM (cwh_access: network)"
+        print(f"lab: {host.target.name} ({host.image.name}) at {where}",
               file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import fnmatch
 import gzip
+import importlib
 import json
 import re
 from collections.abc import Callable
@@ -32,22 +33,19 @@ from cwh.collect.script import (
     decode_stdin_payload,
     split_collector,
 )
-from cwh.lab import powershell
+from cwh.lab import policy_sections, powershell
 from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
 from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
+from cwh.lab.section_error import SectionFailure
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "2"
+EMULATED_COLLECTOR_VERSION = "3"
 # What the collector reads from the request before any section runs (Set-StrictMode makes a
 # missing one fatal).
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
 _NOT_RECOGNIZED = ("'{word}' is not recognized as an internal or external command,\r\n"
                    "operable program or batch file.\r\n")
-
-
-class SectionFailure(Exception):
-    """A section fails on the emulated host; the message is what PowerShell would report."""
 
 
 # --- one function per collector section -------------------------------------------------------
@@ -71,6 +69,7 @@ def _identity(image: Image, request: dict) -> dict:
         "user": user.get("name"),
         "user_sid": user.get("sid"),
         "is_admin": bool(user.get("is_admin", False)),
+        **policy_sections.identity_sids(data),
     }
 
 
@@ -141,8 +140,9 @@ def _secedit(image: Image, request: dict) -> dict:
     if not isinstance(policy, dict):
         raise SectionFailure("secedit /export failed with exit code 1: the image holds no "
                              "security policy")
-    return {"command": "secedit /export /areas SECURITYPOLICY USER_RIGHTS",
-            "inf": render_secedit_inf(policy)}
+    inf = render_secedit_inf(policy)
+    return {"command": "secedit /export /areas SECURITYPOLICY USER_RIGHTS", "inf": inf,
+            "principals": policy_sections.right_holders(image, inf)}
 
 
 def _member_type(kind: Any) -> str:
@@ -457,6 +457,7 @@ SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "services": _services,
     "iis": _iis,
     "screenconnect": _screenconnect,
+    **policy_sections.SECTIONS,
 }
 # Sections that also read what the lab generated (certificates).
 CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
@@ -548,10 +549,16 @@ class CollectorProcess:
             # exits 0 having written nothing (console-mode stdin, or no Send at all).
             return CommandResult(stdout=b"")
         try:
-            script = decode_stdin_payload(stdin)
+            base64.b64decode(b"".join(stdin.split()), validate=True)
         except ValueError:
             return _powershell_error('Exception calling "FromBase64String" with "1" argument(s): '
                                      '"The input is not a valid Base-64 string."')
+        try:
+            script = decode_stdin_payload(stdin)
+        except ValueError:  # what GZipStream says of bytes that are not gzip
+            return _powershell_error('Exception calling "ReadToEnd" with "0" argument(s): "The '
+                                     'magic number in GZip header is not correct. Make sure you '
+                                     'are passing in a GZip stream."')
         parts = split_collector(script)
         if parts is None:
             return _powershell_error("lab: this stand-in only runs the cwh collector script; "
@@ -602,3 +609,6 @@ class ImageCommandHandler:
         if command_line.strip() == bootstrap_command():
             return CollectorProcess(self.image, self.output_filter, self.context)
         return UnknownCommand(command_line)
+
+
+importlib.import_module("cwh.lab.system_sections")  # registers the STIG system kinds' sections

@@ -8,6 +8,7 @@ point `ansible_winrm_ca_trust_path` at the CA file, as they would for a real pri
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from cwh.lab.winrm import Credential, EndpointConfig, RequestLog, WinRMEndpoint
 from cwh.lab.winrm.model import DEFAULT_MAX_ENVELOPE_KB, MIN_MAX_ENVELOPE_KB
 
 LAB_TRANSPORTS = {"ntlm": "ntlm", "basic": "basic"}
+WEB_LOG_ENV = "CWH_LAB_WEB_LOG"
 
 
 def ensure_ca(state_dir: Path) -> certs.Issued:
@@ -102,15 +104,31 @@ def host_certificates(target: Target, image: Image, ca: certs.Issued) -> dict[st
     return issued
 
 
-def start_listeners(target: Target, image: Image, certificates: dict[str, certs.Issued]) -> \
-        list[Any]:
-    """The ports the image says the host exposes, on the probe address (ports remapped through
-    cwh_port_map, so 445 and friends need no root)."""
+def lab_port(target: Target, port: int) -> int:
+    """Where the lab serves one of the image's ports: cwh_lab_port_map (the lab's stand-in for
+    NAT and port forwarding: the host is configured with one port, reached on another), else
+    cwh_port_map (so 445 and friends need no root), else the port itself."""
+    mapping = {**(target.var("cwh_port_map") or {}), **(target.var("cwh_lab_port_map") or {})}
+    return int(mapping.get(port, mapping.get(str(port), port)))
+
+
+def web_request_log() -> RequestLog | None:
+    """Every HTTP request head the lab's web endpoints receive, as JSON lines in the file that
+    CWH_LAB_WEB_LOG names (tests read it to see exactly what the probes sent)."""
+    path = os.environ.get(WEB_LOG_ENV)
+    return RequestLog(path) if path else None
+
+
+def start_listeners(target: Target, image: Image, certificates: dict[str, certs.Issued],
+                    web_log: RequestLog | None = None) -> list[Any]:
+    """The ports the image says the host exposes, on the probe address, each on the port
+    lab_port() gives. A web endpoint's Script.ashx names the image's ScreenConnect version
+    (as every ScreenConnect server's does) unless the entry sets `product_version`."""
     address = probe_address(target)
-    mapping = target.var("cwh_port_map") or {}
+    version = (image.get("screenconnect") or {}).get("file_version")
     started: list[Any] = []
     for entry in image.get("network") or []:
-        port = int(mapping.get(entry["port"], mapping.get(str(entry["port"]), entry["port"])))
+        port = lab_port(target, int(entry["port"]))
         if entry.get("serve", "tcp") == "web":
             tls = entry.get("tls")
             settings = None
@@ -118,10 +136,14 @@ def start_listeners(target: Target, image: Image, certificates: dict[str, certs.
                 cert = certificates[tls["certificate"]]
                 settings = TlsSettings(cert.cert_pem, cert.key_pem,
                                        tls.get("min", "TLSv1.2"), tls.get("max", "TLSv1.3"))
-            listener: Any = WebEndpoint(address, port, tls=settings,
-                                        server_header=entry.get("server_header"),
-                                        options_allowed=bool(entry.get("options_allowed")),
-                                        internal_redirect=entry.get("internal_redirect"))
+            on_request = None if web_log is None else functools.partial(
+                _log_web_request, web_log, target.name)
+            listener: Any = WebEndpoint(
+                address, port, tls=settings, server_header=entry.get("server_header"),
+                options_allowed=bool(entry.get("options_allowed")),
+                internal_redirect=entry.get("internal_redirect"),
+                product_version=_text(entry.get("product_version", version)),
+                on_request=on_request)
         elif entry.get("serve", "tcp") == "filtered":  # a host firewall dropping SYNs
             listener = FilteredPort(address, port)
         else:
@@ -137,19 +159,29 @@ def start_listeners(target: Target, image: Image, certificates: dict[str, certs.
     return started
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _log_web_request(log: RequestLog, host: str, entry: dict) -> None:
+    log.record(endpoint=f"{host} (web)", **entry)
+
+
 @dataclass
 class LabHost:
     target: Target
     image: Image
-    endpoint: WinRMEndpoint
+    endpoint: WinRMEndpoint | None  # None for a network-only host: nothing speaks WinRM
     listeners: list[Any] = field(default_factory=list)
 
     def describe(self) -> dict:
-        return {"host": self.target.name, "winrm": self.endpoint.url, "image": self.image.name,
+        return {"host": self.target.name, "winrm": self.endpoint.url if self.endpoint else None,
+                "image": self.image.name,
                 "listens": [f"{x.address}:{x.port}" for x in self.listeners]}
 
     def stop(self) -> None:
-        self.endpoint.stop()
+        if self.endpoint is not None:
+            self.endpoint.stop()
         for listener in self.listeners:
             listener.stop()
 
@@ -161,6 +193,7 @@ class LabFleet:
     state_dir: Path
     log: RequestLog
     hosts: list[LabHost] = field(default_factory=list)
+    web_log: RequestLog | None = field(default_factory=web_request_log)
 
     def _endpoint(self, target: Target, image: Image, ca: certs.Issued,
                   certificates: dict[str, certs.Issued]) -> WinRMEndpoint:
@@ -204,6 +237,9 @@ class LabFleet:
     def _start_host(self, target: Target, ca: certs.Issued) -> LabHost:
         image = load_image(target.lab_image, self.inventory_dir)
         certificates = host_certificates(target, image, ca)
+        if target.network_only:  # the host's network side only: no WinRM endpoint at all
+            return LabHost(target, image, None,
+                           start_listeners(target, image, certificates, self.web_log))
         endpoint = self._endpoint(target, image, ca, certificates)
         try:
             endpoint.start()
@@ -212,7 +248,7 @@ class LabFleet:
             raise ConfigError(f"lab host {target.name}: cannot listen on {conn.address}:"
                               f"{conn.port} ({exc.strerror or exc})") from None
         try:
-            listeners = start_listeners(target, image, certificates)
+            listeners = start_listeners(target, image, certificates, self.web_log)
         except ConfigError:
             endpoint.stop()
             raise

@@ -25,7 +25,13 @@ TOP_LEVEL = {
     "features", "firewall", "services", "iis", "screenconnect", "http_sslcert", "certificates",
     "software", "profiles", "tcp_listeners", "network", "faults", "extends", "winrm",
     "powershell",
+    # STIG policy (cwh/lab/policy_sections.py)
+    "audit_policy", "lsa_accounts", "lsa_errors", "service_query_error",
 }
+# The STIG's system kinds (cwh/lab/system_sections.py).
+TOP_LEVEL |= {"environment", "acls", "certificate_stores", "accounts", "device_guard",
+              "firmware", "tpm", "volumes", "ldap_policy", "applocker", "files_on_disk",
+              "shares"}
 ADMINISTRATORS = "S-1-5-32-544"
 
 

@@ -312,7 +312,7 @@ class TlsSettings:
 
 
 _REASONS = {
-    200: "OK", 302: "Found", 400: "Bad Request", 405: "Method Not Allowed",
+    200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
     501: "Not Implemented", 505: "HTTP Version Not Supported",
 }
 _PAGE = (
@@ -329,13 +329,30 @@ class Response:
     body: bytes = b""
 
 
+# The start of ScreenConnect's Script.ashx as the login page loads it: the SC object, then the
+# SC.context whose productVersion names the server's version (a public copy of a 21.13 server's
+# script has it there; community detectors read it). Padding puts it past the first reads.
+_SCRIPT_HEAD = b'SC = {"service":{},"context":{"scriptBaseUrl":"",'
+_SCRIPT_PADDING = b"/* lab stand-in for ScreenConnect's Script.ashx */\n" * 400
+
+
+def script_body(product_version: str | None) -> bytes:
+    """A Script.ashx body naming `product_version` (none when None)."""
+    named = f'"productVersion":"{product_version}",'.encode() if product_version is not None \
+        else b""
+    return _SCRIPT_PADDING + _SCRIPT_HEAD + named + b'"loginUrl":"/Login"}};\n'
+
+
 class WebEndpoint(_AcceptingListener):
     """A minimal HTTP/1.0 and 1.1 server answering like the ScreenConnect web UI.
 
-    GET/HEAD/POST -> 200 page; OPTIONS -> 200 with Allow and Public when `options_allowed`,
-    else 405 without them; a request with no or an empty Host header -> 302 to
-    `internal_redirect` when set (the leak the guide's curl probe looks for); other methods
-    -> 501. One request per connection."""
+    GET/HEAD/POST -> 200 page (`/Script.ashx`: the login page's script, naming
+    `product_version` when set; a path naming the setup wizard: 404, though no audit should
+    ask); OPTIONS -> 200 with Allow and Public when `options_allowed`, else 405 without them; a
+    request with no or an empty Host header -> 302 to `internal_redirect` when set (the leak
+    the guide's curl probe looks for); other methods -> 501. One request per connection.
+    Every request head is kept in `requests` (and passed to `on_request`), so tests can see
+    exactly what a client sent."""
 
     def __init__(
         self,
@@ -346,13 +363,18 @@ class WebEndpoint(_AcceptingListener):
         server_header: str | None,
         options_allowed: bool,
         internal_redirect: str | None = None,
+        product_version: str | None = None,
         io_timeout: float = 5.0,
+        on_request: Callable[[dict], None] | None = None,
     ) -> None:
         super().__init__(address, port, io_timeout=io_timeout)
         self.tls = tls
         self.server_header = server_header
         self.options_allowed = options_allowed
         self.internal_redirect = internal_redirect
+        self.product_version = product_version
+        self.on_request = on_request
+        self.requests: deque[dict] = deque(maxlen=1000)
         self._context: ssl.SSLContext | None = None
 
     @property
@@ -363,6 +385,8 @@ class WebEndpoint(_AcceptingListener):
 
     def _prepare(self) -> None:
         self._context = self.tls.server_context() if self.tls else None
+        if self._context is not None:
+            self._context.sni_callback = _note_sni
 
     def _serve(self, conn: socket.socket, key: int) -> None:
         if self._context is not None:
@@ -374,7 +398,19 @@ class WebEndpoint(_AcceptingListener):
         head = _read_head(conn, time.monotonic() + self.io_timeout)
         if head is None:
             return
+        self._record(head, conn)
         conn.sendall(self.render(self.respond(head)))
+
+    def _record(self, head: bytes, conn: socket.socket) -> None:
+        lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
+        sni = getattr(conn, "cwh_sni", None)
+        entry = {"listener": f"{self.address}:{self.port}", "request_line": lines[0],
+                 "headers": [line for line in lines[1:] if line], "sni": sni,
+                 "ts": time.time()}
+        self.requests.append(entry)
+        if self.on_request is not None:
+            with contextlib.suppress(Exception):  # a broken log must not break the endpoint
+                self.on_request(entry)
 
     def respond(self, head: bytes) -> Response:
         """The response to a raw request head (request line and headers)."""
@@ -390,6 +426,13 @@ class WebEndpoint(_AcceptingListener):
             return self._response(501)
         if self.internal_redirect and not headers.get("host", "").strip():
             return self._response(302, [("Location", self.internal_redirect)])
+        path = _request_path(head)
+        if "setupwizard" in path.lower():
+            return self._response(404)
+        if path.lower().split("?", 1)[0].endswith("/script.ashx"):
+            return self._response(200, [("Content-Type", "text/javascript; charset=utf-8")],
+                                  script_body(self.product_version),
+                                  head_only=method == "HEAD")
         return self._response(200, [("Content-Type", "text/html; charset=utf-8")], _PAGE,
                               head_only=method == "HEAD")
 
@@ -438,6 +481,16 @@ def _read_head(conn: socket.socket, deadline: float) -> bytes | None:
             return None
         buffer += data
     return bytes(buffer)
+
+
+def _note_sni(tls: ssl.SSLSocket, server_name: str | None, context: ssl.SSLContext) -> None:
+    """Keep the name the client sent as SNI on its connection, for the request log."""
+    tls.cwh_sni = server_name  # type: ignore[attr-defined]
+
+
+def _request_path(head: bytes) -> str:
+    parts = head.decode("latin-1").split("\n", 1)[0].split(" ")
+    return parts[1] if len(parts) >= 2 else ""
 
 
 def _parse_request(head: bytes) -> tuple[str, str, dict[str, str]] | None:

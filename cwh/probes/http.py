@@ -11,7 +11,7 @@ import ipaddress
 import re
 import ssl
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cwh.probes._net import (
     Channel,
@@ -70,6 +70,9 @@ class HttpObservation:
     connect_attempts: tuple[ConnectAttempt, ...] = ()
     elapsed_ms: float = 0.0
     timeout_s: float = 0.0
+    # Only when asked for (read_body > 0): the first bytes of the body, never kept in evidence.
+    body: bytes = b""
+    body_complete: bool = False  # the whole body arrived within the limit and the deadline
 
     def header_values(self, name: str) -> list[str]:
         return header_values(self.headers, name)
@@ -104,6 +107,8 @@ class HttpObservation:
             "connect_attempts": [a.to_evidence() for a in self.connect_attempts],
             "elapsed_ms": self.elapsed_ms,
             "timeout_s": self.timeout_s,
+            "body_bytes_read": len(self.body),
+            "body_complete": self.body_complete,
         }
 
 
@@ -124,27 +129,37 @@ def request(
     http10: bool = False,
     timeout: float = 5.0,
     max_header_bytes: int = 65536,
+    connect_address: str | None = None,
+    connect_port: int | None = None,
+    read_body: int = 0,
 ) -> HttpObservation:
-    """Send one request and read the response head; never waits for the body.
+    """Send one request and read the response head (and, with read_body > 0, up to that many
+    bytes of the body).
 
     host_header: FROM_URL (default) sends the URL's host; "" sends an empty `Host:` line;
     None sends no Host header at all (what `curl -H 'Host:'` does: curl removes a header
-    given without a value)."""
+    given without a value). connect_address / connect_port: where the connection goes instead
+    of the URL's host and port (NAT, a name without DNS); the URL's host name is still the SNI
+    and the Host header, as a browser that reached the same place would send them."""
     target = parse_url(url)
     if isinstance(max_header_bytes, bool) or not isinstance(max_header_bytes, int) \
             or max_header_bytes < 64:
         raise ValueError(f"max_header_bytes must be an int >= 64, got {max_header_bytes!r}")
+    if isinstance(read_body, bool) or not isinstance(read_body, int) or read_body < 0:
+        raise ValueError(f"read_body must be an int >= 0, got {read_body!r}")
     host = target.netloc if isinstance(host_header, _FromUrl) else host_header
     request_line, headers = build_request(method, target.path, host, http10)
     deadline = Deadline(timeout)
     sni = None if ip_literal(target.host) is not None else target.host
+    address = connect_address or target.host
+    port = connect_port or target.port
     base = {
-        "url": url, "method": method, "address": target.host, "port": target.port,
+        "url": url, "method": method, "address": address, "port": port,
         "scheme": target.scheme, "server_name": sni if target.scheme == "https" else None,
         "request_line": request_line, "request_headers": tuple(headers),
         "timeout_s": deadline.timeout,
     }
-    sock, attempts, resolve_error = connect(target.host, target.port, deadline)
+    sock, attempts, resolve_error = connect(address, port, deadline)
     if sock is None:
         return HttpObservation(
             **base, error=f"no TCP connection: {connect_failure(attempts, resolve_error)}",
@@ -154,6 +169,11 @@ def request(
     try:
         result = _exchange(channel, target, sni, encode_request(request_line, headers),
                            max_header_bytes)
+        leftover = result.pop("_leftover", b"")
+        if read_body and result.get("status") is not None and not result.get("error") \
+                and method != "HEAD":
+            body, complete = _read_body(channel, leftover, result["headers"], read_body)
+            result.update(body=body, body_complete=complete)
     finally:
         channel.close()
     return HttpObservation(
@@ -179,7 +199,7 @@ def _exchange(
     except (ssl.SSLError, OSError) as exc:
         return {**result, "error": f"sending the request failed: {_describe(exc)}",
                 "error_stage": "send", "timed_out": isinstance(exc, TimeoutError)}
-    head, read_error = _read_head(channel, max_header_bytes)
+    head, read_error, leftover = _read_head(channel, max_header_bytes)
     if read_error and not head:
         return {**result, "error": read_error, "error_stage": "receive",
                 "timed_out": read_error == _HEAD_TIMEOUT}
@@ -188,7 +208,8 @@ def _exchange(
     except ValueError as exc:
         return {**result, "error": read_error or str(exc), "error_stage": "parse",
                 "raw_excerpt": head[:_EXCERPT_CHARS].decode("latin-1")}
-    result.update(http_version=version, status=status, reason=reason, headers=headers)
+    result.update(http_version=version, status=status, reason=reason, headers=headers,
+                  _leftover=leftover)
     if read_error:
         result.update(error=read_error, error_stage="receive")
     return result
@@ -203,26 +224,77 @@ def _describe(exc: BaseException) -> str:
 _HEAD_TIMEOUT = "timed out waiting for the response headers"
 
 
-def _read_head(channel: Channel, limit: int) -> tuple[bytes, str | None]:
-    """The bytes up to and including the blank line, or what arrived plus why it stopped."""
+def _read_head(channel: Channel, limit: int) -> tuple[bytes, str | None, bytes]:
+    """The bytes up to and including the blank line, or what arrived plus why it stopped; and
+    what arrived after the blank line (the start of the body)."""
     buffer = bytearray()
     while True:
         end = _head_end(buffer)
         if end is not None and end <= limit:
-            return bytes(buffer[:end]), None
+            return bytes(buffer[:end]), None, bytes(buffer[end:])
         if len(buffer) > limit:
-            return bytes(buffer[:limit]), f"response header block exceeds {limit} bytes"
+            return bytes(buffer[:limit]), f"response header block exceeds {limit} bytes", b""
         try:
             data = channel.recv(4096)
         except TimeoutError:
-            return bytes(buffer), _HEAD_TIMEOUT
+            return bytes(buffer), _HEAD_TIMEOUT, b""
         except (ssl.SSLError, OSError) as exc:
-            return bytes(buffer), f"reading the response failed: {_describe(exc)}"
+            return bytes(buffer), f"reading the response failed: {_describe(exc)}", b""
         if not data:
             if buffer:
-                return bytes(buffer), "connection closed before the end of the response headers"
-            return b"", "connection closed without a response"
+                return bytes(buffer), "connection closed before the end of the response " \
+                    "headers", b""
+            return b"", "connection closed without a response", b""
         buffer += data
+
+
+def _read_body(channel: Channel, start: bytes, headers: Headers, limit: int) -> \
+        tuple[bytes, bool]:
+    """Up to `limit` bytes of the body (de-chunked), and whether that is all of it. Stops at
+    Content-Length, the end of the chunks, the peer closing, the limit or the deadline."""
+    raw = bytearray(start)
+    length_values = header_values(headers, "Content-Length")
+    length = int(length_values[0]) if length_values and length_values[0].isdigit() else None
+    chunked = any("chunked" in v.lower() for v in header_values(headers, "Transfer-Encoding"))
+    closed = False
+    while len(raw) < limit and not (length is not None and not chunked and len(raw) >= length):
+        if chunked and _dechunk(bytes(raw))[1]:
+            break
+        try:
+            data = channel.recv(16384)
+        except (TimeoutError, ssl.SSLError, OSError):
+            break
+        if not data:
+            closed = True
+            break
+        raw += data
+    if chunked:
+        body, complete = _dechunk(bytes(raw))
+    elif length is not None:
+        body, complete = bytes(raw[:length]), len(raw) >= length
+    else:
+        body, complete = bytes(raw), closed
+    return body[:limit], complete and len(body) <= limit
+
+
+def _dechunk(raw: bytes) -> tuple[bytes, bool]:
+    """The data of a chunked body so far, and whether its last (empty) chunk arrived."""
+    body, pos = bytearray(), 0
+    while True:
+        end = raw.find(b"\r\n", pos)
+        if end < 0:
+            return bytes(body), False
+        size_text = raw[pos:end].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return bytes(body), False
+        if size == 0:
+            return bytes(body), True
+        body += raw[end + 2:end + 2 + size]
+        if len(raw) < end + 2 + size + 2:
+            return bytes(body), False
+        pos = end + 2 + size + 2
 
 
 def _head_end(buffer: bytearray) -> int | None:
@@ -255,12 +327,21 @@ def parse_url(url: str) -> _Target:
     return _Target(scheme, parts.hostname, port, parts.netloc, path)
 
 
+# The CVE-2024-1709 exploit reaches the setup wizard through this page (with a trailing slash or
+# any other spelling): an audit never requests it, whatever URL it is given.
+_SETUP_WIZARD = re.compile(r"setupwizard", re.IGNORECASE)
+
+
 def build_request(
     method: str, target: str, host_header: str | None, http10: bool
 ) -> tuple[str, list[tuple[str, str]]]:
-    """The request line and headers, in order. No body, no credentials, ever."""
+    """The request line and headers, in order. No body, no credentials, ever, and never the
+    setup wizard's path (that request is the exploit, not an observation)."""
     if not _TOKEN.match(method):
         raise ValueError(f"invalid HTTP method {method!r}")
+    if _SETUP_WIZARD.search(unquote(unquote(target))):
+        raise ValueError("refusing to request the setup wizard (SetupWizard.aspx is the "
+                         "CVE-2024-1709 exploit path; the audit only observes)")
     if host_header is not None and any(ch in host_header for ch in "\r\n\0"):
         raise ValueError("host_header must not contain CR, LF or NUL")
     request_line = f"{method} {target} {'HTTP/1.0' if http10 else 'HTTP/1.1'}"
@@ -338,6 +419,25 @@ def screenconnect_version(headers: Headers | list[tuple[str, str]]) -> str | Non
         if match:
             return match.group(1)
     return None
+
+
+# The login page loads Script.ashx, whose SC.context names the product version
+# ("productVersion":"21.13.5058.7951" in a public copy of a 21.13 server's script; community
+# detectors read the same field): served to every anonymous visitor, whatever the headers say.
+SCRIPT_PATH = "Script.ashx"
+_PRODUCT_VERSION = re.compile(rb'"productVersion"\s*:\s*"([^"\\]{0,64})"')
+
+
+def script_product_version(body: bytes) -> tuple[str, str] | None:
+    """(the productVersion text, a short excerpt around it) from a Script.ashx body, or None
+    when the body names no product version. The text is returned as sent: the judge decides
+    whether it is a version."""
+    match = _PRODUCT_VERSION.search(body)
+    if not match:
+        return None
+    start, end = max(0, match.start() - 40), min(len(body), match.end() + 20)
+    excerpt = body[start:end].decode("utf-8", errors="replace")
+    return match.group(1).decode("utf-8", errors="replace"), excerpt
 
 
 _DISCLOSURE_HEADERS = ("server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version")

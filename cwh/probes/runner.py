@@ -1,9 +1,17 @@
-"""The runner's view of one host: which address, URL and ports to probe, and the probes' results.
+"""The runner's view of one host: where the server is configured to listen, where the runner
+reaches it, and the probes' results.
 
-Where to connect comes from the inventory when it says so (cwh_web_url, cwh_relay_port,
-cwh_probe_address, cwh_port_map), else from the host's own web.config (WebServerListenUri,
-RelayListenUri), else from ScreenConnect's defaults; the evidence says which. Each probe runs
-at most once per host and run, when a selected control first needs it.
+Two questions are kept apart, because NAT, port forwarding and reverse proxies make their
+answers differ:
+- what the server is configured with (web.config's WebServerListenUri and RelayListenUri, else
+  ScreenConnect's defaults): the host view judges these ports (`web_config`, `relay_config`);
+- where the runner reaches it (the inventory: `cwh_web_url` is the URL users open,
+  `cwh_relay_port` the relay port as reached, `cwh_port_map` maps a configured port to the port
+  reached, `cwh_probe_address` is where every connection goes): the runner connects there
+  (`web`, `web_listener`, `relay`, `port_endpoint`). The URL's host name is still the name
+  sent as SNI and Host header and checked against the certificate.
+
+Each probe runs at most once per host and run, when a selected control first needs it.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import ipaddress
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.inventory import Target
@@ -22,26 +30,56 @@ from cwh.probes import certificate, http, tcp, tls
 DEFAULT_WEB_PORT = 8040
 DEFAULT_RELAY_PORT = 8041
 LEGACY_VERSIONS = ("TLSv1", "TLSv1.1")
+# Script.ashx is a few hundred kB; the version sits in its SC.context near the start.
+SCRIPT_BODY_LIMIT = 1024 * 1024
+NO_HOST_ACCESS = "no host access (cwh_access: network): the host's configuration is not read"
+
+
+@dataclass(frozen=True)
+class Configured:
+    """A ScreenConnect listener as the host's web.config sets it up (the host view)."""
+
+    key: str  # WebServerListenUri | RelayListenUri
+    scheme: str
+    port: int
+    origin: str
+    loopback: bool = False  # bound to 127.0.0.1 / localhost only
+    unknown: str = ""  # why the configuration could not be read (scheme and port: a guess)
 
 
 @dataclass(frozen=True)
 class Endpoint:
     """Something the runner connects to, and why it chose it."""
 
-    url: str  # for the web endpoint; "" for a bare port
+    url: str  # the URL users open, for the web endpoint; "" for a bare port
     scheme: str
-    host: str  # the name in the URL (certificate name check, Host header)
+    host: str  # the name users use: SNI, Host header, certificate name check
     address: str  # where the runner connects
-    port: int  # the port as configured on the host
-    connect_port: int  # after cwh_port_map
+    port: int  # the port as the URL or the configuration names it
+    connect_port: int  # where the runner connects (after cwh_port_map)
     origin: str  # how it was chosen
     unknown: str = ""  # why the host's configuration could not tell (then this is only a guess)
+    assumed: str = ""  # a default nobody declared (a network-only host's relay port)
 
     def describe(self) -> str:
-        mapped = f" (connected to {self.connect_port} per cwh_port_map)" \
-            if self.connect_port != self.port else ""
-        what = self.url or f"{self.address}:{self.port}"
-        return f"{what}{mapped}; {self.origin}"
+        reached = f"{_bracket(self.address)}:{self.connect_port}"
+        if self.url:
+            parts = urlsplit(self.url)
+            same = parts.hostname == self.address.strip("[]") and \
+                (parts.port or _default_port(self.scheme)) == self.connect_port
+            what = self.url if same else f"{self.url} reached at {reached}"
+        else:
+            what = reached if self.connect_port == self.port else \
+                f"{reached} (port {self.port} per cwh_port_map)"
+        return f"{what}; {self.origin}"
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def _bracket(address: str) -> str:
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
 
 
 class RunnerView:
@@ -54,7 +92,48 @@ class RunnerView:
         self._cache: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
-    # --- where to connect -----------------------------------------------------------------
+    # --- where the server is configured to listen (host view) ------------------------------
+
+    @property
+    def network_only(self) -> bool:
+        return self.target.network_only
+
+    @property
+    def front_end(self) -> bool:
+        """A TLS front end (reverse proxy) declared in front of ScreenConnect."""
+        return bool(self.target.var("cwh_tls_front_end"))
+
+    def _configured(self, key: str, default: str, default_port: int) -> Configured:
+        if self.network_only:
+            return Configured(key, default.partition(":")[0], default_port,
+                              f"ScreenConnect default {default}", unknown=NO_HOST_ACCESS)
+        try:
+            uri = app_setting(self.facts.screenconnect_settings(), key)
+        except FactUnavailable as exc:
+            return Configured(key, default.partition(":")[0], default_port,
+                              f"ScreenConnect default {default}",
+                              unknown=f"{exc}; set cwh_web_url / cwh_relay_port to probe anyway")
+        if not uri:
+            return Configured(key, default.partition(":")[0], default_port,
+                              f"ScreenConnect default {default} (no {key} in web.config)")
+        try:
+            parsed = parse_listen_uri(uri)
+        except ListenUriError as exc:
+            return Configured(key, default.partition(":")[0], default_port,
+                              f"ScreenConnect default {default}",
+                              unknown=f"web.config {key} {uri!r} is not understood ({exc})")
+        return Configured(key, parsed.scheme, parsed.port, f"web.config {key} {uri}",
+                          loopback=parsed.loopback)
+
+    def web_config(self) -> Configured:
+        """WebServerListenUri as configured (http.sys serves ScreenConnect on this port)."""
+        return self._configured("WebServerListenUri", "http://+:8040/", DEFAULT_WEB_PORT)
+
+    def relay_config(self) -> Configured:
+        """RelayListenUri as configured."""
+        return self._configured("RelayListenUri", "relay://+:8041/", DEFAULT_RELAY_PORT)
+
+    # --- where the runner reaches it --------------------------------------------------------
 
     @property
     def address(self) -> str:
@@ -64,54 +143,68 @@ class RunnerView:
         mapping = self.target.var("cwh_port_map") or {}
         return int(mapping.get(port, mapping.get(str(port), port)))
 
-    def _listen_uri(self, key: str) -> tuple[str | None, str]:
-        """(value, why unknown): an absent key is ScreenConnect's default, a web.config that
-        could not be read leaves the endpoint unknown."""
-        try:
-            return app_setting(self.facts.screenconnect_settings(), key), ""
-        except FactUnavailable as exc:
-            return None, f"{exc}; set cwh_web_url / cwh_relay_port to probe anyway"
+    def _mapped(self, port: int) -> bool:
+        mapping = self.target.var("cwh_port_map") or {}
+        return port in mapping or str(port) in mapping
 
     def web(self) -> Endpoint:
-        """The web interface as users reach it: cwh_web_url, else ScreenConnect's listener."""
+        """The web interface as users reach it: cwh_web_url (connected to at cwh_probe_address
+        when that is set), else ScreenConnect's own listener."""
         configured = self.target.var("cwh_web_url")
         if not configured:
-            return self.web_listener()
+            return self._listener_endpoint(self.web_config())
         parts = urlsplit(configured)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or _default_port(parts.scheme)
         host = parts.hostname or self.address
-        # The URL users open may be a front end on another machine: connect where it points.
-        return Endpoint(configured, parts.scheme, host, host, port, self.connect_port(port),
-                        "inventory cwh_web_url")
+        probe_address = self.target.var("cwh_probe_address")
+        origin = "inventory cwh_web_url" + \
+            (f", reached at cwh_probe_address {probe_address}" if probe_address else "")
+        return Endpoint(configured, parts.scheme, host, str(probe_address or host), port,
+                        self.connect_port(port), origin)
+
+    def _listener_endpoint(self, config: Configured) -> Endpoint:
+        port = config.port
+        host = _bracket(self.address)
+        return Endpoint(f"{config.scheme}://{host}:{port}/", config.scheme, self.address,
+                        self.address, port, self.connect_port(port), config.origin,
+                        config.unknown)
 
     def web_listener(self) -> Endpoint:
-        """ScreenConnect's own web listener (WebServerListenUri), whatever fronts it."""
-        uri, unknown = self._listen_uri("WebServerListenUri")
-        scheme, port = "http", DEFAULT_WEB_PORT
-        origin = "ScreenConnect default http://+:8040/ (no WebServerListenUri in web.config)"
-        if uri:
-            try:
-                parsed = parse_listen_uri(uri)
-                scheme, port = parsed.scheme, parsed.port
-                origin = f"web.config WebServerListenUri {uri}"
-            except ListenUriError as exc:
-                unknown = f"web.config WebServerListenUri {uri!r} is not understood ({exc})"
-        return Endpoint(f"{scheme}://{self.address}:{port}/", scheme, self.address, self.address,
-                        port, self.connect_port(port), origin, unknown)
+        """Where the runner checks that the web interface is reachable inbound (CWH-NET-01):
+        the front end users reach when one is declared; the configured port where cwh_port_map
+        maps it; the URL users open when it speaks the listener's own scheme (NAT or a port
+        forward to the listener); else the configured port at the probe address."""
+        config = self.web_config()
+        url = self.target.var("cwh_web_url")
+        if config.unknown or not url:
+            return self._listener_endpoint(config)
+        web = self.web()
+        if self.front_end:
+            return _with_origin(web, f"the front end users reach (cwh_web_url, "
+                                     f"cwh_tls_front_end); listener from {config.origin}")
+        if self._mapped(config.port):
+            return self._listener_endpoint(config)
+        if web.scheme == config.scheme:
+            return _with_origin(web, f"cwh_web_url reaches the listener (same scheme, no front "
+                                     f"end declared); listener from {config.origin}")
+        return self._listener_endpoint(config)
 
     def relay(self) -> Endpoint:
-        port, origin, unknown = DEFAULT_RELAY_PORT, "ScreenConnect default 8041", ""
-        if self.target.var("cwh_relay_port"):
-            port, origin = int(self.target.var("cwh_relay_port")), "inventory cwh_relay_port"
-        else:
-            uri, unknown = self._listen_uri("RelayListenUri")
-            if uri:
-                try:
-                    port, origin = parse_listen_uri(uri).port, f"web.config RelayListenUri {uri}"
-                except ListenUriError as exc:
-                    unknown = f"web.config RelayListenUri {uri!r} is not understood ({exc})"
-        return Endpoint("", "tcp", self.address, self.address, port, self.connect_port(port),
-                        origin, unknown)
+        """The relay as the runner reaches it: cwh_relay_port, else the configured port (through
+        cwh_port_map)."""
+        declared = self.target.var("cwh_relay_port")
+        if declared:
+            port = int(declared)
+            return Endpoint("", "tcp", self.address, self.address, port, port,
+                            "inventory cwh_relay_port (the relay port as reached)")
+        config = self.relay_config()
+        if self.network_only:
+            return Endpoint("", "tcp", self.address, self.address, config.port,
+                            self.connect_port(config.port), config.origin,
+                            assumed="cwh_relay_port is not set: ScreenConnect's default 8041 "
+                                    "is only assumed")
+        return Endpoint("", "tcp", self.address, self.address, config.port,
+                        self.connect_port(config.port), config.origin, config.unknown)
 
     def port_endpoint(self, port: int) -> Endpoint:
         return Endpoint("", "tcp", self.address, self.address, port, self.connect_port(port),
@@ -142,56 +235,70 @@ class RunnerView:
                 slot.value, slot.done = value, True
 
     def run_named(self, name: str) -> None:
-        """Run one of the catalog's probe names (prefetching, so judges find it done)."""
+        """Run one of the catalog's probe names (prefetching, so judges find it done). An
+        endpoint that is only a guess is not probed: its judges say Not_Reviewed without it."""
         if name in ("listener_port", "listener_http"):
             endpoint = self.web_listener()
             # The judge asks for HTTP only once TCP got through; don't wait twice on a drop.
-            if self.port(endpoint).state == "open" and name == "listener_http":
+            if not endpoint.unknown and self.port(endpoint).state == "open" and \
+                    name == "listener_http":
                 self.http(endpoint)
-        elif name in ("web_http", "web_http10_no_host", "web_options", "web_tls",
-                      "web_certificate"):
-            endpoint = self.web()
-            if name == "web_http":
-                self.http(endpoint)
-            elif name == "web_http10_no_host":
-                self.http(endpoint, guide_probe=True)
-            elif name == "web_options":
-                self.http(endpoint, "OPTIONS")
-            elif name == "web_tls" and endpoint.scheme == "https":
-                for version in LEGACY_VERSIONS:
-                    self.capability(version)
-                    self.tls_version(endpoint, version)
-            elif name == "web_certificate" and endpoint.scheme == "https":
-                self.certificate(endpoint)
+        elif name in ("web_port", "web_http", "web_http10_no_host", "web_options", "web_tls",
+                      "web_certificate", "web_script"):
+            self._run_web(name, self.web())
         elif name == "relay_port":
-            self.port(self.relay())
+            endpoint = self.relay()
+            if not endpoint.unknown:
+                self.port(endpoint)
         elif name.startswith("port_"):
             self.port(self.port_endpoint(int(name.removeprefix("port_"))))
         else:
             raise ValueError(f"unknown probe {name!r}")
+
+    def _run_web(self, name: str, endpoint: Endpoint) -> None:
+        if endpoint.unknown:
+            return
+        if name == "web_port":
+            self.port(endpoint)
+        elif name == "web_http":
+            self.http(endpoint)
+        elif name == "web_http10_no_host":
+            self.http(endpoint, guide_probe=True)
+        elif name == "web_options":
+            self.http(endpoint, "OPTIONS")
+        elif name == "web_script":
+            self.script(endpoint)
+        elif name == "web_tls" and endpoint.scheme == "https":
+            for version in LEGACY_VERSIONS:
+                self.capability(version)
+                self.tls_version(endpoint, version)
+        elif name == "web_certificate" and endpoint.scheme == "https":
+            self.certificate(endpoint)
 
     def port(self, endpoint: Endpoint) -> tcp.PortObservation:
         return self._once(("tcp", endpoint.address, endpoint.connect_port),
                           lambda: tcp.check_port(endpoint.address, endpoint.connect_port,
                                                  self.timeout))
 
-    def _connect_url(self, endpoint: Endpoint) -> str:
-        """The URL with the connect address and port, keeping the path."""
-        parts = urlsplit(endpoint.url)
-        host = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
-        return parts._replace(netloc=f"{host}:{endpoint.connect_port}").geturl()
-
-    def http(self, endpoint: Endpoint, method: str = "GET", *, guide_probe: bool = False) -> \
-            http.HttpObservation:
-        url = self._connect_url(endpoint)
-        host_header: Any = endpoint.host if endpoint.connect_port == endpoint.port else \
-            f"{endpoint.host}:{endpoint.port}"
+    def http(self, endpoint: Endpoint, method: str = "GET", *, guide_probe: bool = False,
+             path: str | None = None, read_body: int = 0) -> http.HttpObservation:
+        """One request to the endpoint's URL (or `path` relative to it), connected to the
+        endpoint's address and port; the URL's host is the SNI and the Host header."""
+        url = urljoin(endpoint.url, path) if path else endpoint.url
+        where = (endpoint.address, endpoint.connect_port)
         if guide_probe:
             # The guide's `curl -H 'Host:' <url> --http1.0 -I`: curl drops the header entirely.
-            return self._once(("http10", url), lambda: http.request(
-                url, "HEAD", host_header=None, http10=True, timeout=self.timeout))
-        return self._once(("http", method, url), lambda: http.request(
-            url, method, host_header=host_header, timeout=self.timeout))
+            return self._once(("http10", url, where), lambda: http.request(
+                url, "HEAD", host_header=None, http10=True, timeout=self.timeout,
+                connect_address=endpoint.address, connect_port=endpoint.connect_port))
+        return self._once(("http", method, url, where, read_body), lambda: http.request(
+            url, method, timeout=self.timeout, connect_address=endpoint.address,
+            connect_port=endpoint.connect_port, read_body=read_body))
+
+    def script(self, endpoint: Endpoint) -> http.HttpObservation:
+        """GET Script.ashx, the script every visitor of the login page loads (it names the
+        product version): the version as the server discloses it, no exploit path."""
+        return self.http(endpoint, path=http.SCRIPT_PATH, read_body=SCRIPT_BODY_LIMIT)
 
     def tls_version(self, endpoint: Endpoint, version: str) -> tls.TlsVersionObservation:
         return self._once(("tls", version, endpoint.connect_port), lambda: tls.probe_tls_version(
@@ -204,10 +311,16 @@ class RunnerView:
         return self._once(("capability", version), lambda: tls.client_capability(version))
 
     def certificate(self, endpoint: Endpoint) -> certificate.CertificateObservation:
+        # One web endpoint per host, so its port identifies it within this view.
         return self._once(("cert", endpoint.connect_port), lambda: certificate.inspect_certificate(
             endpoint.address, endpoint.connect_port, server_name=endpoint.host,
             ca_bundle=self.target.var("cwh_ca_bundle"), timeout=self.timeout,
             warn_days=int(self.target.var("cwh_cert_warn_days", 30))))
+
+
+def _with_origin(endpoint: Endpoint, origin: str) -> Endpoint:
+    return Endpoint(endpoint.url, endpoint.scheme, endpoint.host, endpoint.address, endpoint.port,
+                    endpoint.connect_port, origin, endpoint.unknown, endpoint.assumed)
 
 
 class _Slot:
@@ -219,7 +332,7 @@ class _Slot:
 
 def _sni(host: str) -> str | None:
     try:
-        ipaddress.ip_address(host)
+        ipaddress.ip_address(host.strip("[]"))
         return None
     except ValueError:
         return host

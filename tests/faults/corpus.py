@@ -23,10 +23,12 @@ from typing import Any
 import yaml
 
 from cwh.catalog.model import load_catalog
+from cwh.catalog.stig_rules import committed_releases
 from tests.e2e.audit_run import AuditRun, lab_host, run_audit, write_inventory
 
 CATALOG = load_catalog()
-ALL = frozenset(c.id for c in CATALOG.controls)
+# The corpus runs `-m stig` on WinRM hosts: the exposure audit (CWH-EXT-*) is not among them.
+ALL = frozenset(c.id for c in CATALOG.controls if c.handler != "external")
 REGISTRY = frozenset(c.id for c in CATALOG.controls
                      if any(cond.method == "registry" for cond in c.conditions()))
 SECEDIT = frozenset({"CWH-PWD-01", "CWH-PWD-02", "CWH-GPO-05"})
@@ -310,8 +312,117 @@ FAULTS: list[Fault] = [
               cwh_lab_password=LAB_ONLY_PASSWORD, ansible_port=5986,
               ansible_winrm_transport="basic", ansible_winrm_ca_trust_path="lab/ca.pem",
               cwh_attestations=ATTESTED_ACCT02),
+    # --- the runner's view against the host's (issue 14) --------------------------------------
+    # Another TLS endpoint answers the URL than the one http.sys binds (no front end declared).
+    image("served-certificate-not-bound", {"CWH-WEB-05"}, "the runner was served another "
+          "certificate", expect={"CWH-WEB-05": "Open"}),
+    # A port forward: users reach 8040 on 443 and the relay on 18041. The host view keeps
+    # judging the configured 8040 and 8041, the runner connects where users do: nothing moves.
+    Fault("port-forwarded", frozenset(), {"cwh_web_url": "https://{address}:443/",
+                                          "cwh_relay_port": 18041,
+                                          "cwh_lab_port_map": {8040: 10443, 8041: 18041}}),
+    # --- facts of the STIG's system kinds (issue 11): no guide control reads them, so none
+    # moves here; tests/stig/test_system_faults.py judges the STIG rules on the same images.
+    image("stig-acl-denied"),
+    image("stig-sddl-garbled"),
+    image("stig-event-log-moved-unreadable"),
+    image("stig-certificate-store-fails"),
+    image("stig-accounts-query-fails"),
+    image("stig-accounts-adsi-fails"),
+    image("stig-secure-boot-denied"),
+    image("stig-secure-boot-contradiction"),
+    image("stig-file-search-cut-off"),
+    Fault("stig-file-search-section-hangs", frozenset(),
+          {"cwh_lab_image": str(IMAGES / "stig-file-search-section-hangs.yml"),
+           "cwh_command_timeout_sec": 8}),
 ]
+# The Windows Server 2022 STIG rules each image touches (it extends hardened): never
+# NotAFinding, with a reason matching the pattern; every other rule of the system kinds keeps
+# hardened's verdict. Judged through tests/stig/harness.py by tests/stig/test_system_faults.py.
+_ACCOUNT_RULES = frozenset({"WN22-00-000020", "WN22-00-000060", "WN22-00-000190",
+                            "WN22-00-000200", "WN22-00-000210"})
+STIG_SYSTEM_FAULTS: dict[str, tuple[frozenset[str], str]] = {
+    "stig-acl-denied": (frozenset({"WN22-00-000160"}), "unauthorized operation"),
+    "stig-sddl-garbled": (frozenset({"WN22-00-000140", "WN22-AU-000060"}),
+                          "not understood|cannot be read"),
+    "stig-event-log-moved-unreadable": (frozenset({"WN22-AU-000040"}),
+                                        "registry access is not allowed"),
+    "stig-certificate-store-fails": (frozenset({"WN22-PK-000010"}), "Keyset does not exist"),
+    "stig-accounts-query-fails": (_ACCOUNT_RULES, "Provider load failure"),
+    "stig-accounts-adsi-fails": (_ACCOUNT_RULES - {"WN22-00-000200", "WN22-00-000210"},
+                                 "The network path was not found"),
+    "stig-secure-boot-denied": (frozenset({"WN22-00-000470"}), "Access was denied"),
+    "stig-secure-boot-contradiction": (frozenset({"WN22-00-000470"}), "contradictory"),
+    "stig-file-search-cut-off": (frozenset({"WN22-00-000240"}),
+                                 "stopped at the search's limit of 47 s"),
+    "orphaned-sid": (frozenset({"WN22-MS-000010"}), r"\(unresolved\)"),
+    "unrolled-arrays": (frozenset(), ""),  # read exactly as the protected collector's answer
+}
 
+# --- STIG policy facts (issue 11): auditpol, secedit holders, services, domain SIDs ----------
+# The guide's controls keep their verdicts under each; what the STIG rules make of them is
+# STIG_FAULTS below (tests/faults/test_fault_stig_policy.py).
+STIG_POLICY_IMAGES = ("auditpol-german", "auditpol-german-no-backup", "auditpol-unreadable",
+                      "auditpol-contradictory", "secedit-unresolvable-sid",
+                      "service-query-fails")
+FAULTS += [image(name) for name in STIG_POLICY_IMAGES]
+FAULTS.append(image("identity-domain-sid-unknown", {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"},
+                    "joined to the domain",
+                    expect=dict.fromkeys(("CWH-NET-03", "CWH-NET-04", "CWH-NET-05"),
+                                         "Not_Applicable")))
+
+
+@dataclass(frozen=True)
+class StigFault:
+    """A fault image (extends hardened, Windows Server 2022) and the STIG rules it touches: each
+    must be Open or Not_Reviewed (or exactly `expect`'s status) with a reason matching `why`;
+    every other policy rule keeps the verdict it has on the clean hardened host, unless the
+    fault changes the host's role (`moves_role`) and so which rules apply."""
+
+    image: str
+    touches: frozenset[str]
+    why: str = ""
+    expect: dict[str, str] = field(default_factory=dict)
+    moves_role: bool = False
+
+    @property
+    def host_name(self) -> str:
+        return f"f-{self.image}"
+
+
+def _stig_ids(kind: str, guids: tuple[str, ...] = ()) -> frozenset[str]:
+    """The 2022 release's rules for a standalone server with a check of this kind (and one of
+    these GUIDs)."""
+    rules = committed_releases()["MS_Windows_Server_2022_STIG"].rules
+    return frozenset(r.stig_id for r in rules for c in r.checks if c.get("kind") == kind and
+                     "standalone" in r.roles and (not guids or c.get("guid") in guids))
+
+
+def _all(ids: frozenset[str], status: str) -> dict[str, str]:
+    return dict.fromkeys(ids, status)
+
+
+AUDIT_RULES = _stig_ids("audit_policy")
+CONTRADICTED = _stig_ids("audit_policy", ("{0CCE923F-69AE-11D9-BED3-505054503030}",
+                                          "{0CCE9215-69AE-11D9-BED3-505054503030}"))
+DOMAIN_DENY = frozenset({"WN22-MS-000090", "WN22-MS-000100", "WN22-MS-000110"})
+STIG_FAULTS: list[StigFault] = [
+    StigFault("auditpol-german", frozenset()),  # judged by GUID and number: nothing moves
+    StigFault("auditpol-german-no-backup", AUDIT_RULES, "not auditpol's English",
+              _all(AUDIT_RULES, "Not_Reviewed")),
+    StigFault("auditpol-unreadable", AUDIT_RULES, "privilege is not held",
+              _all(AUDIT_RULES, "Not_Reviewed")),
+    StigFault("auditpol-contradictory", CONTRADICTED, "disagree: contradictory",
+              _all(CONTRADICTED, "Not_Reviewed")),
+    StigFault("secedit-unresolvable-sid", frozenset({"WN22-00-000450", "WN22-UR-000040"}),
+              "unresolved: .*-1099|svc-vault .*RPC server is unavailable",
+              {"WN22-00-000450": "Open", "WN22-UR-000040": "Not_Reviewed"}),
+    StigFault("service-query-fails", frozenset({"WN22-00-000110"}), "Provider load failure",
+              {"WN22-00-000110": "Not_Reviewed"}),
+    StigFault("identity-domain-sid-unknown", DOMAIN_DENY,
+              "the SID of the host's domain was not collected", _all(DOMAIN_DENY, "Not_Reviewed"),
+              moves_role=True),
+]
 
 
 @dataclass(frozen=True)

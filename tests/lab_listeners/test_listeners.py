@@ -274,3 +274,37 @@ def test_tls_settings_reject_unknown_versions() -> None:
 def test_weak_rsa_1024_key_loads_in_the_lab() -> None:
     with web_endpoint(tls=leaf(key_size=1024)) as web:
         assert web.running
+
+
+# --- the login page's script, and what clients sent --------------------------------------------
+
+def test_script_ashx_names_the_product_version_it_was_given() -> None:
+    endpoint = _endpoint(product_version="23.9.7.8804")
+    for path in (b"/Script.ashx", b"/script.ashx?__Cache=81f2495b", b"/sc/Script.ashx"):
+        response = endpoint.respond(b"GET " + path + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert response.status == 200
+        assert b'"productVersion":"23.9.7.8804"' in response.body
+    assert b"productVersion" not in _endpoint().respond(
+        b"GET /Script.ashx HTTP/1.1\r\nHost: a\r\n\r\n").body
+
+
+def test_the_setup_wizard_is_not_served() -> None:
+    response = _endpoint().respond(b"GET /SetupWizard.aspx/ HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert response.status == 404
+
+
+def test_every_request_head_is_kept_and_handed_on() -> None:
+    seen = []
+    with web_endpoint(tls=leaf()) as web:
+        web.on_request = seen.append
+        with _connect(web.address, web.port) as raw:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            with context.wrap_socket(raw, server_hostname="support.example.com") as tls:
+                tls.sendall(b"GET /Script.ashx HTTP/1.1\r\nHost: support.example.com\r\n\r\n")
+                while tls.recv(65536):
+                    pass
+    assert list(web.requests) == seen and len(seen) == 1
+    assert seen[0]["request_line"] == "GET /Script.ashx HTTP/1.1"
+    assert seen[0]["headers"] == ["Host: support.example.com"]
+    assert seen[0]["sni"] == "support.example.com"

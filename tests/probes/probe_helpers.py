@@ -82,12 +82,13 @@ def web_endpoint(
     *, tls: Issued | None = None, min_version: str = "TLSv1.2", max_version: str = "TLSv1.3",
     server_header: str | None = None, options_allowed: bool = False,
     internal_redirect: str | None = None, io_timeout: float = 5.0,
+    product_version: str | None = None,
 ) -> Iterator[WebEndpoint]:
     settings = TlsSettings(tls.cert_pem, tls.key_pem, min_version, max_version) if tls else None
     endpoint = WebEndpoint(
         next_address(), 0, tls=settings, server_header=server_header,
         options_allowed=options_allowed, internal_redirect=internal_redirect,
-        io_timeout=io_timeout,
+        io_timeout=io_timeout, product_version=product_version,
     )
     with endpoint:
         yield endpoint

@@ -27,7 +27,7 @@ from tests.e2e.audit_run import lab_host, write_inventory
 # The inventory's organization-defined values for the lab hosts (README, docs/stig-rules.md).
 LAB_INPUTS: dict[str, Any] = {
     "cwh_time_sources": ["time.lab.example"],
-    "cwh_application_accounts": [],
+    "cwh_application_accounts": ["svc-backup"],  # the backup agent's service account
     "cwh_backup_operators": [],
 }
 

@@ -37,10 +37,21 @@ class RuleContext:
     inputs: Mapping[str, Any]  # the inventory's cwh_ variables, STIG defaults filled in
 
 
+@dataclass(frozen=True)
+class NotApplicableOutcome(Outcome):
+    """A check whose subject does not exist where DISA says that makes the rule NA ("If none
+    exist, this is NA"): the rule is Not_Applicable with this evidence. `passed` stays None, so
+    anything that does not know this class reads it as unknown, never as a pass."""
+
+
 CheckJudge = Callable[[Mapping[str, Any], HostFacts, RuleContext], Outcome]
 CHECK_JUDGES: dict[str, CheckJudge] = {}
 # The modules that register judges for kinds (each imports check_judge from here).
-KIND_MODULES: tuple[str, ...] = ()
+KIND_MODULES: tuple[str, ...] = (
+    "registry", "account_policy", "user_rights", "audit_policy", "components", "firewall_time",
+)
+KIND_MODULES += ("system_acl", "system_certificates", "system_accounts", "system_platform",
+                 "system_directory", "system_software")  # the STIG's system kinds
 
 
 def check_judge(*kinds: str) -> Callable[[CheckJudge], CheckJudge]:
@@ -157,15 +168,28 @@ def judge_rule(rule: StigRule, facts: HostFacts, inputs: Mapping[str, Any]) -> V
     missing = [name for name in rule.inputs
                if INPUTS.get(name) and INPUTS[name].default is REQUIRED
                and context.inputs.get(name) is None]
-    if missing:
-        return Verdict(Status.NOT_REVIEWED, f"needs the organization-defined value "
-                       f"{', '.join(missing)} in the inventory (docs/stig-rules.md)",
-                       evidence=(role_evidence,))
+    needs_input = Verdict(Status.NOT_REVIEWED, f"needs the organization-defined value "
+                          f"{', '.join(missing)} in the inventory (docs/stig-rules.md)",
+                          evidence=(role_evidence,))
     checks = [c for c in rule.checks if _applies(c, context)]
     if not checks:
-        return not_reviewed(f"none of the rule's checks applies to {ROLE_WORDS[role]}")
-    outcome = combine(rule.combine, [judge_check(c, facts, context) for c in checks])
-    return to_verdict(outcome)
+        return needs_input if missing else \
+            not_reviewed(f"none of the rule's checks applies to {ROLE_WORDS[role]}")
+    try:
+        outcomes = [judge_check(c, facts, context) for c in checks]
+    except (KeyError, TypeError, ValueError):
+        if missing:  # a judge that needed the value; the missing value is the answer
+            return needs_input
+        raise
+    # DISA's "if none exist, this is NA" (an empty Backup Operators group) holds whether or not
+    # the organization has said who may be there; a missing value never decides anything else.
+    absent = next((o for o in outcomes if isinstance(o, NotApplicableOutcome)), None)
+    if absent is not None and not any(o.passed is False for o in outcomes):
+        return Verdict(Status.NOT_APPLICABLE, absent.unknown_reason, observed=absent.observed,
+                       evidence=absent.evidence)
+    if missing:
+        return needs_input
+    return to_verdict(combine(rule.combine, outcomes))
 
 
 # Last, so the kind modules find check_judge and RuleContext defined when they import them.

@@ -1,0 +1,93 @@
+"""The bundled lab hosts through the real path (tests/stig/harness.py: WinRM, the collector's one
+round trip, the facts document, judge_rule) on every automated rule of the STIG's system kinds:
+lab-hardened (2022) NotAFinding, lab-drifted (2019) Open, Not_Applicable only where the host's
+role or DISA's own condition says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from cwh.judge.verdict import Status
+from tests.stig.harness import LAB_INPUTS, JudgedHost, judge_lab_hosts
+
+KINDS = {"acl", "certificate", "accounts", "group_members", "device_guard", "firmware", "tpm",
+         "os", "volumes", "ldap_policy", "applocker", "files", "shares"}
+# Rules a real host of the image cannot fail or pass, with why.
+EXCEPTIONS = {
+    # Every Windows Server 2019 release is build 17763, the rule's own bound: no 2019 host
+    # (and so no image that is one) can be Open on it.
+    ("lab-drifted", "WN19-00-000100"): Status.NOT_A_FINDING,
+}
+# Not_Applicable other than by role: DISA's own "If none exist, this is NA".
+NOT_APPLICABLE = {("lab-hardened", "WN22-00-000040"): "has no members"}  # Backup Operators
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory) -> dict[str, JudgedHost]:
+    return judge_lab_hosts(tmp_path_factory.mktemp("stig-system"),
+                           {"lab-hardened": "hardened", "lab-drifted": "drifted"})
+
+
+def _wrong(host: JudgedHost, wanted: Status) -> list[str]:
+    wrong = []
+    for rule in host.rules(KINDS):
+        verdict = host.verdicts[rule.stig_id]
+        expected = EXCEPTIONS.get((host.name, rule.stig_id), wanted)
+        if verdict.status is Status.NOT_APPLICABLE:
+            continue  # judged by test_not_applicable_only_where_the_role_or_disa_says_so
+        if verdict.status is not expected:
+            wrong.append(f"{rule.stig_id}: {verdict.status} ({verdict.reason[:300]})")
+    return wrong
+
+
+def test_the_lab_inventory_declares_what_the_rules_need():
+    assert LAB_INPUTS["cwh_application_accounts"] == ["svc-backup"]
+    assert LAB_INPUTS["cwh_backup_operators"] == []
+
+
+def test_hardened_is_not_a_finding_on_every_rule_of_the_system_kinds(judged):
+    host = judged["lab-hardened"]
+    assert len(host.rules(KINDS)) >= 33  # every rule of these kinds in the release
+    assert not _wrong(host, Status.NOT_A_FINDING)
+
+
+def test_drifted_is_open_on_every_rule_of_the_system_kinds(judged):
+    host = judged["lab-drifted"]
+    assert len(host.rules(KINDS)) >= 33  # every rule of these kinds in the release
+    assert not _wrong(host, Status.OPEN)
+
+
+def test_not_applicable_only_where_the_role_or_disa_says_so(judged):
+    for host in judged.values():
+        for rule in host.rules(KINDS):
+            verdict = host.verdicts[rule.stig_id]
+            if verdict.status is not Status.NOT_APPLICABLE:
+                continue
+            condition = NOT_APPLICABLE.get((host.name, rule.stig_id))
+            if condition is not None:
+                assert condition in verdict.reason, (rule.stig_id, verdict.reason)
+            else:  # the lab hosts are standalone: only dc / member rules are NA by role
+                assert "standalone" not in rule.roles, (rule.stig_id, verdict.reason)
+                assert "this host is a standalone (workgroup) server" in verdict.reason
+
+
+def test_every_pass_and_finding_names_what_was_read_and_where(judged):
+    for host in judged.values():
+        for rule in host.rules(KINDS):
+            verdict = host.verdicts[rule.stig_id]
+            if verdict.status in (Status.NOT_A_FINDING, Status.OPEN):
+                assert verdict.evidence and verdict.observed, rule.stig_id
+                assert all(e.source and e.location for e in verdict.evidence), rule.stig_id
+
+
+def test_the_drifted_findings_are_the_drift_the_image_states(judged):
+    host = judged["lab-drifted"]
+    reasons = {rule.stig_id: host.verdicts[rule.stig_id].reason for rule in host.rules(KINDS)}
+    assert "AU (S-1-5-11) holds Modify" in reasons["WN19-00-000140"]
+    assert "Program Files (x86)" in reasons["WN19-00-000150"]
+    assert "sc-drifted-iis.pfx" in reasons["WN19-00-000240"]
+    assert "E: is exFAT" in reasons["WN19-00-000130"]
+    assert "'BIOS'" in reasons["WN19-00-000460"]
+    assert "adm-jdoe" in reasons["WN19-00-000190"] and "never" in reasons["WN19-00-000190"]
+    assert "scan" in reasons["WN19-00-000200"]
+    assert "svc-backup" in reasons["WN19-00-000040"]
