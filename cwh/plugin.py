@@ -7,7 +7,6 @@ project's own tests (tests/) run without an inventory, a lab or reports.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
 from collections import defaultdict
@@ -33,9 +32,10 @@ from cwh.report import cci, exitcodes, junit
 from cwh.report.collector import ResultCollector, asset_of
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.record import build_record
-from cwh.report.rundir import RUNNING, RunDir, mark_refused
+from cwh.report.rundir import RUNNING, RunDir
 from cwh.text import printable
 from cwh.transport.backend import host_for, register
+from cwh.usage_guard import guard_parse
 
 CONTROLS_DIR = "tests_controls"
 CASE_PARAM = "cwh_case"
@@ -44,12 +44,6 @@ RUN_DIR_KEY = pytest.StashKey[RunDir]()
 
 
 # --- options ----------------------------------------------------------------------------------
-
-# The options pytest_addoption adds that take a value: a refused command line is read without
-# argparse (_refused_report_dir).
-_VALUE_OPTIONS = ("--inventory", "--limit", "--waivers", "--fail-on", "--stig-xccdf",
-                  "--cci-list", "--cwh-report-dir", "--cwh-lab", "--cwh-lab-dir")
-
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: Any) -> None:
     group = parser.getgroup("cwh", "ScreenConnect hardening audit")
@@ -80,61 +74,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: Any) -> None:
     parser.addini("cwh_report_dir", "default report directory", default="reports")
     parser.addini("cwh_stig_xccdf", "DISA XCCDF benchmarks to use by default", type="paths",
                   default=[])
-    _mark_report_dir_when_refused(parser, pluginmanager)
+    # A command line pytest refuses must not leave the last run's evidence looking current.
+    guard_parse(parser, pluginmanager, CONTROLS_DIR, _VALUE_OPTIONS)
 
 
-def _mark_report_dir_when_refused(parser: pytest.Parser, pluginmanager: Any) -> None:
-    """When pytest refuses the command line (an unknown option, a bad choice, -p no:terminal
-    with addopts' -ra), it stops inside its own parsing and no hook of any plugin runs again:
-    pytest_configure, where the run opens its report directory, never comes. The parse that
-    refuses it is the last one, after this plugin's options are known, so wrap it: on
-    UsageError, mark the audit's report directory (cwh/report/rundir.py mark_refused), then
-    let pytest report the error as always. Errors in pytest's first parse of its own options
-    (--maxfail=x) come before any plugin is loaded: nothing can act on those."""
-    parse = parser.parse
-
-    def parse_or_mark(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return parse(*args, **kwargs)
-        except pytest.UsageError as exc:
-            with contextlib.suppress(Exception):  # never in the way of pytest's own message
-                report_dir = _refused_report_dir(pluginmanager.get_plugin("pytestconfig"),
-                                                 [str(a) for a in (args[0] if args else [])])
-                if report_dir is not None:
-                    mark_refused(report_dir, printable(str(exc).splitlines()[0]))
-            raise
-
-    parser.parse = parse_or_mark  # type: ignore[method-assign]
-
-
-def _refused_report_dir(config: Any, args: list[str]) -> Path | None:
-    """The report directory of a refused command line: --cwh-report-dir when it names one (the
-    last, as argparse takes it), else the ini default when the run would audit tests_controls
-    (the paths it names, else testpaths); None for the project's own tests."""
-    named = None
-    for index, arg in enumerate(args):
-        if arg == "--cwh-report-dir" and index + 1 < len(args):
-            named = args[index + 1]
-        elif arg.startswith("--cwh-report-dir="):
-            named = arg.split("=", 1)[1]
-    root = Path(config.rootpath)
-    if named is None:
-        # Before this plugin's options were known, pytest took their values for paths
-        # (`--fail-on cat4`, `--inventory inv.yml`): those are not paths.
-        values = {args[i + 1] for i, arg in enumerate(args[:-1]) if arg in _VALUE_OPTIONS}
-        given = getattr(config.known_args_namespace, "file_or_dir", None) or []
-        paths = [a for a in given if str(a) not in values] or list(config.getini("testpaths"))
-        controls = (root / CONTROLS_DIR).resolve()
-        audits = False
-        for arg in paths:
-            path = (config.invocation_params.dir / str(arg).split("::", 1)[0]).resolve()
-            audits = audits or path == controls or controls in path.parents or \
-                path in controls.parents
-        if not audits:
-            return None
-        named = config.getini("cwh_report_dir")
-    path = Path(named)
-    return path if path.is_absolute() else root / path
+# The options above that take a value: a refused command line is read without argparse.
+_VALUE_OPTIONS = ("--inventory", "--limit", "--waivers", "--fail-on", "--stig-xccdf",
+                  "--cci-list", "--cwh-report-dir", "--cwh-lab", "--cwh-lab-dir")
 
 
 def _audits(config: pytest.Config) -> bool:
