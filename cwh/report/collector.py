@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from cwh.audit import Audit
 
 NOT_SELECTED = ("{host}: not audited: no selected control ran for this inventory host (-k, "
-                "--deselect or test IDs left it out; --limit is how to leave hosts out)")
+                "-m, --deselect or test IDs left it out; --limit is how to leave hosts out)")
 
 
 def asset_of(target: Target, facts: HostFacts | None,
