@@ -65,3 +65,4 @@ def test_two_inventory_hosts_judged_on_one_machine_never_pass(tmp_path):
     merged = merge(tmp_path / "fleet", run.report_dir)
     assert merged.returncode == 6, merged.stdout + merged.stderr
     assert "at most one was audited" in merged.stdout
+
