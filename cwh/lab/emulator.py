@@ -145,22 +145,36 @@ def _secedit(image: Image, request: dict) -> dict:
             "principals": policy_sections.right_holders(image, inf)}
 
 
+def _member_type(kind: Any) -> str:
+    """What Get-CwhMemberType (or the ADSI branch) makes of a member of this image type."""
+    return kind if kind in ("User", "Group") else "Other"
+
+
 def _local_admins(image: Image, request: dict) -> dict:
+    """A member's `object_class` in the image is its type (User, Group; default User). The
+    group's `object_class_text` plays localized Windows: the text Get-LocalGroupMember prints
+    for each type ({User: Benutzer, Group: Gruppe}); the collector's member_type stays the
+    type. ADSI's class names are never translated."""
     groups = image.get("local_groups") or {}
     group = groups.get(ADMINISTRATORS)
     if not isinstance(group, dict):
         raise SectionFailure("Group S-1-5-32-544 was not found.")
     members = group.get("members") or []
+    printed = group.get("object_class_text") or {}
     orphaned = any(m.get("orphaned") for m in members)
     shaped = []
     for member in members:
         if orphaned:  # Get-LocalGroupMember fails; the ADSI fallback sees the raw SIDs
+            kind = None if member.get("orphaned") else member.get("object_class", "User")
             shaped.append({"name": None if member.get("orphaned") else member.get("name"),
-                           "sid": member.get("sid"), "object_class": member.get("object_class"),
+                           "sid": member.get("sid"), "object_class": kind,
+                           "member_type": _member_type(kind),
                            "principal_source": None, "resolved": not member.get("orphaned")})
         else:
+            kind = member.get("object_class", "User")
             shaped.append({"name": member.get("name"), "sid": member.get("sid"),
-                           "object_class": member.get("object_class", "User"),
+                           "object_class": printed.get(kind, kind),
+                           "member_type": _member_type(kind),
                            "principal_source": member.get("principal_source", "Local"),
                            "resolved": True})
     return {
