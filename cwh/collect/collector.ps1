@@ -1,4 +1,4 @@
-# cwh-collector-version: 2
+# cwh-collector-version: 3
 # ConnectWise ScreenConnect hardening audit: the fact collector.
 #
 # Runs once per host per audit (Windows PowerShell 5.1 or later) and only reads. The suite sends
@@ -343,8 +343,24 @@ function Resolve-CwhRightHolders {
     }
 }
 
+# Get-LocalGroupMember's ObjectClass is a resource string of the LocalAccounts module, translated
+# on localized Windows ("Benutzer", "Gruppe"). The module's own LocalUser and LocalGroup objects
+# carry the same strings, so comparing with them gives the type whatever the language: User,
+# Group, Other, or $null when the texts cannot be told apart (or the types are not there).
+function Get-CwhMemberType([string]$class) {
+    try {
+        $user = (New-Object Microsoft.PowerShell.Commands.LocalUser).ObjectClass
+        $group = (New-Object Microsoft.PowerShell.Commands.LocalGroup).ObjectClass
+    } catch { return $null }
+    if ($user -ceq $group) { return $null }
+    if ($class -ceq $user) { return 'User' }
+    if ($class -ceq $group) { return 'Group' }
+    return 'Other'
+}
+
 # Administrators by its well-known SID (the name is localized). Get-LocalGroupMember fails on
-# orphaned SIDs, so fall back to ADSI and report members whose SID does not resolve.
+# orphaned SIDs, so fall back to ADSI and report members whose SID does not resolve. ADSI's
+# class names (User, Group) are schema names, never translated.
 function Get-CwhLocalAdmins {
     $sid = New-Object Security.Principal.SecurityIdentifier('S-1-5-32-544')
     $groupName = $sid.Translate([Security.Principal.NTAccount]).Value
@@ -354,6 +370,7 @@ function Get-CwhLocalAdmins {
         $members = @(Get-LocalGroupMember -SID $sid | ForEach-Object {
             [ordered]@{
                 name = $_.Name; sid = $_.SID.Value; object_class = "$($_.ObjectClass)"
+                member_type = Get-CwhMemberType "$($_.ObjectClass)"
                 principal_source = "$($_.PrincipalSource)"; resolved = $true
             }
         })
@@ -368,9 +385,10 @@ function Get-CwhLocalAdmins {
             $name = $null
             $resolved = $true
             try { $name = $memberSid.Translate([Security.Principal.NTAccount]).Value } catch { $resolved = $false }
+            $class = "$($type.InvokeMember('Class', 'GetProperty', $null, $member, $null))"
             [ordered]@{
-                name = $name; sid = $memberSid.Value
-                object_class = $type.InvokeMember('Class', 'GetProperty', $null, $member, $null)
+                name = $name; sid = $memberSid.Value; object_class = $class
+                member_type = $(if ($class -in 'User', 'Group') { $class } else { 'Other' })
                 principal_source = $null; resolved = $resolved
             }
         })
@@ -480,10 +498,10 @@ function Get-CwhServices {
 # the Server header again. So every web.config under the physical path of each virtual
 # directory is read (within the text limit). applicationHost.config is parsed here only to find
 # those paths, with DTDs prohibited and no resolver: a hostile file expands nothing on the host.
-$MaxIisSiteConfigs = 500
-
 function Get-CwhIisSiteConfigs {
     param([string]$ConfigText)
+    # Inside the function: a section's runspace gets the functions, not script variables.
+    $MaxIisSiteConfigs = 500
     $settings = New-Object Xml.XmlReaderSettings
     $settings.DtdProcessing = [Xml.DtdProcessing]::Prohibit
     $settings.XmlResolver = $null

@@ -40,7 +40,7 @@ from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.section_error import SectionFailure
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "2"
+EMULATED_COLLECTOR_VERSION = "3"
 # What the collector reads from the request before any section runs (Set-StrictMode makes a
 # missing one fatal).
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
@@ -145,22 +145,36 @@ def _secedit(image: Image, request: dict) -> dict:
             "principals": policy_sections.right_holders(image, inf)}
 
 
+def _member_type(kind: Any) -> str:
+    """What Get-CwhMemberType (or the ADSI branch) makes of a member of this image type."""
+    return kind if kind in ("User", "Group") else "Other"
+
+
 def _local_admins(image: Image, request: dict) -> dict:
+    """A member's `object_class` in the image is its type (User, Group; default User). The
+    group's `object_class_text` plays localized Windows: the text Get-LocalGroupMember prints
+    for each type ({User: Benutzer, Group: Gruppe}); the collector's member_type stays the
+    type. ADSI's class names are never translated."""
     groups = image.get("local_groups") or {}
     group = groups.get(ADMINISTRATORS)
     if not isinstance(group, dict):
         raise SectionFailure("Group S-1-5-32-544 was not found.")
     members = group.get("members") or []
+    printed = group.get("object_class_text") or {}
     orphaned = any(m.get("orphaned") for m in members)
     shaped = []
     for member in members:
         if orphaned:  # Get-LocalGroupMember fails; the ADSI fallback sees the raw SIDs
+            kind = None if member.get("orphaned") else member.get("object_class", "User")
             shaped.append({"name": None if member.get("orphaned") else member.get("name"),
-                           "sid": member.get("sid"), "object_class": member.get("object_class"),
+                           "sid": member.get("sid"), "object_class": kind,
+                           "member_type": _member_type(kind),
                            "principal_source": None, "resolved": not member.get("orphaned")})
         else:
+            kind = member.get("object_class", "User")
             shaped.append({"name": member.get("name"), "sid": member.get("sid"),
-                           "object_class": member.get("object_class", "User"),
+                           "object_class": printed.get(kind, kind),
+                           "member_type": _member_type(kind),
                            "principal_source": member.get("principal_source", "Local"),
                            "resolved": True})
     return {
@@ -551,10 +565,16 @@ class CollectorProcess:
             # exits 0 having written nothing (console-mode stdin, or no Send at all).
             return CommandResult(stdout=b"")
         try:
-            script = decode_stdin_payload(stdin)
+            base64.b64decode(b"".join(stdin.split()), validate=True)
         except ValueError:
             return _powershell_error('Exception calling "FromBase64String" with "1" argument(s): '
                                      '"The input is not a valid Base-64 string."')
+        try:
+            script = decode_stdin_payload(stdin)
+        except ValueError:  # what GZipStream says of bytes that are not gzip
+            return _powershell_error('Exception calling "ReadToEnd" with "0" argument(s): "The '
+                                     'magic number in GZip header is not correct. Make sure you '
+                                     'are passing in a GZip stream."')
         parts = split_collector(script)
         if parts is None:
             return _powershell_error("lab: this stand-in only runs the cwh collector script; "

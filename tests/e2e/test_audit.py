@@ -15,6 +15,7 @@ from tests.e2e.audit_run import (
     AUTOMATED_A,
     REPO,
     lab_host,
+    lab_machine,
     loopback,
     run_audit,
     write_inventory,
@@ -212,7 +213,9 @@ def test_adhoc_hosts_url_without_inventory(tmp_path):
 
 @pytest.mark.parametrize("workers", [None, "2"])
 def test_each_host_is_one_winrm_command_with_and_without_xdist(tmp_path, workers):
-    hosts = {f"h{i}": lab_host("hardened" if i % 2 else "drifted") for i in range(4)}
+    # two of each image, each its own machine
+    hosts = {f"h{i}": lab_machine(tmp_path, "hardened" if i % 2 else "drifted", i)
+             for i in range(4)}
     inventory = write_inventory(tmp_path, hosts)
     args = ["-m", "stig"] + (["-n", workers] if workers else [])
     run = run_audit(tmp_path, inventory, *args)

@@ -47,9 +47,11 @@ def waivers(tmp_path: Path, *entries: dict) -> Path:
     return path
 
 
+# A year from now, whatever today is: a waiver runs 3 years at most.
 WAIVER = {"id": "W-7", "control": "CWH-GPO-04", "hosts": ["sc-*"],
           "justification": "kiosk media player needs AutoRun until the rebuild",
-          "approver": "J. Smith (ISSO)", "ticket": "CHG-1234", "expires": "2099-12-31"}
+          "approver": "J. Smith (ISSO)", "ticket": "CHG-1234",
+          "expires": (dt.date.today() + dt.timedelta(days=365)).isoformat()}
 
 
 # --- exit codes -------------------------------------------------------------------------------
@@ -110,6 +112,8 @@ def test_expired_waiver_counts_again_and_says_so(tmp_path):
     ({"justification": None}, "'justification' is required"),
     ({"expires": "next tuesday"}, "expires must be a date"),
     ({"expires": "2026-13-45"}, "expires must be a date"),
+    ({"expires": "9999-12-31"}, "expires 9999-12-31 is more than 3 years away"),  # M1
+    ({"expires": 0}, "expires must be a date"),
 ])
 def test_bad_waiver_file_stops_before_connecting(tmp_path, change, message):
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
@@ -122,8 +126,9 @@ def test_bad_waiver_file_stops_before_connecting(tmp_path, change, message):
 
 
 def test_attestation_answers_a_manual_control(tmp_path):
+    assessed = (dt.date.today() - dt.timedelta(days=30)).isoformat()  # within its year
     attested = {"CWH-ACCT-02": {"status": "NotAFinding", "by": "A. Assessor",
-                                "date": "2026-11-02", "note": "AppLocker denies browsers"}}
+                                "date": assessed, "note": "AppLocker denies browsers"}}
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened",
                                                          cwh_attestations=attested)})
     run = run_audit(tmp_path, inventory, "-m", "accounts")

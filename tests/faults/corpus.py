@@ -430,6 +430,54 @@ STIG_FAULTS: list[StigFault] = [
               moves_role=True),
 ]
 
+
+@dataclass(frozen=True)
+class NamedFault(Fault):
+    """A fault whose inventory name is part of it (an address), not f-<name>."""
+
+    inventory_name: str = ""
+
+    @property
+    def host_name(self) -> str:
+        return self.inventory_name
+
+
+# Faults that need their own inventory name (outside loopback()'s 127.64-250 range, so no
+# other test's host takes the address).
+FAULTS += [
+    # Known by address only, ansible_host a typo: the machine reached owns 127.61.0.5 only.
+    NamedFault("identity-address-typo", ALL,
+               {"cwh_lab_image": str(IMAGES / "identity-address-typo.yml"),
+                "ansible_host": "127.61.0.5", "cwh_expected_hostname": None},
+               r"127\.61\.0\.6 is not among the host's own addresses \(127\.61\.0\.5\)",
+               inventory_name="127.61.0.6"),
+    # Profiles whose names differ only in white space, with different states (finding 3).
+    image("firewall-profiles-whitespace-variant", {*SMB_PORTS, "CWH-STIG-06"},
+          "'Private' is listed 2 times with different values",
+          expect=dict.fromkeys({*SMB_PORTS, "CWH-STIG-06"}, "Not_Reviewed")),
+    # A LocalPort that is no port Windows writes: unknown, never "does not cover" (4, 12).
+    # NET-01/02 keep their verdict: their own rules allow 8040 and 8041 whatever this one says.
+    image("firewall-port-garbled", SMB_PORTS, "ports that cannot be read",
+          expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
+    image("firewall-port-superscript", SMB_PORTS, "ports that cannot be read",
+          expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
+    # Account names that only Unicode case folding makes approved (finding 5).
+    Fault("admin-kelvin-sign", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "admin-kelvin-sign.yml"),
+           "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor", "kadmin"]},
+          re.escape("not approved: SC-HARDENED\\\u212aadmin"), expect={"CWH-ACCT-01": "Open"}),
+    Fault("admin-long-s-pattern", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "admin-long-s-pattern.yml"),
+           "cwh_admin_name_pattern": "svc-.*"},
+          re.escape("not approved: CORP\\\u017fvc-backdoor"), expect={"CWH-ACCT-01": "Open"}),
+    # A domain group on German Windows (ObjectClass "Gruppe"), named as the pattern wants (M6).
+    Fault("localized-group-matches-pattern", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "localized-group-matches-pattern.yml"),
+           "cwh_admin_name_pattern": "adm-.*"},
+          r"not approved: CORP\\adm-admins", expect={"CWH-ACCT-01": "Open"}),
+]
+
+
 def write_generated_images(directory: Path) -> None:
     """Images too large to keep in the repository: thousands of firewall rules and software
     entries, one of the rules (deep in the list) opening TCP 445."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 
 import pytest
 from pypsrp.shell import Process, SignalCode, WinRS
@@ -35,6 +36,12 @@ from .support import PASSWORD, USER, Lab
 def lab(tmp_path):
     with Lab(tmp_path) as lab:
         yield lab
+
+
+def _incompressible(size: int) -> str:
+    """A PowerShell comment of `size` characters that gzip cannot shrink (the payload is
+    compressed, so a run of one letter would fit any envelope)."""
+    return "# " + secrets.token_hex(size // 2)
 
 
 def settings(ep, **extra) -> ConnectionSettings:
@@ -101,7 +108,7 @@ def test_every_envelope_of_a_large_script_fits_the_limit_with_margin(lab):
     envelope, header included, under the 150 KiB that every default Windows accepts."""
     _digest_handler(lab)
     ep = lab.endpoint("large", max_envelope_kb=150)
-    script = "# " + "x" * (1024 * 1024)
+    script = _incompressible(1024 * 1024)
 
     out, _, code = run_suite(ep, script)
 
@@ -119,7 +126,7 @@ def test_an_envelope_over_the_suites_limit_is_never_sent(lab, monkeypatch):
     monkeypatch.setattr(session_module, "send_chunk_bytes", lambda limit: 200 * 1024)
 
     with pytest.raises(HostError) as info:
-        run_suite(ep, "# " + "x" * (400 * 1024))
+        run_suite(ep, _incompressible(400 * 1024))
 
     assert "over the 145408 bytes it keeps every request to" in str(info.value)
     assert [e for e in lab.events(ep) if e["action"] == "Send"] == []
@@ -131,7 +138,7 @@ def test_a_host_with_a_smaller_max_envelope_size_is_one_readable_line(lab):
     ep = lab.endpoint("small", max_envelope_kb=32)
 
     with pytest.raises(HostError) as info:
-        run_suite(ep, "# " + "x" * (100 * 1024))
+        run_suite(ep, _incompressible(100 * 1024))
 
     message = str(info.value)
     assert "\n" not in message and PASSWORD not in message

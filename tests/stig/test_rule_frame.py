@@ -128,3 +128,18 @@ def test_principals_resolve_to_sids_and_never_guess():
     for unresolvable in ({"forest_rid": 519}, {"sid": "Administrators"}, {"name": "x"}):
         with pytest.raises(FactUnavailable):
             principal_sids(unresolvable, member)
+
+
+def test_an_empty_group_is_not_applicable_even_before_the_organization_names_its_members():
+    from cwh.catalog.stig_rules import committed_releases
+
+    backup = committed_releases()["Windows_Server_2019_STIG"].by_stig_id("WN19-00-000040")
+    empty = HostFacts("h", {"schema": 1, "sections": {
+        "identity": {"ok": True, "data": {"domain_role": 2, "machine_sid": "S-1-5-21-1-2-3"}},
+        "group_members": {"ok": True, "data": {"groups": [
+            {"sid": "S-1-5-32-551", "name": "BUILTIN\\Backup Operators", "members": []}]}}}})
+    assert judge_rule(backup, empty, {}).status is Status.NOT_APPLICABLE
+    member = {"sid": "S-1-5-21-1-2-3-1005", "name": "SC01\\svc-backup"}
+    empty.document["sections"]["group_members"]["data"]["groups"][0]["members"] = [member]
+    verdict = judge_rule(backup, empty, {})
+    assert verdict.status is Status.NOT_REVIEWED and "cwh_backup_operators" in verdict.reason

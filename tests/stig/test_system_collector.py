@@ -82,9 +82,10 @@ _RUNSPACE_VARIABLES = {"$_", "$null", "$true", "$false", "$request", "$maxtextby
 
 
 @cache
-def _functions() -> dict[str, tuple[set[str], set[str]]]:
-    """Each function's (variables read, variables it defines: parameters, assignments, loops)."""
-    source = collector_body().encode("utf-8")
+def _functions(script: str | None = None) -> dict[str, tuple[set[str], set[str]]]:
+    """Each function's (variables read, variables it defines: parameters, assignments, loops)
+    in `script` (default: the collector)."""
+    source = (collector_body() if script is None else script).encode("utf-8")
     tree = _PARSER.parse(source)
 
     def text(node) -> str:
@@ -113,8 +114,8 @@ def _functions() -> dict[str, tuple[set[str], set[str]]]:
     return functions
 
 
-def _script_scope_reads(name: str) -> set[str]:
-    used, defined = _functions()[name]
+def _script_scope_reads(name: str, script: str | None = None) -> set[str]:
+    used, defined = _functions(script)[name]
     return {v for v in used - defined - _RUNSPACE_VARIABLES
             if not v.startswith(("$env:", "${env:", "@"))}
 
@@ -123,17 +124,15 @@ _RUNSPACE_FUNCTIONS = sorted(n for n in _functions() if "-cwh" in n and
                              n not in ("start-cwhsections",))  # Start- runs in the main scope
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=(
-        "reads the script-scope $MaxIisSiteConfigs, which a section's runspace never gets "
-        "(StrictMode then stops the IIS section at the first web.config): reported, not ours")))
-    if n == "get-cwhiissiteconfigs" else n for n in _RUNSPACE_FUNCTIONS])
+@pytest.mark.parametrize("name", _RUNSPACE_FUNCTIONS)
 def test_no_section_function_reads_a_variable_its_runspace_does_not_have(name):
     assert not _script_scope_reads(name)
 
 
 def test_the_checker_finds_a_script_scope_read():
-    assert _script_scope_reads("get-cwhiissiteconfigs") == {"$maxiissiteconfigs"}
+    script = ("$Limit = 500\nfunction Get-CwhThing {\n    param([string]$Path)\n"
+              "    $count = 0\n    if ($count -gt $Limit) { throw $Path }\n}\n")
+    assert _script_scope_reads("get-cwhthing", script) == {"$limit"}
 
 
 def test_the_system_sections_have_their_handlers_and_protect_their_arrays():

@@ -4,6 +4,7 @@ and PowerShell that parses."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 
@@ -47,7 +48,7 @@ def _decode_command(command: str) -> str:
 
 def test_bootstrap_command_is_short() -> None:
     command = bootstrap_command()
-    assert len(command) < 1000
+    assert len(command) < 2000  # a quarter of cmd.exe's limit
     assert len(command) < CMD_LINE_LIMIT
 
 
@@ -93,7 +94,8 @@ def test_stdin_payload_lines_are_short_and_crlf() -> None:
     assert all(0 < len(line) <= 76 for line in lines[:-1])
     # the bootstrap joins $input and removes whitespace: do the same
     joined = re.sub(rb"\s", b"", payload)
-    assert base64.b64decode(joined).decode("utf-8") == "Write-Output '管理员'\n" * 50
+    assert gzip.decompress(base64.b64decode(joined)).decode("utf-8") == \
+        "Write-Output '管理员'\n" * 50
 
 
 @pytest.mark.parametrize("payload", [b"not base64 at all!", b"//79", b"QUJD=\r\nRA=="])
@@ -276,3 +278,28 @@ def test_the_request_carries_the_section_budget() -> None:
     request = json.loads(request_for(CATALOG.controls).to_json(command_timeout_sec=30))
     assert request["section_budget_sec"] == 22.0
     assert json.loads(request_for(CATALOG.controls).to_json())["section_budget_sec"] == 94.0
+
+
+def test_the_full_profile_collector_travels_in_one_send() -> None:
+    """Every STIG rule of every committed release plus the guide's controls: still one WinRS
+    Send (each Send is one more request), thanks to the gzip under the base64."""
+    from cwh.catalog.stig_rules import committed_releases
+    from cwh.collect.needs import add_rule
+    from cwh.transport.session import send_chunk_bytes
+
+    request = request_for(CATALOG.controls)
+    for release in committed_releases().values():
+        for rule in release.rules:
+            add_rule(request, rule)
+    payload = stdin_payload(build_collector(request.to_json()))
+    assert len(payload) <= send_chunk_bytes()
+    assert decode_stdin_payload(payload) == build_collector(request.to_json())
+
+
+def test_the_lab_answers_a_payload_that_is_not_gzip_as_gzipstream_does() -> None:
+    from cwh.lab.emulator import CollectorProcess
+    from cwh.lab.image import load_image
+
+    plain = base64.b64encode(b"Write-Output 1").decode() + "\r\n"
+    result = CollectorProcess(load_image("hardened")).run(plain.encode())
+    assert result.exit_code == 1 and b"magic number in GZip header" in result.stderr

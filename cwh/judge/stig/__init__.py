@@ -168,18 +168,27 @@ def judge_rule(rule: StigRule, facts: HostFacts, inputs: Mapping[str, Any]) -> V
     missing = [name for name in rule.inputs
                if INPUTS.get(name) and INPUTS[name].default is REQUIRED
                and context.inputs.get(name) is None]
-    if missing:
-        return Verdict(Status.NOT_REVIEWED, f"needs the organization-defined value "
-                       f"{', '.join(missing)} in the inventory (docs/stig-rules.md)",
-                       evidence=(role_evidence,))
+    needs_input = Verdict(Status.NOT_REVIEWED, f"needs the organization-defined value "
+                          f"{', '.join(missing)} in the inventory (docs/stig-rules.md)",
+                          evidence=(role_evidence,))
     checks = [c for c in rule.checks if _applies(c, context)]
     if not checks:
-        return not_reviewed(f"none of the rule's checks applies to {ROLE_WORDS[role]}")
-    outcomes = [judge_check(c, facts, context) for c in checks]
+        return needs_input if missing else \
+            not_reviewed(f"none of the rule's checks applies to {ROLE_WORDS[role]}")
+    try:
+        outcomes = [judge_check(c, facts, context) for c in checks]
+    except (KeyError, TypeError, ValueError):
+        if missing:  # a judge that needed the value; the missing value is the answer
+            return needs_input
+        raise
+    # DISA's "if none exist, this is NA" (an empty Backup Operators group) holds whether or not
+    # the organization has said who may be there; a missing value never decides anything else.
     absent = next((o for o in outcomes if isinstance(o, NotApplicableOutcome)), None)
     if absent is not None and not any(o.passed is False for o in outcomes):
         return Verdict(Status.NOT_APPLICABLE, absent.unknown_reason, observed=absent.observed,
                        evidence=absent.evidence)
+    if missing:
+        return needs_input
     return to_verdict(combine(rule.combine, outcomes))
 
 

@@ -168,6 +168,10 @@ def judge_accounts(check: Mapping[str, Any], facts: HostFacts, context: RuleCont
         elif passed is None:
             unknown.append(f"{_label(account)}: {prop} {value!r} cannot be compared")
     if "names_input" in where:
+        if context.inputs.get(where["names_input"]) is None:
+            # Which accounts the rule is about is the organization's list: without it nothing
+            # is selected, which must not read as "no such account exists".
+            raise FactUnavailable(f"{where['names_input']} is not set in the inventory")
         listed = _names(context.inputs, where["names_input"])
         missing = [n for n in listed if not any(_named(a, [n]) for a in accounts)]
         unknown += [f"{n} (in {where['names_input']}) is not an account of this host's "
