@@ -20,3 +20,11 @@ def as_date(value: Any) -> dt.date:
     if isinstance(value, str) and _YYYY_MM_DD.fullmatch(value.strip()):
         return dt.date.fromisoformat(value.strip())  # ValueError for 2026-02-30
     raise ValueError(f"not a YYYY-MM-DD date: {value!r}")
+
+
+def years_after(date: dt.date, years: int) -> dt.date:
+    """The same day `years` later (29 February becomes 28 February)."""
+    try:
+        return date.replace(year=date.year + years)
+    except ValueError:
+        return date.replace(year=date.year + years, day=28)

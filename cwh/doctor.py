@@ -1,8 +1,9 @@
 """Preflight (`pytest --cwh-doctor`): can each host be audited, and if not, what to fix.
 
 For a WinRM host, in order, stopping at the first failure: the name resolves, the WinRM port
-answers, its TLS certificate is trusted (https), the credentials work, and the account has the
-rights the collection needs. Then, for every host, the probe targets: the web URL's connect
+answers, its TLS certificate is trusted (https), the credentials work, the machine that answers
+is the one the inventory means (cwh/identity.py, as the audit checks it), and the account has
+the rights the collection needs. Then, for every host, the probe targets: the web URL's connect
 address resolves, the web and relay ports accept a connection where the inventory says the
 server is reached, and an https URL completes a TLS handshake. A `cwh_access: network` host is
 checked for the probe targets only (it has no WinRM side).
@@ -25,6 +26,7 @@ from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.collect.request import FactRequest
 from cwh.collect.script import build_collector
 from cwh.errors import HostError
+from cwh.identity import EXPECTED_VAR, check_identity, claim_for
 from cwh.inventory import ConnectionSettings, Target
 from cwh.probes._net import Deadline, ResolveError, ip_literal, resolve
 from cwh.probes.certificate import inspect_certificate
@@ -113,6 +115,13 @@ def _login_and_rights(target: Target) -> tuple[str | None, str, HostFacts | None
         return f"logged on, but the collector's answer is unusable ({exc})", "", None
     finally:
         session.close()
+    # Whose facts are these? The audit refuses a host whose identity does not match, so the
+    # doctor says so now, with the same reason and way out (and probes nothing that machine's
+    # web.config points at).
+    check = check_identity(claim_for(target.name, target.connection.address,
+                                     target.var(EXPECTED_VAR)), identity)
+    if not check.confirmed:
+        return check.reason("the audit would make every control Not_Reviewed"), "", None
     who = identity.get("user") or target.connection.user
     if identity.get("is_admin") is not True:
         return (f"{who} is not a local administrator: secedit /export and other sections "

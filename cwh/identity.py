@@ -6,9 +6,11 @@ What the inventory claims, strongest first:
 2. `ansible_host`, when it is a name: where the run connected, so the machine answering must
    be that one (the inventory name is then a label, as Ansible aliases are).
 3. The inventory name, when it is a name and `ansible_host` is an address.
-4. Otherwise the inventory knows the host by address only: the host confirms it when the
-   address is among its own (no NAT in between). Behind NAT or a port forward nothing can
-   confirm it, and `cwh_expected_hostname` says who to expect.
+4. Otherwise the inventory knows the host by address only: the host confirms it when every
+   address the inventory gives for it (the inventory name and `ansible_host`) is among its own,
+   the one the runner connected to included (no NAT in between). Behind NAT or a port forward,
+   or with an `ansible_host` that is some other machine's address, nothing can confirm it, and
+   `cwh_expected_hostname` says who to expect.
 
 A name matches when its first label is the computer name or the DNS host name (case does not
 matter: NetBIOS names are upper case, DNS names any case). When the name carries a domain and
@@ -170,14 +172,16 @@ class IdentityCheck:
 
     def problem(self) -> str:
         """The one line a host whose identity is not confirmed gets, as its host error."""
+        return f"{self.host}: {self.reason('every control is Not_Reviewed')}"
+
+    def reason(self, consequence: str) -> str:
+        """Why the identity is not confirmed, what follows (`consequence`) and the way out."""
         if self.arrived is None:
-            return (f"{self.host}: whose facts these are is unknown: {self.compared}; every "
-                    "control is Not_Reviewed")
+            return f"whose facts these are is unknown: {self.compared}; {consequence}"
         advice = f". If that is the right machine, set {EXPECTED_VAR}: {self.arrived.label}" \
             if self.arrived.named else ""
-        return (f"{self.host}: the facts that arrived are those of {self.arrived.describe()}, "
-                f"not confirmed as {self.host}: {self.compared}; every control is "
-                f"Not_Reviewed{advice}")
+        return (f"the facts that arrived are those of {self.arrived.describe()}, not confirmed "
+                f"as {self.host}: {self.compared}; {consequence}{advice}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"confirmed": self.confirmed, "compared": self.compared,
@@ -203,43 +207,79 @@ def check_identity(claim: Claim, identity: Mapping[str, Any] | None,
             return IdentityCheck(claim.host, False, f"{claim.source} {shown} {problem}", arrived)
         return IdentityCheck(claim.host, True, f"{claim.source} {shown} matches the host's "
                              f"own name, {arrived.describe()}", arrived)
-    owned = [a for a in claim.addresses if arrived.owns(a)]
-    if owned:
+    return _check_addresses(claim, arrived)
+
+
+def _check_addresses(claim: Claim, arrived: Arrived) -> IdentityCheck:
+    """A host the inventory knows by address only. Every address the inventory gives for it
+    (its name and ansible_host) must be one of the machine's own: the one the runner reached
+    proves that no NAT stands between them, the name proves it is the machine meant. One owned
+    address proves neither: behind NAT any machine may own a private address that repeats from
+    site to site, and an ansible_host pointing at another machine answers for its own address."""
+    foreign = [a for a in claim.addresses if not arrived.owns(a)]
+    shown = ", ".join(claim.addresses)
+    if claim.addresses and not foreign:
         return IdentityCheck(claim.host, True, f"the inventory knows it by address only, and "
-                             f"{owned[0]} is one of the host's own addresses", arrived)
+                             f"{shown} {'is' if len(claim.addresses) == 1 else 'are'} the "
+                             "host's own", arrived)
+    own = ", ".join(arrived.ip_addresses) or "none reported"
     return IdentityCheck(claim.host, False, "the inventory knows it by address only ("
-                         f"{', '.join(claim.addresses)}), which is not among the host's own "
-                         "addresses (NAT or a port forward in between?)", arrived)
+                         f"{shown}), and {', '.join(foreign) or shown} is not among the host's "
+                         f"own addresses ({own}): NAT or a port forward in between, or an "
+                         "address that points at another machine, so the address cannot say "
+                         "which machine answered", arrived)
 
 
 @dataclass(frozen=True)
 class SameMachine:
-    """Inventory hosts whose facts came from one machine."""
+    """Inventory hosts whose facts came from one machine; `confirmed`, those of them whose
+    identity check confirmed the facts as theirs."""
 
     machine: str  # how the machine describes itself
     hosts: tuple[str, ...]
+    confirmed: tuple[str, ...] = ()
+
+    @property
+    def audited_twice(self) -> bool:
+        """Two or more hosts were judged on one machine's facts: at most one of them is the
+        machine the inventory means (the others' servers may never have been contacted), so
+        the run cannot pass (exit 6), as with any host it did not audit."""
+        return len(self.confirmed) > 1
 
     def line(self) -> str:
         shown = list(self.hosts[:MAX_NAMES_SHOWN])
         more = f" and {len(self.hosts) - len(shown)} more" if len(self.hosts) > len(shown) \
             else ""
-        return (f"same machine: {', '.join(map(printable, shown))}{more} all reached "
+        line = (f"same machine: {', '.join(map(printable, shown))}{more} all reached "
                 f"{self.machine}: {len(self.hosts)} inventory hosts, one machine")
+        if self.audited_twice:
+            line += ("; at most one was audited, exit code 6 (one machine per inventory host, "
+                     "or --limit the others)")
+        return line
 
     def to_dict(self) -> dict[str, Any]:
-        return {"machine": self.machine, "hosts": list(self.hosts)}
+        return {"machine": self.machine, "hosts": list(self.hosts),
+                "confirmed": list(self.confirmed)}
 
 
 def same_machine(assets: Mapping[str, Mapping[str, Any]]) -> list[SameMachine]:
     """Groups of inventory hosts whose identity checks (each host's asset keeps its
     IdentityCheck.to_dict under ASSET_KEY) name one machine."""
     groups: dict[str, list[str]] = defaultdict(list)
+    confirmed: dict[str, list[str]] = defaultdict(list)
     described: dict[str, str] = {}
     for host, asset in assets.items():
         check = asset.get(ASSET_KEY) if isinstance(asset, Mapping) else None
         if not isinstance(check, Mapping) or not check.get("machine"):
             continue
         groups[check["machine"]].append(host)
+        if check.get("confirmed") is True:
+            confirmed[check["machine"]].append(host)
         described[check["machine"]] = Arrived.read(check.get("arrived") or {}).describe()
-    return [SameMachine(described[key], tuple(sorted(hosts)))
+    return [SameMachine(described[key], tuple(sorted(hosts)), tuple(sorted(confirmed[key])))
             for key, hosts in sorted(groups.items()) if len(hosts) > 1]
+
+
+def audited_twice(assets: Mapping[str, Mapping[str, Any]]) -> list[SameMachine]:
+    """The machines that two or more inventory hosts were judged on (the gate's exit 6)."""
+    return [group for group in same_machine(assets) if group.audited_twice]

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import yaml
 
+from cwh.catalog.product_inputs import PRODUCT_INPUTS
 from cwh.catalog.stig_inputs import INPUTS as STIG_INPUTS
 from cwh.errors import ConfigError
 from cwh.identity import expected_hostname_problem
@@ -198,6 +199,8 @@ _STIG_INPUT_CHECKS = {"bool": _bool, "string": _string, "list of strings": _stri
                       "list of principals": _string_list, "mapping": _right_exceptions}
 for _name, _spec in STIG_INPUTS.items():
     SUITE_VARS.setdefault(_name, _STIG_INPUT_CHECKS.get(_spec.type, _string_or_list))
+# Roles and the Automate controls' inputs (cwh/catalog/product_inputs.py).
+SUITE_VARS.update(PRODUCT_INPUTS)
 
 # Suite variables that hold secrets: resolved from the environment like ansible_password and
 # never handed to judges or reports.
@@ -387,12 +390,14 @@ def _resolve_secret(where: str, key: str, value: Any, environ: Mapping[str, str]
 
 
 def _as_int(where: str, key: str, value: Any, low: int = 1, high: int = 65535) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
-    try:
+    """A whole number as written: a YAML integer, or text of ASCII digits. int() would also
+    take 5985.0, '59_85', ' 5985' and fullwidth digits; none of them is a port as written."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
         number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}") from None
+    else:
+        raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
     if not low <= number <= high:
         raise ConfigError(f"{where}: {key} must be between {low} and {high}, got {number}")
     return number

@@ -41,6 +41,7 @@ from cwh.selection import (
     stand_in_markers,
 )
 from cwh.transport.backend import register
+from cwh.usage_guard import guard_parse
 
 CONTROLS_DIR = "tests_controls"
 CASE_PARAM = "cwh_case"
@@ -51,7 +52,7 @@ RUN_DIR_KEY = pytest.StashKey[RunDir]()
 
 # --- options ----------------------------------------------------------------------------------
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: Any) -> None:
     group = parser.getgroup("cwh", "ScreenConnect hardening audit")
     group.addoption("--inventory", default=None, metavar="PATH",
                     help="Ansible-style YAML inventory (default: ini cwh_inventory, the lab)")
@@ -80,6 +81,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("cwh_report_dir", "default report directory", default="reports")
     parser.addini("cwh_stig_xccdf", "DISA XCCDF benchmarks to use by default", type="paths",
                   default=[])
+    # A command line pytest refuses must not leave the last run's evidence looking current.
+    guard_parse(parser, pluginmanager, CONTROLS_DIR, _VALUE_OPTIONS)
+
+
+# The options above that take a value: a refused command line is read without argparse.
+_VALUE_OPTIONS = ("--inventory", "--limit", "--waivers", "--fail-on", "--stig-xccdf",
+                  "--cci-list", "--cwh-report-dir", "--cwh-lab", "--cwh-lab-dir")
 
 
 def _audits(config: pytest.Config) -> bool:
@@ -194,19 +202,30 @@ def pytest_configure(config: pytest.Config) -> None:
         from cwh import xdist_share
 
         audit.share_dir = Path(tempfile.mkdtemp(prefix="cwh-share-"))
-        config.pluginmanager.register(xdist_share, "cwh-xdist-share")
+        _register_or_refuse(config, run_dir, xdist_share, "cwh-xdist-share",
+                            "under xdist the controller learns from it which tests were "
+                            "selected, so a run stopped early could pass")
     # `-p no:junitxml` removes the option along with the plugin. --collect-only writes no
     # report: it would overwrite the last run's junit.xml and report.html behind its manifest.
     if config.pluginmanager.hasplugin("junitxml") and not config.option.xmlpath and \
             run_dir is not None:
         config.option.xmlpath = str(audit.report_dir / "junit.xml")
     junit.configure(config)
-    config.pluginmanager.register(ResultCollector(audit, config, run_dir), "cwh-results")
+    _register_or_refuse(config, run_dir, ResultCollector(audit, config, run_dir), "cwh-results",
+                        "it records the results, writes the reports and sets the exit code")
     if config.pluginmanager.hasplugin("html") and run_dir is not None:
         from cwh.report import html
 
         html.configure(config, audit)
         config.pluginmanager.register(html, "cwh-html")
+    if run_dir is not None:
+        # What this run will write besides its reports, recorded before a byte is written
+        # (the files other plugins write, the lab's request log): the next run removes these
+        # and nothing else (cwh/report/rundir.py).
+        lab_log = [audit.report_dir / "lab-requests.jsonl"] if audit.options.lab == "auto" \
+            and any(t.lab_image for t in audit.targets.values()) else []
+        others = [getattr(config.option, o, None) for o in ("xmlpath", "htmlpath")]
+        run_dir.will_write([*lab_log, *(Path(v) for v in others if v)])
     try:
         # --collect-only too: which STIG rule tests a host has follows from its facts, so
         # collection contacts each host once (and writes nothing: no run directory, no log).
@@ -239,6 +258,19 @@ def _start_gathering(audit: Audit) -> None:
     audit.gatherer = Gatherer(audit.targets.values(), {n: request for n in audit.targets},
                               share_dir=audit.share_dir)
     audit.gatherer.start()
+
+
+def _register_or_refuse(config: pytest.Config, run_dir: RunDir | None, plugin: Any, name: str,
+                        why: str) -> None:
+    """Register one of the suite's own plugins; `-p no:<name>` blocks it silently (pluggy then
+    returns None), and without some of them the run's exit code would be pytest's, not the
+    gate's: that is a usage error, before anything is contacted."""
+    if config.pluginmanager.register(plugin, name) is not None:
+        return
+    message = f"-p no:{name}: the audit cannot run without its plugin {name} ({why})"
+    if run_dir is not None:
+        run_dir.fail(exitcodes.USAGE_ERROR, message)
+    raise pytest.UsageError(message)
 
 
 def _start_lab(audit: Audit, request_log: bool = True) -> None:

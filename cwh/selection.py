@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from cwh.catalog.model import CAT_MARKERS, Catalog, Control
+from cwh.catalog.products import PRODUCT_NAMES
 from cwh.catalog.stig_rules import KIND_MARKERS, Release, StigRule
 from cwh.collect.needs import add_rule
 from cwh.collect.request import FactRequest
@@ -36,9 +37,11 @@ def guide_markers(control: Control, network_only: bool | None = None) -> tuple[s
 
 
 def rule_markers(rule: StigRule) -> tuple[str, ...]:
-    """stig, stig_rule, the CAT, the kind's marker (each check's kind for a mixed rule), and
-    manual for a manual rule."""
-    marks = ["stig", RULE_MARKER, CAT_MARKERS[rule.severity], KIND_MARKERS.get(rule.kind, "mixed")]
+    """stig, stig_rule, the CAT, the kind's marker (each check's kind for a mixed rule), manual
+    for a manual rule, and every product's (a Windows Server STIG rule applies to the server
+    whichever product it runs, as the guide's shared Windows controls do)."""
+    marks = ["stig", RULE_MARKER, CAT_MARKERS[rule.severity], KIND_MARKERS.get(rule.kind, "mixed"),
+             *PRODUCT_NAMES]
     if rule.kind == "mixed":
         marks += [KIND_MARKERS.get(str(c.get("kind")), "mixed") for c in rule.checks
                   if c.get("kind") != "input"]

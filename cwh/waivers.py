@@ -3,7 +3,9 @@
 A waived finding keeps its status (Open) everywhere, shows the waiver beside it, and does not fail
 the run. After its expiry date the finding counts again and the reports say the waiver expired.
 A waiver file with an unknown control, a missing approver or justification, or a bad date stops
-the run before anything connects.
+the run before anything connects. A waiver runs 3 years at most (MAX_YEARS): `expires` later
+than that from today (9999-12-31) is refused, so no finding is accepted for ever; 3 years is
+the longest authorization to operate under the RMF, which a risk acceptance cannot outlive.
 
 Format (YAML):
 
@@ -26,12 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cwh.dates import as_date
+from cwh.dates import as_date, years_after
 from cwh.errors import ConfigError
 from cwh.user_yaml import load_user_yaml
 
 REQUIRED = ("control", "hosts", "justification", "approver", "expires")
 OPTIONAL = ("id", "ticket")
+MAX_YEARS = 3
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,14 @@ class Waiver:
 
 def _date(where: str, value: Any) -> dt.date:
     try:
-        return as_date(value)
+        expires = as_date(value)
     except ValueError:
         raise ConfigError(f"{where}: expires must be a date (YYYY-MM-DD), got {value!r}") from None
+    if expires > years_after(dt.date.today(), MAX_YEARS):
+        raise ConfigError(f"{where}: expires {expires.isoformat()} is more than {MAX_YEARS} years "
+                          f"away: a waiver runs {MAX_YEARS} years at most (approve it again "
+                          "before then)")
+    return expires
 
 
 def _text(where: str, entry: dict, key: str) -> str:

@@ -343,8 +343,24 @@ function Resolve-CwhRightHolders {
     }
 }
 
+# Get-LocalGroupMember's ObjectClass is a resource string of the LocalAccounts module, translated
+# on localized Windows ("Benutzer", "Gruppe"). The module's own LocalUser and LocalGroup objects
+# carry the same strings, so comparing with them gives the type whatever the language: User,
+# Group, Other, or $null when the texts cannot be told apart (or the types are not there).
+function Get-CwhMemberType([string]$class) {
+    try {
+        $user = (New-Object Microsoft.PowerShell.Commands.LocalUser).ObjectClass
+        $group = (New-Object Microsoft.PowerShell.Commands.LocalGroup).ObjectClass
+    } catch { return $null }
+    if ($user -ceq $group) { return $null }
+    if ($class -ceq $user) { return 'User' }
+    if ($class -ceq $group) { return 'Group' }
+    return 'Other'
+}
+
 # Administrators by its well-known SID (the name is localized). Get-LocalGroupMember fails on
-# orphaned SIDs, so fall back to ADSI and report members whose SID does not resolve.
+# orphaned SIDs, so fall back to ADSI and report members whose SID does not resolve. ADSI's
+# class names (User, Group) are schema names, never translated.
 function Get-CwhLocalAdmins {
     $sid = New-Object Security.Principal.SecurityIdentifier('S-1-5-32-544')
     $groupName = $sid.Translate([Security.Principal.NTAccount]).Value
@@ -354,6 +370,7 @@ function Get-CwhLocalAdmins {
         $members = @(Get-LocalGroupMember -SID $sid | ForEach-Object {
             [ordered]@{
                 name = $_.Name; sid = $_.SID.Value; object_class = "$($_.ObjectClass)"
+                member_type = Get-CwhMemberType "$($_.ObjectClass)"
                 principal_source = "$($_.PrincipalSource)"; resolved = $true
             }
         })
@@ -368,9 +385,10 @@ function Get-CwhLocalAdmins {
             $name = $null
             $resolved = $true
             try { $name = $memberSid.Translate([Security.Principal.NTAccount]).Value } catch { $resolved = $false }
+            $class = "$($type.InvokeMember('Class', 'GetProperty', $null, $member, $null))"
             [ordered]@{
-                name = $name; sid = $memberSid.Value
-                object_class = $type.InvokeMember('Class', 'GetProperty', $null, $member, $null)
+                name = $name; sid = $memberSid.Value; object_class = $class
+                member_type = $(if ($class -in 'User', 'Group') { $class } else { 'Other' })
                 principal_source = $null; resolved = $resolved
             }
         })
@@ -734,6 +752,59 @@ function Get-CwhInternetApps {
         }
     })
     return [ordered]@{ installed = $installed; profiles = $profiles }
+}
+
+# --- products: which ones the host runs; UDP endpoints and rule scopes (Automate) ------------
+
+# The install paths that mark a product (cwh/catalog/products.py), %VAR% expanded here. Test-Path
+# answers False when access is denied, so Get-Item decides: not found is "absent", any other
+# error is reported with the path and never read as absent.
+function Get-CwhProducts {
+    $paths = @(foreach ($path in @($request.product_paths)) {
+        $expanded = [Environment]::ExpandEnvironmentVariables($path)
+        $entry = [ordered]@{ path = $path; expanded = $expanded; exists = $null; error = $null }
+        try {
+            $null = Get-Item -LiteralPath $expanded -Force -ErrorAction Stop
+            $entry.exists = $true
+        } catch {
+            # Under -ErrorAction Stop the error may arrive wrapped: its id still says PathNotFound.
+            if ($_.Exception -is [Management.Automation.ItemNotFoundException] -or
+                "$($_.FullyQualifiedErrorId)" -like 'PathNotFound,*') {
+                $entry.exists = $false
+            } else {
+                $entry.error = Get-CwhErrorText $_
+            }
+        }
+        $entry
+    })
+    return [ordered]@{ paths = $paths }
+}
+
+# UDP endpoints (Automate's heartbeat on 75/UDP): what listens is the host's view only, since a
+# UDP port cannot be proven open by connecting to it.
+function Get-CwhUdpListeners {
+    $names = @{}
+    foreach ($process in @(Get-Process -ErrorAction Stop)) { $names[$process.Id] = $process.ProcessName }
+    $listeners = @(Get-NetUDPEndpoint -ErrorAction Stop | ForEach-Object {
+        [ordered]@{
+            address = $_.LocalAddress; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess
+            process = $names[[int]$_.OwningProcess]
+        }
+    })
+    return [ordered]@{ listeners = $listeners }
+}
+
+# The addresses each rule applies to (one bulk query, joined on InstanceID like the port
+# filters): a rule allowing MySQL from Any and one scoped to a private network differ only here.
+function Get-CwhFirewallAddresses {
+    $filters = @(foreach ($filter in @(Get-NetFirewallAddressFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
+        [ordered]@{
+            id = $filter.InstanceID
+            remote_addresses = @($filter.RemoteAddress | ForEach-Object { "$_" })
+            local_addresses = @($filter.LocalAddress | ForEach-Object { "$_" })
+        }
+    })
+    return [ordered]@{ store = 'ActiveStore'; filters = $filters }
 }
 
 # --- STIG policy: audit policy, services by name, accounts by name ---------------------------
@@ -1365,6 +1436,9 @@ $handlers = [ordered]@{
     audit_policy = { Get-CwhAuditPolicy }
     service_states = { Get-CwhServiceStates }
     account_sids = { Get-CwhAccountSids }
+    products = { Get-CwhProducts }
+    udp_listeners = { Get-CwhUdpListeners }
+    firewall_addresses = { Get-CwhFirewallAddresses }
     acls = { Get-CwhAcls }
     certificate_stores = { Get-CwhCertificateStores }
     local_accounts = { Get-CwhLocalAccounts }

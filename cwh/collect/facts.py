@@ -54,14 +54,24 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def same_name(name: str) -> str:
+    """What a name Windows looks up by (a firewall profile or rule, a service) is reduced to
+    before two are compared: case and surrounding white space do not count (profile names are
+    parsed as enum values, which ignores both). casefold is looser than Windows' upper-casing,
+    so two names that Windows tells apart may fall together here: that makes a contradiction
+    out of two distinct entries (Not_Reviewed), never one entry out of a contradiction. The
+    firewall judge maps profile names through this same key."""
+    return name.strip().casefold()
+
+
 def _refuse_contradictions(what: str, entries: list[dict[str, Any]], key: str) -> None:
-    """FactUnavailable when two entries carry the same `key` (Windows compares these names
-    case-insensitively) with different values: one answer says two things, so neither is
-    trusted. The raw entries go into the message, as the evidence."""
+    """FactUnavailable when two entries carry the same `key` (as same_name reduces it) with
+    different values: one answer says two things, so neither is trusted. The raw entries go
+    into the message, as the evidence."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         if isinstance(entry.get(key), str):
-            groups.setdefault(entry[key].casefold(), []).append(entry)
+            groups.setdefault(same_name(entry[key]), []).append(entry)
     for group in groups.values():
         values = {json.dumps({k: v for k, v in e.items() if k != key}, sort_keys=True,
                              default=str) for e in group}

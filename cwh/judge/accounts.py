@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -19,6 +20,24 @@ _ADMINS_SOURCE = "local Administrators (S-1-5-32-544) members (collector over Wi
 _APPS_SOURCE = "installed software and user profiles (collector over WinRM)"
 
 
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+def same_account_name(left: str, right: str) -> bool:
+    """Whether two account (or domain) names are the same to Windows, never looser: ASCII
+    letters compared without case, every other character as it is.
+
+    Windows upper-cases names before comparing them (MS-SAMR 3.1.5.14 on a member server;
+    .NET's OrdinalIgnoreCase and the NLS table behind it never map a non-ASCII letter onto an
+    ASCII one: U+212A KELVIN SIGN is not K, U+017F LONG S is not S), and a domain controller
+    compares sAMAccountNames more loosely still. Python's lower() and casefold() map the Kelvin
+    sign to k, so an account an attacker names with it passed as the approved one. Folding only
+    ASCII never makes two names equal that Windows keeps apart; a non-ASCII name in another
+    case ("MÜLLER" for "Müller") is then unapproved, and is approved as Windows lists it or by
+    its SID."""
+    return left.translate(_ASCII_UPPER) == right.translate(_ASCII_UPPER)
+
+
 def _member_label(member: Mapping[str, Any]) -> str:
     name = member.get("name") or "(unresolved)"
     return f"{name} [{member.get('sid')}]"
@@ -30,12 +49,27 @@ def _split(name: str) -> tuple[str, str]:
     return (domain, account) if sep else ("", name)
 
 
+def member_kind(member: Mapping[str, Any]) -> str | None:
+    """"User", "Group" or None (unknown). The collector's member_type comes from the
+    LocalAccounts module's own objects (or ADSI's class), whatever the language; without it
+    the English ObjectClass is taken at its word. Any other text (Get-LocalGroupMember's
+    ObjectClass is translated: "Benutzer", "Gruppe") leaves the type unknown."""
+    for key in ("member_type", "object_class"):
+        value = member.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        kind = next((k for k in ("User", "Group") if same_account_name(value.strip(), k)), None)
+        if kind or key == "member_type":
+            return kind  # "Other" (a computer, an unknown SID type) is neither
+    return None
+
+
 def is_group(member: Mapping[str, Any]) -> bool:
-    return str(member.get("object_class") or "").strip().lower() == "group"
+    return member_kind(member) == "Group"
 
 
 def _is_sid(entry: str) -> bool:
-    return entry.upper().startswith("S-1-")
+    return entry.translate(_ASCII_UPPER).startswith("S-1-")
 
 
 class Match(Enum):
@@ -58,19 +92,23 @@ def judge_member(member: Mapping[str, Any], approved: list[str], pattern: str | 
                  computer_name: str | None) -> Judged:
     """One Administrators member against the declarations.
 
-    - `S-1-...` entries match the SID; `DOMAIN\\name` entries match the whole name (any case).
+    - `S-1-...` entries match the SID; `DOMAIN\\name` entries match the whole name (ASCII
+      letters in any case, see same_account_name).
     - A bare `name` approves only the computer's own local account of that name: the member's
       domain part is the computer name the host reported, it is not a group, and Windows did not
       say it comes from elsewhere (principal_source). `EVILCORP\\auditor` is not `auditor`;
       built-in principals (BUILTIN, NT AUTHORITY) are declared by SID or full name.
     - A group is judged as that group: only its SID or full name approves it, never a bare name
-      or the naming pattern, which are about accounts.
+      or the naming pattern, which are about accounts. So is a member whose type is unknown
+      (member_kind): bare names and the pattern approve only members known to be users.
     - The pattern matches the account name of a user in any domain, or the whole `DOMAIN\\name`
-      when it contains an escaped backslash (`CORP\\\\adm-.*`).
+      when it contains an escaped backslash (`CORP\\\\adm-.*`), with re.ASCII: only ASCII
+      letters match in another case.
     """
     name, sid = str(member.get("name") or ""), str(member.get("sid") or "")
     domain, account = _split(name)
-    group = is_group(member)
+    kind = member_kind(member)
+    group = kind == "Group"
     source = str(member.get("principal_source") or "")
     near_miss = ""
     undetermined = False
@@ -78,32 +116,37 @@ def judge_member(member: Mapping[str, Any], approved: list[str], pattern: str | 
         if not entry:
             continue
         if _is_sid(entry):
-            if sid and entry.lower() == sid.lower():
+            if sid and same_account_name(entry, sid):
                 return Judged(member, Match.APPROVED, f"by SID {entry}")
             continue
         if "\\" in entry:
-            if name and entry.lower() == name.lower():
+            if name and same_account_name(entry, name):
                 return Judged(member, Match.APPROVED, f"by name {entry}")
             continue
-        if not account or entry.lower() != account.lower():
+        if not account or not same_account_name(entry, account):
             continue
         if group:
             near_miss = f"a group: the bare name {entry} approves only a local account"
+        elif kind is None:
+            near_miss = (f"of unknown type (ObjectClass {member.get('object_class')!r}): the "
+                         f"bare name {entry} approves only a local account")
         elif not domain:
             near_miss = f"no domain part: the bare name {entry} approves only a local account"
-        elif source and source.lower() != "local":
+        elif source and not same_account_name(source, "local"):
             near_miss = (f"from {source}, not local: the bare name {entry} approves only the "
                          "local account")
         elif computer_name is None:
             undetermined = True
-        elif domain.lower() == computer_name.lower():
+        elif same_account_name(domain, computer_name):
             return Judged(member, Match.APPROVED, f"local account, by name {entry}")
         else:
             near_miss = (f"an account of {domain}, not of {computer_name}: the bare name {entry} "
                          "approves only the local account")
-    if pattern and account and not group:
+    if pattern and account and kind == "User":
         subject = name if "\\\\" in pattern else account
-        if re.fullmatch(pattern, subject, re.IGNORECASE):
+        # ASCII: case folds for ASCII letters only (as same_account_name), \w and [a-z]
+        # match ASCII only, so no Kelvin sign or long s passes as k or s.
+        if re.fullmatch(pattern, subject, re.IGNORECASE | re.ASCII):
             return Judged(member, Match.APPROVED, f"matches {pattern}")
     if undetermined and not near_miss:
         return Judged(member, Match.UNDETERMINED, "a bare name matches it, but the computer name "

@@ -16,6 +16,7 @@ from cwh.judge.firewall import (
     PROFILES,
     FirewallProfiles,
     firewall_profiles,
+    local_ports_include,
     profile_exposure,
     rule_applies,
 )
@@ -29,8 +30,6 @@ PROFILE_SOURCE = ("Get-NetFirewallProfile and Get-NetFirewallSetting -PolicyStor
 LISTENERS = "Get-NetTCPConnection -State Listen (collector)"
 RUNNER_TCP = "TCP connect from the runner"
 RUNNER_TLS = "TLS handshake from the runner at exactly this version"
-# Firewall port keywords that stand for a fixed port.
-_PORT_KEYWORDS = {"RPCEPMAP": 135}
 
 
 def unknown_endpoint(endpoint: Endpoint) -> Verdict | None:
@@ -61,32 +60,20 @@ def rule_covers_port(rule: Mapping[str, Any], port: int,
     but its state, action or profiles are unreadable.
 
     Program-scoped rules are counted too: conservative, since a rule the judge ignores could
-    be the one that exposes the port.
+    be the one that exposes the port. A port entry that cannot be read makes an allow rule in
+    force unreadable too (None), never "does not cover".
     """
     if str(rule.get("protocol") or "Any").upper() not in ("TCP", "ANY", "6"):
         return False
-    if not _ports_include(rule, port):
+    covered = local_ports_include(rule.get("local_ports"), port)
+    if covered is False:
         return False
     applies = rule_applies(rule, profiles)
     enabled, action = str(rule.get("enabled")), str(rule.get("action"))
     if enabled not in ("True", "False") or action not in ("Allow", "Block") or applies is None:
         return None
-    return enabled == "True" and action == "Allow" and applies
-
-
-def _ports_include(rule: Mapping[str, Any], port: int) -> bool:
-    ports = [str(p) for p in rule.get("local_ports") or ["Any"]]
-    for entry in ports:
-        entry = entry.strip()
-        if entry.upper() == "ANY" or _PORT_KEYWORDS.get(entry.upper()) == port:
-            return True
-        if "-" in entry:
-            low, _, high = entry.partition("-")
-            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
-                return True
-        elif entry.isdigit() and int(entry) == port:
-            return True
-    return False
+    allows = enabled == "True" and action == "Allow" and applies
+    return allows if covered else (None if allows else False)
 
 
 def _rule_label(rule: Mapping[str, Any]) -> str:
@@ -113,7 +100,7 @@ def firewall_part(facts: HostFacts, port: int, *, want_open: bool,
     observed = ("allowed by " + "; ".join(_rule_label(r) for r in matching)) if matching else \
         f"no enabled allow rule among {len(rules)} inbound rules in force for {scope}"
     if unreadable:
-        observed += "; unreadable state, action or profiles: " + \
+        observed += "; unreadable state, action or profiles, or ports: " + \
             "; ".join(map(_rule_label, unreadable))
     evidence = Evidence(FIREWALL, f"TCP {port}, profiles considered: {profiles.why_considered}",
                         observed, expected, compact_json(matching + unreadable, limit=800))
@@ -121,8 +108,8 @@ def firewall_part(facts: HostFacts, port: int, *, want_open: bool,
         passed: bool | None = want_open
     else:
         passed = None if unreadable else not want_open
-    reason = f"firewall rules covering TCP {port} with an unreadable state, action or profiles" \
-        if passed is None else ""
+    reason = f"firewall rules covering TCP {port} with an unreadable state, action or " \
+        "profiles, or ports that cannot be read" if passed is None else ""
     return Outcome(passed, (evidence,), expected, observed, reason, label=label)
 
 

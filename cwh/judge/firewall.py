@@ -13,11 +13,11 @@ profile is considered: an inactive profile that exposes a port is then reported,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cwh.collect.facts import FactUnavailable, HostFacts
+from cwh.collect.facts import FactUnavailable, HostFacts, same_name
 
 PROFILES = ("Domain", "Private", "Public")
 _ON = {"True": True, "False": False, "NotConfigured": True}
@@ -25,11 +25,11 @@ _BLOCKS = {"Block": True, "Allow": False, "NotConfigured": True}
 
 
 def canonical_profile(name: Any) -> str | None:
-    """"public" -> "Public"; None for anything that is not one of the three profiles."""
-    for profile in PROFILES:
-        if str(name).strip().lower() == profile.lower():
-            return profile
-    return None
+    """"public" -> "Public"; None for anything that is not one of the three profiles. Names
+    are compared through the key the facts' contradiction check groups them by, so two entries
+    the judge would read as one profile are never let through as two."""
+    key = same_name(str(name))
+    return next((profile for profile in PROFILES if same_name(profile) == key), None)
 
 
 def parse_profile_list(text: Any) -> frozenset[str] | None:
@@ -44,6 +44,67 @@ def parse_profile_list(text: Any) -> frozenset[str] | None:
     if None in profiles:
         return None
     return frozenset(p for p in profiles if p)
+
+
+# Keywords Get-NetFirewallPortFilter (and the COM API, in its spelling) prints in a TCP rule's
+# LocalPort instead of numbers, with the TCP ports each stands for. RPCEPMap is the endpoint
+# mapper (135). RPC is the dynamic ports the RPC runtime hands to RPC servers, matched when a
+# connection arrives: a port another listener owns (SMB, NetBIOS, the endpoint mapper, a web
+# server) is never one of them. IPHTTPSIn is the IP-HTTPS listener, 443. The rest are UDP
+# keywords that cover no TCP port. Anything else is unknown, never "does not cover".
+_TCP_PORT_KEYWORDS: dict[str, tuple[int, int] | None] = {
+    "any": (0, 65535), "rpcepmap": (135, 135), "rpc-epmap": (135, 135), "rpc": None,
+    "iphttpsin": (443, 443), "iphttps": (443, 443), "iptlsin": (443, 443),
+    "playtodiscovery": None, "ply2disc": None, "teredo": None, "mdns": None, "dhcp": None,
+}
+_PORT_DIGITS = frozenset("0123456789")
+
+
+def _port_number(text: str) -> int | None:
+    """A port as Windows writes it: ASCII digits only (int() also takes fullwidth and
+    Arabic-Indic digits and '4_4', and str.isdigit() takes superscripts, which int() refuses),
+    0 to 65535."""
+    if not text or not set(text) <= _PORT_DIGITS or len(text) > 5:
+        return None
+    number = int(text)
+    return number if number <= 65535 else None
+
+
+def port_entry_span(entry: object) -> tuple[int, int] | str | None:
+    """One LocalPort entry as the TCP ports it covers: (low, high); None for a known keyword
+    that covers no fixed TCP port; "unreadable" for anything Windows does not write."""
+    if not isinstance(entry, str) or not entry.isascii():
+        return "unreadable"
+    text = entry.strip()
+    if text.lower() in _TCP_PORT_KEYWORDS:
+        return _TCP_PORT_KEYWORDS[text.lower()]
+    low_text, dash, high_text = text.partition("-")
+    low, high = _port_number(low_text), _port_number(high_text) if dash else None
+    if low is not None and not dash:
+        return low, low
+    if low is not None and high is not None and low <= high:
+        return low, high
+    return "unreadable"
+
+
+def local_ports_include(entries: Iterable[object] | None, port: int) -> bool | None:
+    """Whether a rule's LocalPort entries cover TCP `port`: True when one does, whatever the
+    others say; None when none does but one cannot be read (it may be the port); False only
+    when every entry was read. No entries means Any. The COM API and netsh write a list in one
+    string ("80,443"): each part must be readable."""
+    listed = list(entries) if entries is not None else []
+    if not listed:
+        return True
+    unreadable = False
+    for entry in listed:
+        parts = entry.split(",") if isinstance(entry, str) else [entry]
+        for part in parts:
+            span = port_entry_span(part)
+            if span == "unreadable":
+                unreadable = True
+            elif span is not None and span[0] <= port <= span[1]:
+                return True
+    return None if unreadable else False
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from cwh.collect.script import (
     decode_stdin_payload,
     split_collector,
 )
-from cwh.lab import policy_sections, powershell
+from cwh.lab import policy_sections, powershell, product_sections
 from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
 from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
@@ -145,22 +145,36 @@ def _secedit(image: Image, request: dict) -> dict:
             "principals": policy_sections.right_holders(image, inf)}
 
 
+def _member_type(kind: Any) -> str:
+    """What Get-CwhMemberType (or the ADSI branch) makes of a member of this image type."""
+    return kind if kind in ("User", "Group") else "Other"
+
+
 def _local_admins(image: Image, request: dict) -> dict:
+    """A member's `object_class` in the image is its type (User, Group; default User). The
+    group's `object_class_text` plays localized Windows: the text Get-LocalGroupMember prints
+    for each type ({User: Benutzer, Group: Gruppe}); the collector's member_type stays the
+    type. ADSI's class names are never translated."""
     groups = image.get("local_groups") or {}
     group = groups.get(ADMINISTRATORS)
     if not isinstance(group, dict):
         raise SectionFailure("Group S-1-5-32-544 was not found.")
     members = group.get("members") or []
+    printed = group.get("object_class_text") or {}
     orphaned = any(m.get("orphaned") for m in members)
     shaped = []
     for member in members:
         if orphaned:  # Get-LocalGroupMember fails; the ADSI fallback sees the raw SIDs
+            kind = None if member.get("orphaned") else member.get("object_class", "User")
             shaped.append({"name": None if member.get("orphaned") else member.get("name"),
-                           "sid": member.get("sid"), "object_class": member.get("object_class"),
+                           "sid": member.get("sid"), "object_class": kind,
+                           "member_type": _member_type(kind),
                            "principal_source": None, "resolved": not member.get("orphaned")})
         else:
+            kind = member.get("object_class", "User")
             shaped.append({"name": member.get("name"), "sid": member.get("sid"),
-                           "object_class": member.get("object_class", "User"),
+                           "object_class": printed.get(kind, kind),
+                           "member_type": _member_type(kind),
                            "principal_source": member.get("principal_source", "Local"),
                            "resolved": True})
     return {
@@ -453,6 +467,22 @@ CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
     "http_sslcert": _http_sslcert,
     "certificates": _certificates,
 }
+
+
+def _product_section(function: Callable[[Image, dict, Context], Any]) -> \
+        Callable[[Image, dict, Context], Any]:
+    """A section of cwh/lab/product_sections.py, a module cmdlet's error handled as here."""
+    def section(image: Image, request: dict, context: Context) -> Any:
+        try:
+            return function(image, request, context)
+        except product_sections.CmdletError as exc:
+            _module_error(context, exc.cmdlet, str(exc))
+            return exc.answer
+    return section
+
+
+CONTEXT_SECTIONS.update({name: _product_section(function)
+                         for name, function in product_sections.SECTIONS.items()})
 
 
 # --- the document and its delivery ------------------------------------------------------------

@@ -3,22 +3,27 @@ reports, set the exit code, print the summary."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from cwh.collect.facts import FactUnavailable, HostFacts, as_list
-from cwh.identity import ASSET_KEY
+from cwh.identity import ASSET_KEY, audited_twice
 from cwh.inventory import Target
 from cwh.report import exitcodes
 from cwh.report.checklist import forget_evidence_texts
 from cwh.report.rundir import RunDir
 from cwh.report.terminal import summary_lines
 from cwh.report.writers import write_reports
+from cwh.text import printable
 
 if TYPE_CHECKING:
     from cwh.audit import Audit
+
+NOT_SELECTED = ("{host}: not audited: no selected control ran for this inventory host (-k, "
+                "-m, --deselect or test IDs left it out; --limit is how to leave hosts out)")
 
 
 def asset_of(target: Target, facts: HostFacts | None,
@@ -52,12 +57,25 @@ def asset_of(target: Target, facts: HostFacts | None,
     return asset
 
 
+def _unlink_links(report_dir: Path, config: pytest.Config) -> None:
+    """junitxml and pytest-html open their file and follow a link there: one put in the report
+    directory during the run (the run refused any at its start) is removed just before they
+    write, so they write the run's own file and never through a link."""
+    root = Path(os.path.abspath(report_dir))
+    for option in ("xmlpath", "htmlpath"):
+        value = getattr(config.option, option, None)
+        path = Path(os.path.abspath(value)) if value else None
+        if path is not None and root in path.parents and path.is_symlink():
+            path.unlink()
+
+
 class ResultCollector:
     def __init__(self, audit: Audit, config: pytest.Config, run_dir: RunDir | None) -> None:
         self.audit = audit
         self.config = config
         self.run_dir = run_dir  # None for --collect-only, which writes nothing
         self.written: list[Path] = []
+        self.report_error = ""
 
     # Last, so the terminal reporter has filed the report already (see below).
     @pytest.hookimpl(trylast=True)
@@ -98,15 +116,40 @@ class ResultCollector:
     # their files there and the manifest must hash them), yet before the terminal summary.
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:
-        yield
+        if self.run_dir is not None:
+            _unlink_links(self.run_dir.path, self.config)
+        outcome = yield
         if self.run_dir is None:
             return
+        failed = outcome.exception if isinstance(outcome.exception, OSError) else None
+        if failed is not None:  # junitxml or pytest-html could not write into the directory
+            outcome.force_result(None)
         records, missing = self.records(), self.not_evaluated()
+        # Hosts never audited count as the fleet merge counts them: an inventory host without
+        # any result (every selected test ran, so -k or a deselection left it out), or one
+        # machine whose facts two confirmed hosts were judged on.
+        dropped = exitcodes.hosts_without_results(self.audit.targets, records) \
+            if records and not missing else []
+        for host in dropped:
+            self.audit.host_errors.setdefault(host, NOT_SELECTED.format(host=host))
+        unaudited = len(dropped) + len(audited_twice(self.audit.assets))
         status = exitcodes.decide(records, int(session.exitstatus), self.audit.options.fail_on,
-                                  len(missing))
+                                  len(missing), unaudited=unaudited)
         try:
-            self.written = write_reports(self.audit, self.run_dir, records, self.config, status,
-                                         missing)
+            if failed is not None:
+                raise failed
+            self.written = write_reports(self.audit, self.run_dir, records, self.config,
+                                         status, missing)
+        except OSError as exc:
+            # The evidence is incomplete, not the findings: one line and exit 6, never a
+            # traceback and never 1 (the directory vanished, a file took a folder's place).
+            where = f": {exc.filename}" if exc.filename else ""
+            self.report_error = (f"--cwh-report-dir {self.run_dir.path}: the reports could not "
+                                 f"be written ({exc.strerror or exc}{where}); the run's evidence "
+                                 "is incomplete, exit code 6")
+            self.run_dir.fail(exitcodes.SCAN_ERROR, self.report_error)
+            if status not in (exitcodes.INTERNAL_ERROR, exitcodes.USAGE_ERROR):
+                status = exitcodes.SCAN_ERROR
         finally:
             forget_evidence_texts()
         session.exitstatus = status
@@ -118,3 +161,5 @@ class ResultCollector:
         for line in summary_lines(self.audit, self.records(), self.written,
                                   self.not_evaluated()):
             terminalreporter.write_line(line)
+        if self.report_error:
+            terminalreporter.write_line(f"ERROR: {printable(self.report_error)}")

@@ -22,8 +22,9 @@ run-status.json carry different run ids: see cwh/report/rundir.py), then writes 
   last, both with the merge's own run id, so a merged directory can be a slice in its turn.
 
 A slice that did not finish (interrupted, an internal error, fewer results than the tests it
-selected, a host without results) is merged but reported, and counts as a scan error for the
-gate: a fleet report must not pass because part of the fleet was never audited.
+selected, a host without results, nothing selected at all: exit 5) is merged but reported, and
+counts as a scan error for the gate: a fleet report must not pass because part of the fleet
+was never audited.
 
 Exit codes: 0 merged; with --fail-on, the suite's gate on the merged records (0, 1 findings,
 5 nothing, 6 scan errors or an incomplete slice); 4 when the inputs cannot be merged (nothing
@@ -44,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cwh.identity import same_machine
+from cwh.identity import audited_twice, same_machine
 from cwh.report import exitcodes
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.rundir import FINISHED, MANIFEST, STATUS, read_status, stale_reason
@@ -141,14 +142,16 @@ def incompleteness(document: dict[str, Any]) -> list[str]:
     if not isinstance(status, int) or not isinstance(selected, int):
         return ["results.json does not say how the run ended (exit_status, selected)"]
     reasons = []
-    if status in (exitcodes.INTERRUPTED, exitcodes.INTERNAL_ERROR, exitcodes.USAGE_ERROR):
-        reasons.append(f"the run ended with exit code {status} "
-                       f"({'interrupted' if status == exitcodes.INTERRUPTED else 'an error'})")
+    endings = {exitcodes.INTERRUPTED: "interrupted", exitcodes.INTERNAL_ERROR: "an error",
+               exitcodes.USAGE_ERROR: "an error", exitcodes.NOTHING_SELECTED: "nothing selected"}
+    if status in endings:
+        reasons.append(f"the run ended with exit code {status} ({endings[status]})")
     if len(records) < selected:
         reasons.append(f"{len(records)} results for {selected} selected tests")
-    audited = {r["host"] for r in records}
-    missing = sorted(h for h in run.get("hosts") or [] if h not in audited)
-    if records and missing:
+    # A host of the slice's inventory without a single result was never audited, whether the
+    # run selected nothing at all (exit 5) or left the host out (-k): the fleet lacks it.
+    missing = exitcodes.hosts_without_results(map(str, run.get("hosts") or []), records)
+    if missing:
         reasons.append(f"no result for {', '.join(map(str, missing))}")
     return reasons
 
@@ -208,6 +211,7 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
     # A merged directory can itself be a slice of a larger merge: say how "the run" ended in
     # the same terms a run does, an incomplete slice making the whole an interrupted run.
     ended = exitcodes.INTERRUPTED if any(s.incomplete for s in slices) else exitcodes.OK
+    twice = audited_twice(hosts)  # across slices too: two slices, two names, one machine
 
     return {
         "run": {
@@ -221,7 +225,7 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
                             {h for run in runs for h in run.get("hosts") or []}),
             "suite_versions": [json.loads(v) for v in values("suite_version")],
             "catalog_versions": [json.loads(v) for v in values("catalog_version")],
-            "exit_status": exitcodes.decide(records, ended),
+            "exit_status": exitcodes.decide(records, ended, unaudited=len(twice)),
             "selected": sum(int(r.get("selected") or 0) for r in runs),
             "slices": [{"name": s.name, "source": str(s.source.resolve()),
                         "results_sha256": s.results_sha256, "results": len(s.records),
@@ -348,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
           f"({len(written)} files)")
     if args.fail_on is None:
         return exitcodes.OK
-    status = exitcodes.decide(records, exitcodes.OK, args.fail_on)
+    # The run's own rule: a machine two inventory hosts were judged on was audited once at most.
+    status = exitcodes.decide(records, exitcodes.OK, args.fail_on,
+                              unaudited=len(audited_twice(document["hosts"])))
     if any(not piece["complete"] for piece in slices) and status in (
             exitcodes.OK, exitcodes.FINDINGS):
         return exitcodes.SCAN_ERROR  # part of the fleet was never audited

@@ -1,13 +1,19 @@
-"""Write every artifact of a run into the report directory, and a manifest of their hashes."""
+"""Write every artifact of a run into the report directory, and a manifest of their hashes.
+
+Every file is written through cwh/report/safefile.py (a new temporary file renamed over the
+name, real folders only), so a symbolic link in the report directory is never followed, and
+the run records each file in its run-status.json before writing it (cwh/report/rundir.py), so
+the next run removes exactly what this one wrote."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,13 +25,13 @@ from cwh.report.cklb import render_cklb
 from cwh.report.hdf import fleet_frame, fleet_profiles, render_host_hdf
 from cwh.report.host_checklist import build_checklists
 from cwh.report.hostfiles import host_file_names, host_file_stems
-from cwh.report.pages import benchmark_versions, write_pages
+from cwh.report.pages import benchmark_versions, render_pages
 from cwh.report.rundir import MANIFEST, RunDir
+from cwh.report.safefile import NotAFolder, path_below, replacing, write_below
 from cwh.version import suite_version
 
 if TYPE_CHECKING:
     from cwh.audit import Audit
-
 
 
 def run_metadata(audit: Audit, config: pytest.Config) -> dict[str, Any]:
@@ -42,23 +48,33 @@ def run_metadata(audit: Audit, config: pytest.Config) -> dict[str, Any]:
     }
 
 
-def write_json(path: Path, data: Any, *, layout: str = "indented") -> Path:
+def _dump_json(out: IO[str], data: Any, layout: str) -> None:
     """`indented` (two spaces), `compact` (no whitespace: HDF and CKLB, read by programs) or
     `records` (the top level indented, each element of a top-level list on one line: a
     results.json of 50,000 records stays readable and diffable). Only indent=None reaches
     json's C encoder: the indented layout takes ten times as long at fleet scale."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        if layout == "compact":
-            out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        elif layout == "records" and isinstance(data, dict):
-            _write_records_layout(out, data)
-        else:
-            out.write(json.dumps(data, indent=2, ensure_ascii=False))
-        out.write("\n")
-    tmp.replace(path)
+    if layout == "compact":
+        out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    elif layout == "records" and isinstance(data, dict):
+        _write_records_layout(out, data)
+    else:
+        out.write(json.dumps(data, indent=2, ensure_ascii=False))
+    out.write("\n")
+
+
+def write_json_below(root: Path, relative: str | Path, data: Any, *,
+                     layout: str = "indented") -> Path:
+    """JSON at `root / relative` inside the report directory (cwh/report/safefile.py)."""
+    path = path_below(root, relative)
+    with replacing(path) as out:
+        _dump_json(out, data, layout)
     return path
+
+
+def write_json(path: Path, data: Any, *, layout: str = "indented") -> Path:
+    """JSON at `path` (its folder made if missing), replacing whatever is there, a link too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_json_below(path.parent, path.name, data, layout=layout)
 
 
 def _write_records_layout(out: Any, data: dict[str, Any]) -> None:
@@ -91,11 +107,16 @@ def write_manifest(report_dir: Path, artifacts: list[Path], run_id: str | None =
     run id ties the manifest to the results.json and run-status.json of the same run.
     `details` adds fields to some entries (a checklist's host and benchmarks)."""
     details = details or {}
-    entries = [{"path": str(p.relative_to(report_dir)), "sha256": sha256_of(p),
-                "bytes": p.stat().st_size, **details.get(p, {})}
-               for p in sorted(set(artifacts)) if p.exists()]
-    return write_json(report_dir / MANIFEST, {"algorithm": "sha256", "run_id": run_id,
-                                              "artifacts": entries})
+    entries = []
+    for path in sorted(set(artifacts)):
+        # An artifact the run wrote and cannot hash is an error, never a silent omission.
+        if path.is_symlink():
+            raise NotAFolder(f"{path} became a symbolic link during the run: its content is "
+                             "not the run's")
+        entries.append({"path": str(path.relative_to(report_dir)), "sha256": sha256_of(path),
+                        "bytes": path.stat().st_size, **details.get(path, {})})
+    return write_json_below(report_dir, MANIFEST,
+                            {"algorithm": "sha256", "run_id": run_id, "artifacts": entries})
 
 
 def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
@@ -120,10 +141,9 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
                                   releases=audit.releases.by_benchmark)
         warnings += [f"{host}: {istig.benchmark_id} has no rule for {missing}"
                      for istig in istigs for missing in istig.unmatched]
-        ckl = audit.report_dir / f"{stems[host]}.ckl"
-        ckl.write_bytes(render_ckl(asset, istigs))
-        cklb = write_json(audit.report_dir / f"{stems[host]}.cklb", render_cklb(asset, istigs),
-                          layout="compact")
+        ckl = write_below(audit.report_dir, f"{stems[host]}.ckl", render_ckl(asset, istigs))
+        cklb = write_json_below(audit.report_dir, f"{stems[host]}.cklb",
+                                render_cklb(asset, istigs), layout="compact")
         holds = {"host": host, "benchmarks": [
             {"id": istig.benchmark_id, "version": istig.version, "release": istig.release}
             for istig in istigs]}
@@ -141,14 +161,13 @@ def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config
     for record in records:
         by_host[record["host"]].append(record)
     written = []
-    fleet = audit.report_dir / "results.hdf.json"
-    fleet_tmp = fleet.with_suffix(".json.tmp")
+    fleet = path_below(audit.report_dir, "results.hdf.json")
     before, after = fleet_frame(sorted(by_host), audit.catalog, **{
         k: v for k, v in options.items() if k != "releases"})
     first = True
     # One host at a time: its file, then its profiles into the fleet file (which is what
     # render_fleet_hdf makes), so the fleet's HDF is never all in memory.
-    with open(fleet_tmp, "w", encoding="utf-8") as out:
+    with replacing(fleet) as out:
         out.write(before)
         for host, name in host_file_names(sorted(by_host)).items():
             target = audit.targets.get(host)
@@ -157,27 +176,28 @@ def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config
                                marking=target.var("cwh_marking") if target else None)
             document = render_host_hdf(host, by_host[host], audit.catalog, audit.benchmarks,
                                        asset=asset, **options)
-            written.append(write_json(audit.report_dir / "hdf" / name, document,
-                                      layout="compact"))
+            written.append(write_json_below(audit.report_dir, f"hdf/{name}", document,
+                                            layout="compact"))
             for profile in fleet_profiles(host, document["profiles"]):
                 out.write(("" if first else ",")
                           + json.dumps(profile, ensure_ascii=False, separators=(",", ":")))
                 first = False
         out.write(after + "\n")
-    fleet_tmp.replace(fleet)
     written.append(fleet)
     return written
 
 
-def write_html(audit: Audit, records: list[dict[str, Any]], meta: dict[str, Any],
-               exit_status: int) -> list[Path]:
-    """report.html and hosts/<host>.html, for people (cwh/report/pages.py)."""
-    document = {"run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
-                "results": records}
-    # The rule data knows each release's version when no XCCDF was given.
-    versions = {bid: r.short_version for bid, r in audit.releases.by_benchmark.items()}
-    return write_pages(audit.report_dir, document, exit_status,
-                       {**versions, **benchmark_versions(audit.benchmarks)})
+def planned_artifacts(records: list[dict[str, Any]], pages: list[str]) -> list[str]:
+    """What write_reports is about to write (relative paths), recorded in run-status.json
+    before the first byte: the same names write_checklists and write_hdf give the files."""
+    planned = ["results.json", *pages, MANIFEST]
+    hosts = sorted({r["host"] for r in records})
+    if hosts:
+        stems = host_file_stems(hosts)
+        planned += [f"{stems[h]}{suffix}" for h in hosts for suffix in (".ckl", ".cklb")]
+        planned += [f"hdf/{name}" for name in host_file_names(hosts).values()]
+        planned.append("results.hdf.json")
+    return planned
 
 
 def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
@@ -189,27 +209,37 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
     meta = {"run_id": run_dir.run_id, **run_metadata(audit, config), "exit_status": exit_status,
             "selected": len(audit.selected), "not_evaluated": len(not_evaluated),
             "not_evaluated_tests": not_evaluated}
-    written = [write_json(audit.report_dir / "results.json", {
-        "run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
-        "same_machine": [group.to_dict() for group in same_machine(audit.assets)],
-        "results": records}, layout="records")]
-    written += write_html(audit, records, meta, exit_status)
+    document = {"run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
+                "same_machine": [group.to_dict() for group in same_machine(audit.assets)],
+                "results": records}
+    # report.html and hosts/<host>.html, for people (cwh/report/pages.py); the rule data
+    # knows each release's version when no XCCDF was given.
+    versions = {bid: r.short_version for bid, r in audit.releases.by_benchmark.items()}
+    pages = render_pages({k: v for k, v in document.items() if k != "same_machine"},
+                         exit_status, {**versions, **benchmark_versions(audit.benchmarks)})
+    run_dir.will_write(planned_artifacts(records, list(pages)))
+    written = [write_json_below(audit.report_dir, "results.json", document, layout="records")]
+    written += [write_below(audit.report_dir, relative, text.encode("utf-8"))
+                for relative, text in pages.items()]
     checklists: dict[Path, dict[str, Any]] = {}
     if records:
         checklists, audit.warnings = write_checklists(audit, records)
         written += list(checklists)
         written += write_hdf(audit, records, config)
-    # Files other plugins wrote for this run (pytest-html, junitxml) belong in the manifest too.
+    # Files other plugins wrote for this run (pytest-html, junitxml) belong in the manifest too,
+    # when they are in the report directory (--junitxml=/elsewhere is the user's to keep).
+    root = Path(os.path.abspath(audit.report_dir))
     for option in ("htmlpath", "xmlpath"):
         value = getattr(config.option, option, None)
-        if value and Path(value).exists():
-            written.append(Path(value).resolve())
+        if value and (Path(value).exists() or Path(value).is_symlink()):
+            written.append(Path(os.path.abspath(value)))
     lab_log = audit.report_dir / "lab-requests.jsonl"
     if audit.lab is not None and lab_log.exists():
         written.append(lab_log)
     written.append(run_dir.finish(exit_status))
-    inside = [p for p in written if audit.report_dir.resolve() in p.resolve().parents]
-    written.append(write_manifest(audit.report_dir.resolve(), [p.resolve() for p in inside],
-                                  run_dir.run_id,
-                                  {p.resolve(): holds for p, holds in checklists.items()}))
+    inside = [Path(os.path.abspath(p)) for p in written
+              if root in Path(os.path.abspath(p)).parents]
+    written.append(write_manifest(root, inside, run_dir.run_id,
+                                  {Path(os.path.abspath(p)): holds
+                                   for p, holds in checklists.items()}))
     return written

@@ -13,6 +13,7 @@ import pytest
 from bench import fleet, proctree
 from bench.requests_log import summarize
 from cwh.inventory import load_inventory
+from cwh.lab.image import load_image
 
 
 def test_addresses_are_distinct_loopback_and_never_the_demos():
@@ -40,7 +41,12 @@ def test_the_inventory_is_valid_for_the_suite(tmp_path):
     assert set(targets) == {h.name for h in hosts}
     for host in hosts:
         target = targets[host.name]
-        assert target.lab_image == host.image
+        # each host its own machine: its image's identity, with a network card of its own
+        machine = load_image(target.lab_image)
+        assert machine.get("identity")["computer_name"] == f"SC-{host.image.upper()}"
+        macs = {tuple(load_image(targets[h.name].lab_image).get("identity")["mac_addresses"])
+                for h in hosts}
+        assert len(macs) == len(hosts)
         assert target.connection.address == host.address
         assert target.var("cwh_lab_latency_ms") == 50
         assert target.var("cwh_probe_timeout_sec") == 1

@@ -8,6 +8,7 @@ otherwise they go to the test's temporary directory.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections import Counter
@@ -42,7 +43,7 @@ def run(tmp_path_factory) -> AuditRun:
     waivers.write_text(yaml.safe_dump({"waivers": [{
         "id": "W-7", "control": WAIVED[1], "hosts": [WAIVED[0]], "approver": "J. Smith (ISSO)",
         "justification": "AutoPlay stays until the kiosk is replaced", "ticket": "CHG-7",
-        "expires": "2099-12-31"}]}))
+        "expires": (dt.date.today() + dt.timedelta(days=365)).isoformat()}]}))
     inventory = write_inventory(tmp, {
         "lab-hardened": lab_host("hardened"),
         "lab-drifted": lab_host("drifted"),

@@ -126,3 +126,22 @@ def run_audit(tmp_path: Path, inventory: Path | None, *args: str,
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
                                timeout=timeout, env={**os.environ, **(env or {})})
     return AuditRun(completed.returncode, completed.stdout, completed.stderr, report_dir)
+
+
+def distinct_machine(tmp_path: Path, image: str, index: int) -> str:
+    """`image` as machine number `index`: the same computer with network cards of its own, so
+    that several lab hosts made from one image are several machines (cwh/identity.py tells
+    machines apart by name, domain and MAC addresses), not one machine under several inventory
+    names, which never passes the gate."""
+    path = tmp_path / f"machine-{index}-{Path(image).stem}.yml"
+    mac = f"02:00:5E:00:{index // 256:02X}:{index % 256:02X}"
+    path.write_text(yaml.safe_dump({"extends": image, "identity": {"mac_addresses": [mac]}}))
+    return str(path)
+
+
+def lab_machine(tmp_path: Path, image: str, index: int, **extra: Any) -> dict[str, Any]:
+    """lab_host(image, ...) as machine number `index` of that image (distinct_machine)."""
+    host = lab_host(distinct_machine(tmp_path, image, index), **extra)
+    if image == "drifted" and "cwh_web_url" not in extra:  # as lab_host("drifted") does
+        host["cwh_web_url"] = f"https://{host['ansible_host']}:443/"
+    return host

@@ -15,6 +15,7 @@ from tests.e2e.audit_run import (
     AUTOMATED_A,
     REPO,
     lab_host,
+    lab_machine,
     loopback,
     run_audit,
     write_inventory,
@@ -24,7 +25,10 @@ REQUIRED_FIELDS = ("host", "control_id", "status", "severity", "stig_ids", "expe
 CATALOG = load_catalog()
 # `-m stig` on WinRM hosts: every control but the exposure audit (CWH-EXT-*, `-m external`).
 ALL_CONTROLS = {c.id for c in CATALOG.controls if c.handler != "external"}
-AUTOMATED = ALL_CONTROLS - {"CWH-ACCT-02"}
+# The bundled lab's hosts are ScreenConnect servers: Automate's own controls do not apply.
+FOR_SCREENCONNECT = {c.id for c in CATALOG.controls
+                     if "screenconnect" in c.products and c.id in ALL_CONTROLS}
+AUTOMATED = FOR_SCREENCONNECT - {"CWH-ACCT-02"}
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +59,9 @@ def test_demo_hardened_passes_and_drifted_fails(demo):
     for results in (hardened, drifted):
         assert results["CWH-ACCT-02"]["status"] == "Not_Reviewed"
         assert results["CWH-ACCT-02"]["error"] is False
+        for control in ALL_CONTROLS - FOR_SCREENCONNECT:
+            assert results[control]["status"] == "Not_Applicable", results[control]
+            assert "applies to ConnectWise Automate servers" in results[control]["reason"]
 
 
 def test_every_record_carries_its_evidence(demo):
@@ -206,7 +213,9 @@ def test_adhoc_hosts_url_without_inventory(tmp_path):
 
 @pytest.mark.parametrize("workers", [None, "2"])
 def test_each_host_is_one_winrm_command_with_and_without_xdist(tmp_path, workers):
-    hosts = {f"h{i}": lab_host("hardened" if i % 2 else "drifted") for i in range(4)}
+    # two of each image, each its own machine
+    hosts = {f"h{i}": lab_machine(tmp_path, "hardened" if i % 2 else "drifted", i)
+             for i in range(4)}
     inventory = write_inventory(tmp_path, hosts)
     args = ["-m", "guide"] + (["-n", workers] if workers else [])
     run = run_audit(tmp_path, inventory, *args)

@@ -9,7 +9,7 @@ import json
 
 from defusedxml import ElementTree
 
-from tests.e2e.audit_run import lab_host, run_audit, write_inventory
+from tests.e2e.audit_run import lab_machine, run_audit, write_inventory
 
 HOSTS = {
     "10.20.30.11": "hardened", "10.20.30.12": "drifted",          # cut at the last dot once
@@ -26,7 +26,8 @@ def _stig_ids(path) -> list[str]:
 
 
 def test_every_host_gets_its_own_checklists_and_the_manifest_says_whose(tmp_path):
-    inventory = write_inventory(tmp_path, {name: lab_host(image) for name, image in HOSTS.items()})
+    inventory = write_inventory(tmp_path, {name: lab_machine(tmp_path, image, i)  # 8 machines
+                                           for i, (name, image) in enumerate(HOSTS.items())})
     run = run_audit(tmp_path, inventory, "-m", "gpo or tls")
     assert run.exit_code in (0, 1), run.output[-3000:]
     assert {r["host"] for r in run.results} == set(HOSTS)

@@ -51,3 +51,23 @@ def test_doctor_all_good_exits_zero(tmp_path):
     completed, lines = doctor(tmp_path, inventory)
     assert completed.returncode == 0, completed.stdout
     assert set(lines) == {"a", "b"} and all(line.startswith("OK") for line in lines.values())
+
+
+def test_doctor_checks_whose_facts_arrive(tmp_path):
+    """The doctor said OK for a host whose address answers as another machine, and the audit
+    then made every control Not_Reviewed (review of issue 10, M2)."""
+    from tests.faults.corpus import IMAGES
+
+    inventory = write_inventory(tmp_path, {
+        "other": lab_host(str(IMAGES / "identity-other-machine.yml"),
+                          cwh_expected_hostname="SC-HARDENED"),
+        "good": lab_host("hardened"),
+    })
+    completed, lines = doctor(tmp_path, inventory)
+    assert completed.returncode == 6, completed.stdout + completed.stderr
+    assert lines["good"].startswith("OK")
+    line = lines["other"]
+    assert line.startswith("FAIL") and "the facts that arrived are those of SC-OTHER" in line
+    assert "cwh_expected_hostname SC-HARDENED is neither" in line
+    assert "set cwh_expected_hostname: SC-OTHER" in line
+    assert "1 of 2 hosts ready to audit" in completed.stdout

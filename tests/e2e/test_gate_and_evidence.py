@@ -12,7 +12,11 @@ import pytest
 import yaml
 from defusedxml import ElementTree
 
+from cwh.catalog.model import load_catalog
 from tests.e2e.audit_run import lab_host, run_audit, write_inventory
+
+# -m stig on WinRM hosts: every control but the exposure audit (CWH-EXT-*)
+CONTROLS = sum(c.handler != "external" for c in load_catalog().controls)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 XSD = SHARED / "schemas" / "U_Checklist_Schema_V2.xsd"
@@ -43,9 +47,11 @@ def waivers(tmp_path: Path, *entries: dict) -> Path:
     return path
 
 
+# A year from now, whatever today is: a waiver runs 3 years at most.
 WAIVER = {"id": "W-7", "control": "CWH-GPO-04", "hosts": ["sc-*"],
           "justification": "kiosk media player needs AutoRun until the rebuild",
-          "approver": "J. Smith (ISSO)", "ticket": "CHG-1234", "expires": "2099-12-31"}
+          "approver": "J. Smith (ISSO)", "ticket": "CHG-1234",
+          "expires": (dt.date.today() + dt.timedelta(days=365)).isoformat()}
 
 
 # --- exit codes -------------------------------------------------------------------------------
@@ -106,6 +112,8 @@ def test_expired_waiver_counts_again_and_says_so(tmp_path):
     ({"justification": None}, "'justification' is required"),
     ({"expires": "next tuesday"}, "expires must be a date"),
     ({"expires": "2026-13-45"}, "expires must be a date"),
+    ({"expires": "9999-12-31"}, "expires 9999-12-31 is more than 3 years away"),  # M1
+    ({"expires": 0}, "expires must be a date"),
 ])
 def test_bad_waiver_file_stops_before_connecting(tmp_path, change, message):
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
@@ -118,8 +126,9 @@ def test_bad_waiver_file_stops_before_connecting(tmp_path, change, message):
 
 
 def test_attestation_answers_a_manual_control(tmp_path):
+    assessed = (dt.date.today() - dt.timedelta(days=30)).isoformat()  # within its year
     attested = {"CWH-ACCT-02": {"status": "NotAFinding", "by": "A. Assessor",
-                                "date": "2026-11-02", "note": "AppLocker denies browsers"}}
+                                "date": assessed, "note": "AppLocker denies browsers"}}
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened",
                                                          cwh_attestations=attested)})
     run = run_audit(tmp_path, inventory, "-m", "accounts")
@@ -182,7 +191,7 @@ def test_ckl_reads_back_with_each_controls_status_and_details(evidence_run):
 
 def test_all_formats_agree_with_results_json(evidence_run):
     expected = {(r["host"], r["control_id"]): r["status"] for r in evidence_run.results}
-    assert len(expected) == 2 * 34
+    assert len(expected) == 2 * CONTROLS
     for host in ("lab-hardened", "lab-drifted"):
         guide = _ckl_guide_statuses(evidence_run.report_dir / f"{host}.ckl")
         assert {c: s for c, (s, _) in guide.items()} == \
@@ -197,7 +206,7 @@ def test_all_formats_agree_with_results_json(evidence_run):
         hdf = json.loads((evidence_run.report_dir / "hdf" / f"{host}.json").read_text())
         guide_profile = hdf["profiles"][0]
         assert guide_profile["name"] == "ConnectWise_ScreenConnect_Hardening"
-        assert len(guide_profile["controls"]) == 34
+        assert len(guide_profile["controls"]) == CONTROLS
         for control in guide_profile["controls"]:
             [result] = control["results"]
             assert result["resource_id"] == host

@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.audit_run import REPO, lab_host, run_audit, write_inventory
+from tests.e2e.audit_run import REPO, lab_host, lab_machine, run_audit, write_inventory
 from tests.faults.corpus import FAST, IMAGES
 
 SECRET = "Kq7+Leak/Me=Not%9"
 ACCOUNTS = ("-m", "accounts")
-ATTESTED = {"status": "NotAFinding", "by": "A. Assessor", "date": "2024-06-03",
+# Assessed a month ago, whatever today is: an attestation counts for a year at most.
+ASSESSED = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+ATTESTED = {"status": "NotAFinding", "by": "A. Assessor", "date": ASSESSED,
             "note": "AppLocker denies browsers to administrators"}
 
 
@@ -36,10 +38,10 @@ def _one_error_line(output: str) -> str:
 @pytest.fixture(scope="module")
 def accounts_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("accounts")
-    inventory = write_inventory(tmp_path, {
-        "clean": lab_host("hardened"),
-        "foreign": lab_host(str(IMAGES / "foreign-domain-admin.yml")),
-        "group": lab_host(str(IMAGES / "group-named-like-admin.yml")),
+    inventory = write_inventory(tmp_path, {  # three machines (each its own network card)
+        "clean": lab_machine(tmp_path, "hardened", 1),
+        "foreign": lab_machine(tmp_path, str(IMAGES / "foreign-domain-admin.yml"), 2),
+        "group": lab_machine(tmp_path, str(IMAGES / "group-named-like-admin.yml"), 3),
     })
     return run_audit(tmp_path, inventory, *ACCOUNTS)
 
@@ -133,7 +135,7 @@ def test_an_attestation_never_passes_a_host_whose_facts_were_not_collected(tmp_p
         record = run.by_control(host)["CWH-ACCT-02"]
         assert record["status"] == "Not_Reviewed" and record["error"], record
         assert problem in record["reason"], record
-        assert "attestation by A. Assessor (NotAFinding, 2024-06-03) is not applied" in \
+        assert f"attestation by A. Assessor (NotAFinding, {ASSESSED}) is not applied" in \
             record["reason"]
         assert any(e["source"].startswith("assessor attestation") for e in record["evidence"])
 
@@ -142,7 +144,12 @@ def test_an_attestation_never_passes_a_host_whose_facts_were_not_collected(tmp_p
     ({"date": "2999-01-01"}, "date 2999-01-01 is in the future"),
     ({"status": "Pass"}, "status must be one of"),
     ({"date": "2026-02-30"}, "date must be a date (YYYY-MM-DD), got '2026-02-30'"),
-    ({"expires": "2024-01-01"}, "expires 2024-01-01 is before its date 2024-06-03"),
+    ({"expires": "2024-01-01"}, f"expires 2024-01-01 is before its date {ASSESSED}"),
+    # the review of issue 10, M1: no date is no "never", and nothing counts for ever
+    ({"expires": 0}, "expires must be a date (YYYY-MM-DD), got 0"),
+    ({"expires": ""}, "expires must be a date (YYYY-MM-DD), got ''"),
+    ({"expires": "9999-12-31"}, f"expires 9999-12-31 is more than a year after its date "
+                                f"{ASSESSED}"),
 ])
 def test_a_bad_attestation_stops_the_run_before_any_host_is_contacted(tmp_path, change,
                                                                       message):
@@ -153,6 +160,17 @@ def test_a_bad_attestation_stops_the_run_before_any_host_is_contacted(tmp_path, 
     line = _one_error_line(run.output)
     assert f"inventory {inventory}: host h: cwh_attestations: attestation for CWH-ACCT-02" \
         in line and message in line, line
+    assert not (run.report_dir / "lab-requests.jsonl").exists()
+
+
+def test_an_attestation_for_an_automated_control_stops_the_run(tmp_path):
+    """It was accepted and silently ignored (only CWH-ACCT-01/02 apply attestations)."""
+    attested = {"cwh_attestations": {"CWH-GPO-01": ATTESTED}}
+    inventory = write_inventory(tmp_path, {"h": lab_host("hardened", **attested)})
+    run = run_audit(tmp_path, inventory, "-m", "stig")
+    assert run.exit_code == 4, run.output[-3000:]
+    line = _one_error_line(run.output)
+    assert "host h: cwh_attestations: CWH-GPO-01 is an automated control" in line, line
     assert not (run.report_dir / "lab-requests.jsonl").exists()
 
 
@@ -180,6 +198,8 @@ BAD_INVENTORIES = {
                               ("host h: variable name 5 is not text", "quote the name")),
     "invalid-date-for-a-number": ("cwh_cert_warn_days: 2026-02-30", None,
                                   ("host h: cwh_cert_warn_days must be a whole number",)),
+    "port-with-a-decimal-point": ("ansible_port: 5985.0", None,  # review of issue 10, M1
+                                  ("host h: ansible_port must be a whole number, got 5985.0",)),
     "boolean-host-name": (None, "yes: {ansible_host: 127.0.0.1}",
                           ("group lab: hosts: host name True", "(YAML read it as true/false)")),
     "alias-bomb": (_bomb(), None, ("cwh_approved_admins", "alias bomb")),

@@ -124,3 +124,51 @@ def test_collect_only_leaves_the_last_runs_evidence_untouched(tmp_path):
     assert listed.exit_code == 0, listed.output
     assert contents() == before
     assert merge(tmp_path / "fleet", first.report_dir).returncode == 0
+
+
+# --- the review of issue 10, finding 9: options pytest itself refuses -------------------------
+
+@pytest.mark.parametrize("args", [
+    ["--fail-on=cat4"],                       # not one of the choices
+    ["--no-such-option"],                     # pytest does not know it
+    ["-p", "no:terminal"],                    # and with it the -ra of addopts
+    ["--fail-on", "cat4"],                    # the report directory given apart from its value
+], ids=["bad-choice", "unknown-option", "no-terminal", "separate-value"])
+def test_a_command_line_pytest_refuses_leaves_nothing_current(tmp_path, args):
+    """pytest's own parsing refused the command line (exit 4) before the plugin configured
+    anything: the earlier finished run stayed 'finished' and the merge took it with exit 0, so
+    a CI job whose audit step failed published the previous run's evidence as today's."""
+    first = good_run(tmp_path)
+    assert merge(tmp_path / "ok", first.report_dir).returncode == 0
+    run = run_audit(tmp_path, write_inventory(tmp_path, {"h": lab_host("hardened")}),
+                    "-m", "gpo", *args)
+    assert run.exit_code == 4, run.output[-3000:]
+    status = json.loads((first.report_dir / "run-status.json").read_text())
+    assert status["state"] == "failed" and status["exit_status"] == 4, status
+    assert "pytest refused the command line" in status["error"]
+    refused = merge(tmp_path / "fleet", first.report_dir)
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "pytest refused the command line" in refused.stderr
+    assert not (tmp_path / "fleet").exists()
+    # the next good run clears the earlier run's files as usual, and is current again
+    again = good_run(tmp_path)
+    assert merge(tmp_path / "fleet", again.report_dir).returncode == 0
+
+
+@pytest.mark.parametrize("paths, marked", [
+    (["tests/unit/test_exitcodes.py"], False), (["tests_controls"], True), ([], True),
+    (["--inventory", "inventory/lab.yml"], True),  # a value pytest first takes for a path
+    (["tests/unit", "--fail-on", "cat4"], False),
+])
+def test_only_an_audit_marks_its_default_report_dir(tmp_path, paths, marked):
+    """The report directory from pytest.ini (here overridden with -o) is an audit's: a refused
+    command line of the project's own tests leaves it alone; an audit's marks it."""
+    first = good_run(tmp_path)
+    before = (first.report_dir / "run-status.json").read_text()
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider",
+         "-o", f"cwh_report_dir={first.report_dir}", "--no-such-option"],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    after = (first.report_dir / "run-status.json").read_text()
+    assert (after != before) == marked, after

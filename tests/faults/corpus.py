@@ -37,6 +37,8 @@ ENDPOINTS = frozenset({"CWH-NET-01", "CWH-NET-02", "CWH-TLS-03", "CWH-WEB-02", "
                        "CWH-WEB-05"})
 IMAGES = Path(__file__).with_name("images")
 REFERENCE = "ref"
+REF_AUTOMATE = "ref-automate"  # the clean Automate-only host the Automate faults compare with
+AUTOMATE_ONLY = frozenset(c.id for c in CATALOG.controls if c.products == ("automate",))
 # Distinctive, and with characters that URL encoding changes.
 SECRET = "Zebra+7731/Kx=q&pw%21"
 LAB_ONLY_PASSWORD = "Lab+Only/Pw=5521"  # what the wrong-password host accepts instead
@@ -54,6 +56,7 @@ class Fault:
     host: dict[str, Any]  # host variables that make the fault (image, cwh_lab_fault, timeouts)
     why: str = ""  # a regular expression every touched control's reason must match
     expect: dict[str, str] = field(default_factory=dict)  # touched controls with one exact status
+    reference: str = REFERENCE  # the clean host whose verdicts the untouched controls keep
 
     @property
     def host_name(self) -> str:
@@ -84,7 +87,7 @@ ATTESTED_ACCT02 = {"CWH-ACCT-02": {"status": "NotAFinding", "by": "A. Assessor",
                                    "date": "2024-06-03", "note": "AppLocker denies browsers"}}
 GERMAN = str(IMAGES / "localized-german.yml")
 SMB1_ABSENT = str(IMAGES / "smb1-value-absent.yml")
-WEB_CONFIG = ENDPOINTS | {"CWH-SC-03"}
+WEB_CONFIG = ENDPOINTS | {"CWH-SC-03", "CWH-SC-04"}
 IIS = {"CWH-WEB-01", "CWH-WEB-03"}
 SMB_PORTS = {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"}
 FIREWALL_RULES = {"CWH-NET-01", "CWH-NET-02", *SMB_PORTS}
@@ -145,7 +148,7 @@ FAULTS: list[Fault] = [
     # --- one section missing, failed or null --------------------------------------------------
     output("section_missing:registry", REGISTRY - {"CWH-TLS-03"}, why="no 'registry' section"),
     output("section_missing:secedit", SECEDIT, why="no 'secedit' section"),
-    output("section_missing:screenconnect", WEB_CONFIG | {"CWH-SC-02"},
+    output("section_missing:screenconnect", WEB_CONFIG | {"CWH-SC-02", "CWH-SC-05"},
            why="no 'screenconnect' section"),
     output("section_missing:firewall_rules", {"CWH-NET-01", "CWH-NET-02", "CWH-NET-03",
                                               "CWH-NET-04", "CWH-NET-05"},
@@ -153,7 +156,9 @@ FAULTS: list[Fault] = [
     output("section_missing:iis", IIS, why="no 'iis' section"),
     output("section_error:local_admins", {"CWH-ACCT-01", "CWH-ACCT-02"},
            why="collecting 'local_admins' failed"),
-    output("section_error:services", {"CWH-SC-01"}, why="collecting 'services' failed"),
+    # ScreenConnect is still detected by its install path; whether Automate runs is unknown.
+    output("section_error:services", {"CWH-SC-01", *AUTOMATE_ONLY},
+           why="collecting 'services' failed"),
     output("section_error:tcp_listeners", {"CWH-NET-01", "CWH-NET-02"},
            why="collecting 'tcp_listeners' failed"),
     output("section_error:http_sslcert", {"CWH-WEB-05"}, why="collecting 'http_sslcert' failed"),
@@ -180,12 +185,12 @@ FAULTS: list[Fault] = [
           "registry access is not allowed"),
     # --- unexpected nulls ---------------------------------------------------------------------
     image("service-state-null", {"CWH-SC-01"}, "Relay: None"),
-    image("file-version-null", {"CWH-SC-02"}, "version cannot be judged"),
+    image("file-version-null", {"CWH-SC-02", "CWH-SC-04"}, "version cannot be judged"),
     image("member-name-null", {"CWH-ACCT-01"}, r"\(unresolved\)"),
     # Only the computer name tells a bare approved name's local account from another domain's.
     image("text-facts-null", {"CWH-ACCT-01"}, "the host's identity section gave no computer name"),
     image("iis-config-null", IIS, "applicationHost.config was not read"),
-    image("web-config-null", WEB_CONFIG, "web.config was not found"),
+    image("web-config-null", WEB_CONFIG | {"CWH-SC-05"}, "web.config was not found"),
     # --- size ---------------------------------------------------------------------------------
     Fault("thousands-of-rules-and-apps", frozenset({"CWH-NET-05"}),
           {"cwh_lab_image": "generated/thousands.yml"}, "Legacy backup agent"),
@@ -225,8 +230,8 @@ FAULTS: list[Fault] = [
           expect={"CWH-PWD-01": "Not_Reviewed"}),
     image("secedit-garbage-right", {"CWH-GPO-05"}, "is not a list of accounts",
           expect={"CWH-GPO-05": "Not_Reviewed"}),
-    image("version-fullwidth-digits", {"CWH-SC-02"}, "not a dotted version",
-          expect={"CWH-SC-02": "Not_Reviewed"}),
+    image("version-fullwidth-digits", {"CWH-SC-02", "CWH-SC-04"}, "not a dotted version",
+          expect={"CWH-SC-02": "Not_Reviewed", "CWH-SC-04": "Not_Reviewed"}),
     image("duplicate-service-case", {"CWH-SC-01"}, "listed 2 times",
           expect={"CWH-SC-01": "Not_Reviewed"}),
     # --- Windows PowerShell 5.1 behaviours (issue 10, items 16, 17 and 19) -------------------
@@ -284,8 +289,9 @@ FAULTS: list[Fault] = [
     image("iis-webconfig-harmless"),  # read, sets no request filtering that matters
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
     # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
-    Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",
-                                                            "CWH-NET-02", "CWH-WEB-05"}),
+    Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-SC-04",
+                                                            "CWH-NET-01", "CWH-NET-02",
+                                                            "CWH-WEB-05"}),
           {"cwh_lab_image": str(IMAGES / "webconfig-xml-bomb.yml"),
            "cwh_web_url": "https://{address}:8040/"}),
     # --- WinRS as Windows plays it --------------------------------------------------------
@@ -424,6 +430,54 @@ STIG_FAULTS: list[StigFault] = [
               moves_role=True),
 ]
 
+
+@dataclass(frozen=True)
+class NamedFault(Fault):
+    """A fault whose inventory name is part of it (an address), not f-<name>."""
+
+    inventory_name: str = ""
+
+    @property
+    def host_name(self) -> str:
+        return self.inventory_name
+
+
+# Faults that need their own inventory name (outside loopback()'s 127.64-250 range, so no
+# other test's host takes the address).
+FAULTS += [
+    # Known by address only, ansible_host a typo: the machine reached owns 127.61.0.5 only.
+    NamedFault("identity-address-typo", ALL,
+               {"cwh_lab_image": str(IMAGES / "identity-address-typo.yml"),
+                "ansible_host": "127.61.0.5", "cwh_expected_hostname": None},
+               r"127\.61\.0\.6 is not among the host's own addresses \(127\.61\.0\.5\)",
+               inventory_name="127.61.0.6"),
+    # Profiles whose names differ only in white space, with different states (finding 3).
+    image("firewall-profiles-whitespace-variant", {*SMB_PORTS, "CWH-STIG-06"},
+          "'Private' is listed 2 times with different values",
+          expect=dict.fromkeys({*SMB_PORTS, "CWH-STIG-06"}, "Not_Reviewed")),
+    # A LocalPort that is no port Windows writes: unknown, never "does not cover" (4, 12).
+    # NET-01/02 keep their verdict: their own rules allow 8040 and 8041 whatever this one says.
+    image("firewall-port-garbled", SMB_PORTS, "ports that cannot be read",
+          expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
+    image("firewall-port-superscript", SMB_PORTS, "ports that cannot be read",
+          expect=dict.fromkeys(SMB_PORTS, "Not_Reviewed")),
+    # Account names that only Unicode case folding makes approved (finding 5).
+    Fault("admin-kelvin-sign", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "admin-kelvin-sign.yml"),
+           "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor", "kadmin"]},
+          re.escape("not approved: SC-HARDENED\\\u212aadmin"), expect={"CWH-ACCT-01": "Open"}),
+    Fault("admin-long-s-pattern", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "admin-long-s-pattern.yml"),
+           "cwh_admin_name_pattern": "svc-.*"},
+          re.escape("not approved: CORP\\\u017fvc-backdoor"), expect={"CWH-ACCT-01": "Open"}),
+    # A domain group on German Windows (ObjectClass "Gruppe"), named as the pattern wants (M6).
+    Fault("localized-group-matches-pattern", frozenset({"CWH-ACCT-01"}),
+          {"cwh_lab_image": str(IMAGES / "localized-group-matches-pattern.yml"),
+           "cwh_admin_name_pattern": "adm-.*"},
+          r"not approved: CORP\\adm-admins", expect={"CWH-ACCT-01": "Open"}),
+]
+
+
 def write_generated_images(directory: Path) -> None:
     """Images too large to keep in the repository: thousands of firewall rules and software
     entries, one of the rules (deep in the list) opening TCP 445."""
@@ -469,14 +523,18 @@ def shared_run(tmp_path_factory: Any, name: str, make: Callable[[Path], AuditRun
 
 
 SECRET_VARS = {"ansible_password": "{{ lookup('env', 'CWH_TEST_SECRET') }}"}
+# Every host says remote access goes through a Control client (CWH-CWA-07 then applies to the
+# Automate hosts; on ScreenConnect hosts the Automate controls are Not_Applicable anyway).
+AUTOMATE_VARS = {"cwh_remote_access_via_control": True}
 
 
 def _corpus(tmp: Path) -> AuditRun:
     write_generated_images(tmp / "generated")
     hosts = {REFERENCE: lab_host("hardened", **PROBES),
+             REF_AUTOMATE: lab_host("automate-hardened", **PROBES),
              "ref-basic": lab_host("hardened", transport="basic", **PROBES)}
     hosts.update({fault.host_name: host_vars(fault) for fault in FAULTS})
-    inventory = write_inventory(tmp, hosts, SECRET_VARS)
+    inventory = write_inventory(tmp, hosts, {**SECRET_VARS, **AUTOMATE_VARS})
     # --html: pytest-html's page too (written only when asked), so its hooks face the corpus.
     return run_audit(tmp, inventory, "-m", "guide", "-n", "2", "--html",
                      str(tmp / "reports" / PYTEST_HTML), env={"CWH_TEST_SECRET": SECRET},
@@ -541,3 +599,60 @@ def html_fragments(report: Path) -> dict[str, list[str]]:
                     content = base64.b64decode(content.split(";base64,", 1)[1]).decode("utf-8")
                 mine.append(content)
     return fragments
+
+
+# --- ConnectWise Automate and the application-level controls (issue 13) --------------------
+
+def automate_image(name: str, touches: Iterable[str], why: str = "", **kw: Any) -> Fault:
+    """A fault on an Automate server (an image under images/ extending automate-hardened),
+    compared with the clean Automate host."""
+    return Fault(name, frozenset(touches), {"cwh_lab_image": str(IMAGES / f"{name}.yml"),
+                                            "cwh_expected_hostname": "CWA-HARDENED"},
+                 why, reference=REF_AUTOMATE, **kw)
+
+
+AUTOMATE_CLOSED = ("CWH-CWA-04", "CWH-CWA-05", "CWH-CWA-06", "CWH-CWA-07")
+FAULTS += [
+    # A UDP rule whose protocol is unknown: no UDP (or TCP) port it reaches can be judged.
+    automate_image("cwa-udp-rule-protocol-unknown", {"CWH-CWA-03", *AUTOMATE_CLOSED},
+                   "protocol None not readable",
+                   expect=dict.fromkeys({"CWH-CWA-03", *AUTOMATE_CLOSED}, "Not_Reviewed")),
+    # A UDP rule on a dynamic-port keyword: the legacy UDP range and UDP 3389 are unknown.
+    automate_image("cwa-udp-rule-dynamic-keyword", {"CWH-CWA-06", "CWH-CWA-07"},
+                   "'PlayToDiscovery' stands for ports Windows assigns at run time",
+                   expect=dict.fromkeys(("CWH-CWA-06", "CWH-CWA-07"), "Not_Reviewed")),
+    # Where MySQL listens cannot be read (Get-NetTCPConnection failed): never a pass.
+    Fault("cwa-mysql-listener-unknown", frozenset({"CWH-CWA-01", "CWH-CWA-02", "CWH-CWA-04"}),
+          {"cwh_lab_image": "automate-hardened", "cwh_expected_hostname": "CWA-HARDENED",
+           "cwh_lab_fault": "section_error:tcp_listeners"},
+          "collecting 'tcp_listeners' failed", expect={"CWH-CWA-04": "Not_Reviewed"},
+          reference=REF_AUTOMATE),
+    # MySQL allowed from a keyword scope while a private network is declared.
+    Fault("cwa-mysql-scope-keyword", frozenset({"CWH-CWA-04"}),
+          {"cwh_lab_image": str(IMAGES / "cwa-mysql-scope-keyword.yml"),
+           "cwh_expected_hostname": "CWA-HARDENED",
+           "cwh_mysql_allowed_from": ["10.20.40.0/24"]},
+          "LocalSubnet", expect={"CWH-CWA-04": "Not_Reviewed"}, reference=REF_AUTOMATE),
+    # Whether Automate runs on a ScreenConnect server is unknown: Not_Reviewed, never N/A.
+    image("cwa-products-path-unreadable", AUTOMATE_ONLY,
+          "whether this host runs ConnectWise Automate is unknown",
+          expect=dict.fromkeys(AUTOMATE_ONLY, "Not_Reviewed")),
+    image("sc-machinekey-elsewhere", {"CWH-SC-04"}, "kept in another file",
+          expect={"CWH-SC-04": "Not_Reviewed"}),
+]
+FAULTS += [
+    # ACLs (through the generic acl_paths list): unreadable, garbled, half-readable, missing.
+    automate_image("cwa-ltshare-acl-unreadable", {"CWH-CWA-08"},
+                   "could not be read .*unauthorized operation",
+                   expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-sddl-garbled", {"CWH-CWA-08"}, "SDDL of C:\\\\LTShare is not "
+                   "understood", expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-ace-unreadable", {"CWH-CWA-08"}, "ACEs that cannot be read",
+                   expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-missing", {"CWH-CWA-08"}, "LTShare does not exist",
+                   expect={"CWH-CWA-08": "Open"}),
+    image("sc-webconfig-acl-unreadable", {"CWH-SC-05"}, "could not be read .*unauthorized",
+          expect={"CWH-SC-05": "Not_Reviewed"}),
+    image("sc-backups-null-dacl", {"CWH-SC-06"}, "NULL DACL: everyone can write or read",
+          expect={"CWH-SC-06": "Open"}),
+]

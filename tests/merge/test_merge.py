@@ -158,6 +158,45 @@ def test_an_incomplete_slice_is_merged_but_fails_the_gate(tmp_path, capsys, endi
     assert main([str(tmp_path / "world"), str(out), "--fail-on", "cat3"]) == 6
 
 
+@pytest.mark.parametrize("ending, expected", [
+    ({"exit_status": 5}, "the run ended with exit code 5 (nothing selected)"),
+    ({"exit_status": 0}, "no result for h2"),  # selected 0 while its inventory had a host
+])
+def test_a_slice_that_audited_nothing_is_incomplete(tmp_path, capsys, ending, expected):
+    """A slice that selected no test for its hosts (-m "stig and not stig", exit 5) merged
+    as complete: the fleet gate passed with one slice's hosts never audited."""
+    done = make_slice(tmp_path / "done", [record("d1", "CWH-GPO-01")])
+    empty = make_slice(tmp_path / "empty", [], hosts=["h2"], selected=0, **ending)
+    out = tmp_path / "fleet"
+    assert main([str(out), str(done), str(empty), "--fail-on", "cat3"]) == 6
+    printed = capsys.readouterr().out
+    assert f"INCOMPLETE 02-empty: {expected}" in printed, printed
+    assert "INCOMPLETE 02-empty: no result for h2" in printed
+    merged = json.loads((out / "results.json").read_text())
+    assert [s["complete"] for s in merged["run"]["slices"]] == [True, False]
+
+
+def test_a_real_slice_that_selected_nothing_fails_the_fleet_gate(tmp_path):
+    """The review's reproduction: `hard` audited, `drift` sliced with an expression that
+    selects nothing (exit 5); merged with --fail-on, the fleet exited 0."""
+    hosts = {"hard": lab_host("hardened"), "drift": lab_host("drifted")}
+    runs = []
+    for name, markers in (("hard", "stig"), ("drift", "stig and not stig")):
+        where = tmp_path / name
+        where.mkdir()
+        runs.append(run_audit(where, write_inventory(where, hosts), "-m", markers,
+                              "--limit", name))
+    assert [run.exit_code for run in runs] == [0, 5], [run.output[-2000:] for run in runs]
+    completed = subprocess.run(
+        [sys.executable, "-m", "cwh.report.merge", str(tmp_path / "fleet"),
+         *(str(run.report_dir) for run in runs), "--fail-on", "cat3"],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 6, completed.stdout + completed.stderr
+    assert "INCOMPLETE 02-reports: the run ended with exit code 5 (nothing selected)" in \
+        completed.stdout
+    assert "INCOMPLETE 02-reports: no result for drift" in completed.stdout
+
+
 def test_a_slice_from_before_completion_was_recorded_is_incomplete(tmp_path, capsys):
     piece = make_slice(tmp_path / "old", [record("h1", "CWH-GPO-01")])
     document = json.loads((piece / "results.json").read_text())
@@ -341,5 +380,11 @@ def test_one_machine_audited_under_two_names_in_two_slices_is_reported(tmp_path,
     assert main([str(out), str(a), str(b)]) == 0
     merged = json.loads((out / "results.json").read_text())
     assert merged["same_machine"] == [{"machine": "SC01 (DNS host name sc01; domain corp.example)",
-                                       "hosts": ["sc01", "sc01.corp.example"]}]
-    assert "same machine: sc01, sc01.corp.example all reached SC01" in capsys.readouterr().out
+                                       "hosts": ["sc01", "sc01.corp.example"],
+                                       "confirmed": ["sc01", "sc01.corp.example"]}]
+    printed = capsys.readouterr().out
+    assert "same machine: sc01, sc01.corp.example all reached SC01" in printed
+    assert "at most one was audited, exit code 6" in printed
+    # the gate says what the run says: one machine judged as two hosts was audited once at most
+    assert merged["run"]["exit_status"] == 6
+    assert main([str(tmp_path / "gated"), str(a), str(b), "--fail-on", "cat3"]) == 6

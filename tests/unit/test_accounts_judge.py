@@ -549,3 +549,147 @@ def test_timestamp_expiry_is_a_date() -> None:
     attestation = parse_attestation("CWH-ACCT-02", {**ATTESTED,
                                                     "expires": dt.datetime(2027, 5, 1, 12, 0)})
     assert not attestation.expired(TODAY)
+
+
+# --- the review of issue 10, finding 5: names compared as Windows does ---------------------------
+# Windows compares account names by upper-casing them (MS-SAMR 3.1.5.14: on a member server,
+# uppercase per Unicode, then a byte comparison; .NET's OrdinalIgnoreCase and the NLS table
+# behind it never map a non-ASCII letter onto an ASCII one). U+212A KELVIN SIGN stays U+212A
+# there, U+017F LATIN SMALL LETTER LONG S is no 's'; Python's lower() maps the Kelvin sign to
+# 'k', and re.IGNORECASE matches the long s with 's'. An attacker who can create accounts names
+# one with such a letter, and it passed as the approved account.
+
+KELVIN, LONG_S = "\u212a", "\u017f"
+
+
+def _domain_user(name: str) -> dict[str, Any]:
+    return {"name": name, "sid": "S-1-5-21-1-2-3-1111", "object_class": "User",
+            "principal_source": "ActiveDirectory", "resolved": True}
+
+
+@pytest.mark.parametrize("member, approved, pattern", [
+    (_domain_user(f"CORP\\{KELVIN}admin"), ["CORP\\kadmin"], None),
+    (_domain_user(f"CORP\\{KELVIN}admin"), ["CORP\\Kadmin"], None),
+    ({**_domain_user(f"SC01\\{KELVIN}admin"), "principal_source": "Local"}, ["kadmin"], None),
+    ({**_domain_user(f"SC01\\admini{LONG_S}trator"), "principal_source": "Local"},
+     ["Administrator"], None),
+    (_domain_user(f"CORP\\{LONG_S}vc-backdoor"), [], r"CORP\\svc-.*"),
+    (_domain_user(f"CORP\\{LONG_S}vc-backdoor"), [], r"svc-.*"),
+    (_domain_user(f"CORP\\{KELVIN}-admin"), [], r"[a-z]-admin"),
+    # the member's domain part in another script of letters is another computer's account
+    ({**_domain_user(f"SC0{KELVIN}\\kadmin"), "principal_source": "Local"}, ["kadmin"], None),
+    # dotless i, and the dotted capital I, are not i
+    ({**_domain_user("SC01\\adm\u0131n"), "principal_source": "Local"}, ["admin"], None),
+    (_domain_user("CORP\\\u0130nfra"), ["CORP\\infra"], None),
+])
+def test_a_name_that_only_unicode_case_folding_makes_approved_is_not(member, approved,
+                                                                    pattern) -> None:
+    computer = "SC0K" if "SC0" + KELVIN in member["name"] else "SC01"
+    judged = judge_member(member, approved, pattern, computer)
+    assert judged.match is Match.UNAPPROVED, judged
+
+
+@pytest.mark.parametrize("member, approved, pattern", [
+    (_domain_user("CORP\\KADMIN"), ["corp\\kadmin"], None),      # ASCII: any case
+    ({**_domain_user("sc01\\KAdmin"), "principal_source": "Local"}, ["kadmin"], None),
+    (_domain_user("CORP\\SVC-backup"), [], r"corp\\svc-.*"),
+    (_domain_user("CORP\\Müller"), ["CORP\\Müller"], None),      # written as Windows lists it
+])
+def test_names_windows_treats_as_the_same_still_approve(member, approved, pattern) -> None:
+    assert judge_member(member, approved, pattern, "SC01").match is Match.APPROVED
+
+
+def test_a_kelvin_sign_member_is_open_through_the_control() -> None:
+    member = {**_domain_user(f"SC01\\{KELVIN}admin"), "principal_source": "Local"}
+    verdict = acct01(ADMINISTRATOR, member, inputs={"cwh_approved_admins": ["Administrator",
+                                                                            "kadmin"]})
+    assert verdict.status is Status.OPEN and f"SC01\\{KELVIN}admin" in verdict.observed
+
+
+# --- the review of issue 10, M6: the member's type, whatever the language --------------------
+# Get-LocalGroupMember's ObjectClass is a resource string of the LocalAccounts module ("User",
+# "Group", "Other"), translated on localized Windows ("Benutzer", "Gruppe"). The collector
+# reports member_type from the module's own objects (locale-independent); the judge never takes
+# a member whose type it cannot tell for a user account.
+
+ADM_GROUP = {"name": "CORP\\adm-admins", "sid": "S-1-5-21-111-222-333-5100",
+             "principal_source": "ActiveDirectory", "resolved": True}
+
+
+@pytest.mark.parametrize("member", [
+    {**ADM_GROUP, "object_class": "Gruppe"},                           # older collector
+    {**ADM_GROUP, "object_class": "Gruppe", "member_type": "Group"},
+    {**ADM_GROUP, "object_class": "Group", "member_type": "Group"},
+    {**ADM_GROUP, "object_class": "Benutzer", "member_type": "Other"},
+    {**ADM_GROUP, "object_class": None},
+    {**ADM_GROUP, "object_class": "Benutzer", "member_type": "Group"},  # the type decides
+])
+def test_the_pattern_approves_only_members_known_to_be_user_accounts(member) -> None:
+    judged = judge_member(member, [], "adm-.*", "SC01")
+    assert judged.match is Match.UNAPPROVED, judged
+
+
+@pytest.mark.parametrize("member", [
+    {**LOCAL_AUDITOR, "object_class": "Benutzer"},
+    {**LOCAL_AUDITOR, "object_class": "Gruppe", "member_type": "Group"},
+])
+def test_a_bare_name_approves_only_a_member_known_to_be_a_user_account(member) -> None:
+    judged = judge_member(member, ["auditor"], None, "SC01")
+    assert judged.match is Match.UNAPPROVED, judged
+    assert "approves only a local account" in judged.how
+
+
+@pytest.mark.parametrize("member", [
+    {**ADM_JDOE, "object_class": "Benutzer", "member_type": "User"},
+    {**ADM_JDOE, "member_type": "User"},
+    ADM_JDOE,                                                           # English, no type
+])
+def test_a_user_account_in_any_language_is_approved_by_the_pattern(member) -> None:
+    assert judge_member(member, [], "adm-.*", "SC01").match is Match.APPROVED
+
+
+def test_sids_and_full_names_approve_a_member_of_any_type() -> None:
+    member = {**ADM_GROUP, "object_class": "Gruppe"}
+    assert judge_member(member, [ADM_GROUP["sid"]], None, "SC01").match is Match.APPROVED
+    assert judge_member(member, ["CORP\\adm-admins"], None, "SC01").match is Match.APPROVED
+
+
+# --- the review of issue 10, M1: attestation values that must stop the run ------------------
+
+@pytest.mark.parametrize("value", [0, False, "", None, [], "0"])
+def test_an_expires_that_is_no_date_is_refused_not_never(value: Any) -> None:
+    """`expires: 0` (false, "") meant "never expires": raw.get("expires") was falsy."""
+    with pytest.raises(ValueError, match=r"expires must be a date \(YYYY-MM-DD\)"):
+        parse_attestation("CWH-ACCT-02", {**ATTESTED, "expires": value})
+
+
+@pytest.mark.parametrize("expires", ["9999-12-31", "2027-11-02", dt.date(2030, 1, 1)])
+def test_an_attestation_counts_for_a_year_at_most(expires: Any) -> None:
+    with pytest.raises(ValueError, match="more than a year after its date 2026-11-01"):
+        parse_attestation("CWH-ACCT-02", {**ATTESTED, "expires": expires})
+
+
+def test_an_attestation_without_expires_ends_a_year_after_its_date() -> None:
+    raw = {k: v for k, v in ATTESTED.items() if k != "expires"}
+    attestation = parse_attestation("CWH-ACCT-02", raw)
+    assert attestation.expires == dt.date(2027, 11, 1)
+    assert not attestation.expired(dt.date(2027, 11, 1))
+    assert attestation.expired(dt.date(2027, 11, 2))
+    assert parse_attestation("CWH-ACCT-02", {**raw, "expires": "2027-11-01"}).expires == \
+        dt.date(2027, 11, 1)
+    leap = parse_attestation("CWH-ACCT-02", {**raw, "date": "2024-02-29"})
+    assert leap.expires == dt.date(2025, 2, 28)
+
+
+@pytest.mark.parametrize("control", ["CWH-GPO-01", "CWH-NET-05", "CWH-STIG-06"])
+def test_an_attestation_for_an_automated_control_is_refused(control: str) -> None:
+    """Only the manual controls apply attestations: one for CWH-GPO-01 was accepted and then
+    silently ignored, so whoever wrote it believed it counted."""
+    class Target:
+        name = "sc01"
+        vars = {"cwh_attestations": {control: {**ATTESTED}}}
+    with pytest.raises(ConfigError) as caught:
+        check_attestations("inv.yml", [Target()], TODAY)
+    assert str(caught.value) == (
+        f"inventory inv.yml: host sc01: cwh_attestations: {control} is an automated control: "
+        "attestations answer only the manual ones (CWH-ACCT-01, CWH-ACCT-02)")

@@ -227,7 +227,8 @@ def test_orphaned_sid_switches_to_adsi() -> None:
     assert data["method"] == "ADSI" and "Get-LocalGroupMember failed" in data["note"]
     assert data["group_name"] == "VORDEFINIERT\\Administratoren"
     assert data["members"][1] == {"name": None, "sid": "S-1-5-21-7-7-7-1105",
-                                  "object_class": None, "principal_source": None,
+                                  "object_class": None, "member_type": "Other",
+                                  "principal_source": None,
                                   "resolved": False}
 
 
@@ -291,3 +292,23 @@ def test_an_edited_parent_image_is_read_again(tmp_path):
     assert load_image(str(child)).data["identity"]["hostname"] == "OLD"
     base.write_text("extends: hardened\nidentity: {hostname: NEW-NAME}\n")
     assert load_image(str(child)).data["identity"]["hostname"] == "NEW-NAME"
+
+
+def test_localized_object_class_text_keeps_the_member_type() -> None:
+    """Get-LocalGroupMember prints ObjectClass in the system's language; the collector's
+    member_type (from the module's own LocalUser/LocalGroup strings) is the type."""
+    members = [{"name": "SC\\Administrator", "sid": "S-1-5-21-9-9-9-500"},
+               {"name": "CORP\\adm-admins", "sid": "S-1-5-21-7-7-7-5100", "object_class": "Group",
+                "principal_source": "ActiveDirectory"}]
+    groups = {"S-1-5-32-544": {"name": "VORDEFINIERT\\Administratoren", "members": members,
+                               "object_class_text": {"User": "Benutzer", "Group": "Gruppe"}}}
+    doc = run_collector(image("hardened", local_groups=groups), image_request())
+    shaped = doc["sections"]["local_admins"]["data"]["members"]
+    assert [(m["object_class"], m["member_type"]) for m in shaped] == [("Benutzer", "User"),
+                                                                       ("Gruppe", "Group")]
+
+
+def test_the_collector_reads_the_member_type_without_the_language() -> None:
+    body = collector_body()
+    assert "(New-Object Microsoft.PowerShell.Commands.LocalGroup).ObjectClass" in body
+    assert "member_type = Get-CwhMemberType" in body

@@ -23,3 +23,19 @@ CAT2_OPEN = {"status": "Open", "severity": "medium", "error": False, "waiver": N
 ])
 def test_decide(records, pytest_status, fail_on, missing, expected):
     assert exitcodes.decide(records, pytest_status, fail_on, missing) == expected
+
+
+@pytest.mark.parametrize("records, unaudited, expected", [
+    ([PASS], 1, 6),        # an inventory host with no result, or one machine judged twice
+    ([CAT2_OPEN], 1, 6),   # findings do not hide it
+    ([], 2, 5),            # nothing selected at all stays "nothing selected"
+    ([PASS], 0, 0),
+])
+def test_a_host_not_audited_never_passes(records, unaudited, expected):
+    assert exitcodes.decide(records, 0, "cat3", 0, unaudited=unaudited) == expected
+
+
+def test_hosts_without_results():
+    records = [{"host": "hard", "control_id": "CWH-GPO-01"}]
+    assert exitcodes.hosts_without_results(["drift", "hard"], records) == ["drift"]
+    assert exitcodes.hosts_without_results(["hard"], records) == []

@@ -273,3 +273,125 @@ def test_case_variant_rules_with_different_values_are_a_contradiction() -> None:
         assert verdict.status is Status.NOT_REVIEWED and verdict.error, control
         assert "firewall rule 'FPS-SMB-In-TCP' is listed 2 times" in verdict.reason
         assert '"id": "fps-smb-in-tcp"' in " ".join(e.raw for e in verdict.evidence)
+
+
+# --- the review of issue 10, finding 3: names that differ only in surrounding white space ----
+
+@pytest.mark.parametrize("twin", ["Private ", " Private", "Private\u00a0", "PRIVATE\t"])
+def test_profiles_that_differ_only_in_white_space_are_a_contradiction(twin: str) -> None:
+    """Private off and Allow, then `Private ` on and Block: the judge read the second and
+    passed NET-03/04/05 while CWH-STIG-06 read the first (Open). Windows parses a profile
+    name as an enum value, which ignores surrounding white space."""
+    image = with_profiles()
+    image.data["firewall"]["profiles"]["Private"] = {"enabled": False,
+                                                     "default_inbound_action": "Allow"}
+    image.data["firewall"]["profiles"][twin] = {"enabled": True,
+                                                "default_inbound_action": "Block"}
+    facts = collect(image)
+    for control in (*SMB_PORTS, "CWH-STIG-06"):
+        verdict = judge(CATALOG[control], facts, {}, runner(facts))
+        assert verdict.status is Status.NOT_REVIEWED and verdict.error, (control, verdict)
+        assert "'Private' is listed 2 times with different values" in verdict.reason, control
+
+
+def test_rules_whose_ids_differ_only_in_white_space_are_a_contradiction() -> None:
+    rules = [*load_image("hardened").data["firewall"]["rules"],
+             {**SMB_DOMAIN_ONLY, "id": "FPS-SMB-In-TCP", "profiles": "Any", "enabled": False},
+             {**SMB_DOMAIN_ONLY, "id": "FPS-SMB-In-TCP ", "profiles": "Any", "enabled": True}]
+    facts = collect(variant(rules=rules))
+    for control in SMB_PORTS:
+        verdict = judge(CATALOG[control], facts, {}, runner(facts))
+        assert verdict.status is Status.NOT_REVIEWED and verdict.error, control
+        assert "firewall rule 'FPS-SMB-In-TCP' is listed 2 times" in verdict.reason
+
+
+def test_the_judge_and_the_contradiction_check_read_profile_names_alike() -> None:
+    from cwh.collect.facts import same_name
+    from cwh.judge.firewall import canonical_profile
+
+    for name in ("Private", "private", " Private", "Private\u00a0", "PRIVATE\t"):
+        assert canonical_profile(name) == "Private"
+        assert same_name(name) == same_name("Private")
+    for name in ("Priv ate", "Pr\u0131vate", "Privat"):
+        assert canonical_profile(name) is None and same_name(name) != same_name("Private")
+
+
+# --- the review of issue 10, findings 4 and 12: port entries that cannot be read ----------------
+
+SMB_RULE = {"id": "Vendor-SMB-In", "display_name": "Vendor SMB share (TCP-In)", "program": "System"}
+
+
+@pytest.mark.parametrize("entry", [
+    "44 5",                 # garbled
+    "4\u00b2",              # '4²': str.isdigit() accepts the superscript, int() refuses it
+    "\u2075",               # '⁵' alone
+    "\u0664\u0664\u0665",   # Arabic-Indic 445: Windows writes ASCII digits only
+    "\uff14\uff14\uff15",   # fullwidth 445
+    "445-",                 # half a range
+    "-445",
+    "139-135",              # a range the wrong way round
+    "70000",                # no such port
+    "",                     # nothing at all
+    "SMB",                  # no keyword Windows prints
+])
+def test_an_allow_rule_whose_port_cannot_be_read_is_not_reviewed(entry: str) -> None:
+    """An enabled inbound Allow rule whose LocalPort is garbage did not count at all: CWH-NET-05
+    was NotAFinding ("no enabled allow rule"), or ValueError left every NET control without
+    evidence. What cannot be read may be the port: Not_Reviewed, the rule as evidence."""
+    rules = [*load_image("hardened").data["firewall"]["rules"],
+             {**SMB_RULE, "local_ports": [entry]}]
+    facts = collect(variant(rules=rules))
+    for control, verdict in verdicts(facts).items():
+        assert verdict.status is Status.NOT_REVIEWED and verdict.error, (control, verdict)
+        assert "did not complete" not in verdict.reason, verdict.reason
+        assert "ports that cannot be read" in verdict.reason, verdict.reason
+        raw = " ".join(e.raw for e in verdict.evidence)
+        assert "Vendor SMB share (TCP-In)" in raw, (control, raw)
+
+
+@pytest.mark.parametrize("entry, control", [
+    ("445", "CWH-NET-05"), ("440-450", "CWH-NET-05"), ("Any", "CWH-NET-05"),
+    ("RPCEPMap", "CWH-NET-03"), ("RPC-EPMap", "CWH-NET-03"), ("135-139", "CWH-NET-04"),
+])
+def test_ports_windows_writes_still_open_the_port(entry: str, control: str) -> None:
+    rules = [*load_image("hardened").data["firewall"]["rules"],
+             {**SMB_RULE, "local_ports": [entry]}]
+    assert verdicts(collect(variant(rules=rules)))[control].status is Status.OPEN
+
+
+@pytest.mark.parametrize("entry", ["RPC", "IPHTTPSIn", "PlayToDiscovery", "Teredo", "5000-5020"])
+def test_keywords_and_ports_that_are_not_the_port_do_not_open_it(entry: str) -> None:
+    rules = [*load_image("hardened").data["firewall"]["rules"],
+             {**SMB_RULE, "local_ports": [entry]}]
+    for control, verdict in verdicts(collect(variant(rules=rules))).items():
+        assert verdict.status is Status.NOT_A_FINDING, (control, verdict.reason)
+
+
+def test_an_unreadable_entry_beside_the_port_itself_still_opens_it() -> None:
+    rules = [*load_image("hardened").data["firewall"]["rules"],
+             {**SMB_RULE, "local_ports": ["44 5", "445"]}]
+    assert verdicts(collect(variant(rules=rules)))["CWH-NET-05"].status is Status.OPEN
+
+
+def test_a_disabled_rule_with_an_unreadable_port_opens_nothing() -> None:
+    rules = [*load_image("hardened").data["firewall"]["rules"],
+             {**SMB_RULE, "local_ports": ["44 5"], "enabled": False}]
+    for control, verdict in verdicts(collect(variant(rules=rules))).items():
+        assert verdict.status is Status.NOT_A_FINDING, (control, verdict.reason)
+
+
+@pytest.mark.parametrize("ports, port, covered", [
+    (["445"], 445, True), (["445"], 139, False), (["135-139"], 137, True),
+    (["Any"], 1, True), ([], 445, True), (["any"], 445, True),
+    (["80, 443"], 443, True), (["80,443"], 445, False),   # COM and netsh write lists
+    (["RPCEPMap"], 135, True), (["rpcepmap"], 445, False), (["RPC"], 445, False),
+    (["IPHTTPSIn"], 443, True), (["IPHTTPSIn"], 445, False),
+    (["4\u00b2"], 42, None), (["445", "x"], 445, True), (["x", "445"], 139, None),
+    (["\uff14\uff14\uff15"], 445, None), ([" 445 "], 445, True), (["4 45"], 445, None),
+    (["80,"], 80, True), (["80,"], 443, None), ([None], 445, None), (["65536"], 445, None),
+    (["0-65535"], 445, True),
+])
+def test_local_port_entries(ports, port, covered) -> None:
+    from cwh.judge.firewall import local_ports_include
+
+    assert local_ports_include(ports, port) is covered

@@ -181,11 +181,14 @@ def test_the_row_escape_is_markupsafes():
 def test_a_killed_runs_host_pages_are_cleared_by_the_next_run(tmp_path):
     from cwh.report.rundir import RunDir
 
-    RunDir.open(tmp_path)  # never finished: no manifest lists the pages it wrote
+    killed = RunDir.open(tmp_path)  # never finished: no manifest lists the pages it wrote,
+    killed.will_write(["report.html", "hosts/sc01.html"])  # but its status says what it began
     (tmp_path / "hosts").mkdir()
     (tmp_path / "hosts" / "sc01.html").write_text("stale")
+    (tmp_path / "hosts" / "notes.html").write_text("someone's own page")
     RunDir.open(tmp_path)
     assert not (tmp_path / "hosts" / "sc01.html").exists()
+    assert (tmp_path / "hosts" / "notes.html").read_text() == "someone's own page"
 
 
 def test_pytest_html_writes_only_when_asked_and_never_over_report_html(tmp_path):

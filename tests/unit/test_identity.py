@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from cwh.identity import Arrived, check_identity, claim_for, match_name, same_machine
+from cwh.identity import (
+    Arrived,
+    audited_twice,
+    check_identity,
+    claim_for,
+    match_name,
+    same_machine,
+)
 
 WORKGROUP = {"computer_name": "SC-HARDENED", "dns_host_name": "sc-hardened",
              "domain": "WORKGROUP", "part_of_domain": False,
@@ -99,16 +106,31 @@ def test_the_expected_hostname_overrides_a_matching_inventory_name():
 
 @pytest.mark.parametrize("host, address, confirmed", [
     ("10.20.30.11", "10.20.30.11", True),                     # its own address
-    ("10.20.30.11", "127.0.0.11", True),                      # named by it, reached by NAT
-    ("10.20.30.99", "127.0.0.11", False),                     # nothing confirms it
     ("fe80::5d1:7a2c:90e3:41b7", "fe80::5d1:7a2c:90e3:41b7", True),
-    ("FE80:0:0:0:5d1:7a2c:90e3:41b7", "127.0.0.1", True),     # written another way
+    ("FE80:0:0:0:5d1:7a2c:90e3:41b7", "fe80::5d1:7a2c:90e3:41b7", True),  # written another way
+    ("10.20.30.11", "fe80::5d1:7a2c:90e3:41b7", True),        # both its own: two cards
+    ("10.20.30.99", "127.0.0.11", False),                     # nothing confirms it
+    # Reached through NAT: any machine can own 10.20.30.11 (private addresses repeat from
+    # site to site), so the address it reports does not say it is the one the runner reached.
+    ("10.20.30.11", "127.0.0.11", False),
+    ("FE80:0:0:0:5d1:7a2c:90e3:41b7", "127.0.0.1", False),
+    # An ansible_host that points at another machine: the machine owns the address the runner
+    # connected to, not the one the inventory names the host by.
+    ("10.20.30.99", "10.20.30.11", False),
 ])
 def test_hosts_known_by_address_only(host, address, confirmed):
     result = check(host, address)
     assert result.confirmed == confirmed
     if not confirmed:
         assert "by address only" in result.compared and "NAT" in result.compared
+        assert "set cwh_expected_hostname: SC-HARDENED" in result.problem()
+        assert "\n" not in result.problem()
+
+
+def test_an_address_the_host_does_not_own_is_named_in_the_reason():
+    result = check("10.20.30.99", "10.20.30.11")
+    assert "10.20.30.99 is not among the host's own addresses" in result.compared
+    assert "10.20.30.11, fe80::5d1:7a2c:90e3:41b7" in result.compared  # what it does own
 
 
 def test_an_ip_named_host_with_the_expected_hostname_is_confirmed_by_name():
@@ -172,4 +194,28 @@ def test_a_host_whose_identity_was_refused_still_counts_for_the_machine_it_reach
 def test_a_long_group_is_one_short_line():
     assets = {f"h{i:03d}": {"identity_check": check("sc-hardened").to_dict()} for i in range(80)}
     line = same_machine(assets)[0].line()
-    assert "and 70 more" in line and "80 inventory hosts" in line and len(line) < 300
+    # bounded however many hosts: ten names, the count, and (confirmed twice) the way out
+    assert "and 70 more" in line and "80 inventory hosts" in line and len(line) < 400
+
+
+# --- the review of issue 10, finding 6: one machine confirmed as several hosts -----------------
+
+def test_confirmed_twice_is_one_machine_audited_at_most_once():
+    """Two inventory hosts whose facts both came, confirmed, from one machine: at most one of
+    them was audited, the other's server perhaps never contacted (a copied ansible_host)."""
+    assets = {"sc-a": {"identity_check": check("sc-a", expected="SC-HARDENED").to_dict()},
+              "sc-b": {"identity_check": check("sc-b", expected="SC-HARDENED").to_dict()}}
+    [group] = same_machine(assets)
+    assert group.confirmed == ("sc-a", "sc-b")
+    assert audited_twice(assets) == [group]
+    line = group.line()
+    assert "at most one was audited" in line and "exit code 6" in line
+    assert "--limit" in line and "\n" not in line
+
+
+def test_a_refused_namesake_is_no_second_audit():
+    assets = {"sc-hardened": {"identity_check": check("sc-hardened").to_dict()},
+              "sc-drifted": {"identity_check": check("sc-drifted").to_dict()}}
+    [group] = same_machine(assets)
+    assert group.confirmed == ("sc-hardened",) and audited_twice(assets) == []
+    assert "at most one" not in group.line()  # reported, and sc-drifted is refused anyway

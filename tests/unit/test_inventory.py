@@ -423,6 +423,13 @@ def test_address_defaults_to_the_inventory_name(tmp_path: Path) -> None:
     ("ansible_winrm_scheme: ftp", "ansible_winrm_scheme must be http or https, got 'ftp'"),
     ("ansible_port: 70000", "ansible_port must be between 1 and 65535, got 70000"),
     ("ansible_port: winrm", "ansible_port must be a whole number, got 'winrm'"),
+    # review of issue 10, M1: a port is a whole number as written, ASCII digits only
+    ("ansible_port: 5985.0", "ansible_port must be a whole number, got 5985.0"),
+    ("ansible_port: '5985.0'", "ansible_port must be a whole number, got '5985.0'"),
+    ("ansible_port: '59_85'", "ansible_port must be a whole number, got '59_85'"),
+    ("ansible_port: ' 5985'", "ansible_port must be a whole number, got ' 5985'"),
+    ("ansible_port: \"\\uff15\\uff19\\uff18\\uff15\"", "ansible_port must be a whole number"),
+    ("ansible_winrm_read_timeout_sec: 30.0", "ansible_winrm_read_timeout_sec must be a whole"),
     ("ansible_winrm_server_cert_validation: off", "must be validate or ignore"),
     ("ansible_winrm_read_timeout_sec: 20\nansible_winrm_operation_timeout_sec: 20",
      "ansible_winrm_read_timeout_sec (20) must exceed ansible_winrm_operation_timeout_sec (20)"),

@@ -86,3 +86,19 @@ def test_an_unforeseen_failure_is_one_line_without_its_details(tmp_path: Path,
     message = error(tmp_path, ENTRY + "    expires: 2027-03-31\n")
     assert message.endswith("cannot be understood (TypeError while reading it; please report "
                             "this)")
+
+
+# --- the review of issue 10, M1: no waiver for ever -------------------------------------------
+
+def test_a_waiver_may_run_three_years_at_most(tmp_path: Path) -> None:
+    today = dt.date.today()
+    limit = today.replace(year=today.year + 3) if not (today.month == 2 and today.day == 29) \
+        else today.replace(year=today.year + 3, day=28)
+    [waiver] = load_waivers(write(tmp_path, ENTRY + f"    expires: {limit.isoformat()}\n"),
+                            CONTROLS)
+    assert waiver.expires == limit
+    for too_far in (limit + dt.timedelta(days=1), dt.date(9999, 12, 31)):
+        message = error(tmp_path, ENTRY + f"    expires: {too_far.isoformat()}\n")
+        assert message.endswith(f"entry 1: expires {too_far.isoformat()} is more than 3 years "
+                                "away: a waiver runs 3 years at most (approve it again before "
+                                "then)"), message

@@ -1,0 +1,92 @@
+"""Automate's web site in IIS (https on 443), judged from the runner with the checks the
+ScreenConnect web interface gets (CWH-WEB-02/04/05, CWH-TLS-03): no Server disclosure, OPTIONS
+refused, legacy TLS refused, a valid certificate, and the one http.sys binds to 443 being the one
+the runner is served. The same outcome functions judge both sites; only the endpoint differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from cwh.catalog.model import Control
+from cwh.collect.facts import HostFacts
+from cwh.judge.exposure import legacy_tls_outcome, plain_http
+from cwh.judge.outcome import combine, to_verdict
+from cwh.judge.sslbinding import binding_part
+from cwh.judge.verdict import Evidence, Status, Verdict
+from cwh.judge.web import (
+    bound_certificate,
+    certificate_part,
+    disclosure_outcome,
+    options_outcome,
+    same_certificate_part,
+)
+from cwh.probes.runner import Endpoint, RunnerView
+
+SITE_PORT = 443  # where the guide has Automate's site (IIS binding https *:443)
+DEFAULT_ORIGIN = "Automate's IIS site, https on 443 (cwh_automate_url sets another URL)"
+
+
+def automate_endpoint(runner: RunnerView, inputs: Mapping[str, Any]) -> Endpoint:
+    """cwh_automate_url (reached at cwh_probe_address when set) or https://<probe address>/;
+    the port through cwh_port_map either way."""
+    url = inputs.get("cwh_automate_url")
+    if not url:
+        return Endpoint(f"https://{runner.address}:{SITE_PORT}/", "https", runner.address,
+                        runner.address, SITE_PORT, runner.connect_port(SITE_PORT),
+                        DEFAULT_ORIGIN)
+    parts = urlsplit(str(url))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or runner.address
+    probe_address = inputs.get("cwh_probe_address")
+    origin = "inventory cwh_automate_url" + \
+        (f", reached at cwh_probe_address {probe_address}" if probe_address else "")
+    return Endpoint(str(url), parts.scheme, host, str(probe_address or host), port,
+                    runner.connect_port(port), origin)
+
+
+def judge_site_no_server_disclosure(control: Control, facts: HostFacts,
+                                    inputs: Mapping[str, Any], runner: RunnerView) -> Verdict:
+    """CWH-CWA-09: neither a normal GET nor the guide's probe (`curl -H 'Host:' --http1.0 -I`)
+    gets a Server header naming a product, or a redirect to an internal address."""
+    endpoint = automate_endpoint(runner, inputs)
+    return to_verdict(disclosure_outcome(runner, endpoint), note=f"endpoint from {endpoint.origin}")
+
+
+def judge_site_options_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                               runner: RunnerView) -> Verdict:
+    """CWH-CWA-10: OPTIONS gets 403/404/405/501 and no list of verbs."""
+    endpoint = automate_endpoint(runner, inputs)
+    return to_verdict(options_outcome(runner, endpoint), note=f"endpoint from {endpoint.origin}")
+
+
+def judge_site_legacy_tls_refused(control: Control, facts: HostFacts,
+                                  inputs: Mapping[str, Any], runner: RunnerView) -> Verdict:
+    """CWH-CWA-11: the site refuses TLS 1.0 and 1.1 (exact-version handshakes, the client's
+    own capability proven first), the SCHANNEL keys in the evidence."""
+    endpoint = automate_endpoint(runner, inputs)
+    if endpoint.scheme != "https":
+        return plain_http(endpoint, "CWH-CWA-12")
+    outcome, note = legacy_tls_outcome(runner, endpoint, facts)
+    return to_verdict(outcome, note=note)
+
+
+def judge_site_valid_certificate(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+                                 runner: RunnerView) -> Verdict:
+    """CWH-CWA-12: the site is HTTPS with a certificate a browser (and an agent) accepts; the
+    host binds a certificate to 443 in http.sys, and it is the one the runner is served."""
+    endpoint = automate_endpoint(runner, inputs)
+    if endpoint.scheme != "https":
+        return Verdict(Status.OPEN, f"Automate's site is served over plain HTTP ({endpoint.url})",
+                       "HTTPS with a valid certificate", endpoint.url,
+                       (Evidence("Automate site", endpoint.describe(), "plain HTTP", "HTTPS"),))
+    certificate, warning = certificate_part(runner, endpoint)
+    parts = [certificate, binding_part(facts, SITE_PORT, None)]
+    bound = bound_certificate(facts, SITE_PORT)
+    served = runner.certificate(endpoint).sha1
+    if bound and served:
+        parts.append(same_certificate_part(runner, endpoint, bound, SITE_PORT))
+    notes = [n for n in (warning, f"runner connected to {endpoint.describe()}") if n]
+    return to_verdict(combine("all", parts), note="; ".join(notes))
