@@ -47,11 +47,24 @@ def test_the_marker_filter_answers_as_pytest_does(expression):
 
 def test_rule_markers_name_the_kind_the_cat_and_the_family():
     by_id = {r.stig_id: r for r in R2019.rules}
-    assert rule_markers(by_id["WN19-SO-000230"]) == ("stig", "stig_rule", "cat1", "registry")
+    assert rule_markers(by_id["WN19-SO-000230"]) == ("stig", "stig_rule", "cat1", "registry",
+                                                     "screenconnect", "automate")
     manual = next(r for r in R2019.rules if r.manual)
     assert "manual" in rule_markers(manual)
     assert "guide" in guide_markers(CATALOG["CWH-GPO-01"])
     assert "stig_rule" not in guide_markers(CATALOG["CWH-GPO-01"])
+
+
+def test_a_product_expression_selects_the_rules_and_only_that_products_own_controls():
+    """A STIG rule applies to the server whichever product it runs: both products select it,
+    and "automate and not screenconnect" keeps Automate's own controls only."""
+    rule = R2019.rules[0]
+    assert marker_filter("automate")(rule_markers(rule))
+    assert marker_filter("screenconnect")(rule_markers(rule))
+    only_automate = marker_filter("automate and not screenconnect")
+    assert not only_automate(rule_markers(rule))
+    assert only_automate(guide_markers(CATALOG["CWH-CWA-04"]))
+    assert not only_automate(guide_markers(CATALOG["CWH-GPO-01"]))
 
 
 def test_the_stand_in_carries_markers_of_a_rule_the_expression_selects():
