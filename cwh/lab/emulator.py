@@ -13,31 +13,38 @@ checked, and a mismatch is answered as an error.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import fnmatch
 import gzip
-import importlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
 from cwh.collect.script import (
     BOOTSTRAP_SCRIPT,
     bootstrap_command,
-    collector_body,
     collector_version,
     decode_stdin_payload,
     split_collector,
 )
-from cwh.lab import policy_sections, powershell, product_sections
+from cwh.lab import (
+    platform_sections,
+    policy_sections,
+    powershell,
+    product_sections,
+    system_sections,
+)
 from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
 from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.section_error import SectionFailure
+from cwh.lab.section_kit import (
+    Context,
+    certificates_section,
+    find_named,
+    registry_value,
+)
 from cwh.lab.winrm import CommandResult
 
 EMULATED_COLLECTOR_VERSION = "3"
@@ -73,37 +80,8 @@ def _identity(image: Image, request: dict) -> dict:
     }
 
 
-def _find(mapping: dict, key: str) -> tuple[str, Any] | None:
-    """Case-insensitive lookup, as the registry and Windows names behave."""
-    for name, value in (mapping or {}).items():
-        if str(name).lower() == key.lower():
-            return name, value
-    return None
-
-
-def _registry_value(image: Image, path: str, name: str) -> dict:
-    result: dict[str, Any] = {"path": path, "name": name, "key_exists": False,
-                              "value_exists": False, "kind": None, "value": None, "error": None}
-    if path[:5].upper() != "HKLM\\":
-        result["error"] = f"only HKLM paths are supported: {path}"
-        return result
-    found = _find(image.get("registry") or {}, path)
-    if found is None or found[1] is None:  # null removes a key an extended image had
-        return result
-    key_values = found[1]
-    if key_values.get("_access_denied"):
-        result["error"] = "Requested registry access is not allowed."
-        return result
-    result["key_exists"] = True
-    entry = _find({k: v for k, v in key_values.items() if not k.startswith("_")}, name)
-    if entry is None or entry[1] is None:
-        return result
-    result.update(value_exists=True, kind=entry[1]["type"], value=entry[1]["value"])
-    return result
-
-
 def _registry(image: Image, request: dict) -> dict:
-    values = [_registry_value(image, item["path"], item["name"]) for item in request["registry"]]
+    values = [registry_value(image, item["path"], item["name"]) for item in request["registry"]]
     return {"view": "Registry64", "values": values}
 
 
@@ -191,7 +169,7 @@ def _features(image: Image, request: dict) -> dict:
     available = image.get("features") or {}
     features = {}
     for name in request["features"]:
-        found = _find(available, name)
+        found = find_named(available, name)
         if found is None:
             features[name] = {"install_state": None, "source": "Get-WindowsFeature",
                               "error": f"no feature named {name} on this system"}
@@ -368,23 +346,6 @@ def _screenconnect(image: Image, request: dict) -> dict:
             "web_config_text": text}
 
 
-class Context:
-    """What a section may read besides the image: the lab's generated certificates, and the
-    collector script as the host received it (what PowerShell's behaviour depends on)."""
-
-    def __init__(self, certificates: dict[str, Any] | None = None,
-                 collector_body: str | None = None) -> None:
-        self.certificates = certificates or {}
-        self.collector_body = collector_body
-
-    def body(self) -> str:
-        return self.collector_body if self.collector_body is not None else collector_body()
-
-    def running(self, body: str) -> Context:
-        """The same context for a run of this collector body."""
-        return Context(self.certificates, body)
-
-
 def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
     """Image keys: `bindings` [{endpoint, certificate | cert_hash, in_registry, in_netsh,
     registry_cert_hash, registry_values}], `netsh_extended_properties` (current builds' format),
@@ -416,36 +377,6 @@ def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
     return section
 
 
-def windows_round_trip(moment: dt.datetime) -> str:
-    """DateTime.ToUniversalTime().ToString('o'): 7 fractional digits and Z."""
-    utc = moment.astimezone(dt.UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond * 10:07d}Z"
-
-
-def _certificates(image: Image, request: dict, context: Context) -> dict:
-    entries = []
-    for name, issued in context.certificates.items():
-        cert = issued.certificate
-        key = cert.public_key()
-        entries.append({
-            "thumbprint": issued.sha1_hex().upper(),
-            "subject": cert.subject.rfc4514_string().replace(",", ", "),
-            "issuer": cert.issuer.rfc4514_string().replace(",", ", "),
-            "not_before": windows_round_trip(cert.not_valid_before_utc),
-            "not_after": windows_round_trip(cert.not_valid_after_utc),
-            "has_private_key": True,
-            "dns_names": issued.names(),
-            # What PublicKey.Oid.FriendlyName says on Windows.
-            "key_algorithm": "RSA" if isinstance(key, rsa.RSAPublicKey) else "ECC",
-            # GetRSAPublicKey()/GetECDsaPublicKey().KeySize; PublicKey.Key would throw for ECC.
-            "key_bits": key.key_size if isinstance(key, (rsa.RSAPublicKey,
-                                                         ec.EllipticCurvePublicKey)) else None,
-            "key_error": None,
-            "lab_name": name,
-        })
-    return {"store": "LocalMachine\\My", "certificates": entries}
-
-
 SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "os": _os,
     "identity": _identity,
@@ -458,6 +389,8 @@ SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "iis": _iis,
     "screenconnect": _screenconnect,
     **policy_sections.SECTIONS,
+    **platform_sections.SECTIONS,
+    **system_sections.SECTIONS,
 }
 # Sections that also read what the lab generated (certificates).
 CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
@@ -465,7 +398,8 @@ CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
     "firewall_rules": _firewall_rules,
     "tcp_listeners": _tcp_listeners,
     "http_sslcert": _http_sslcert,
-    "certificates": _certificates,
+    "certificates": certificates_section,
+    **system_sections.CONTEXT_SECTIONS,
 }
 
 
@@ -626,5 +560,3 @@ class ImageCommandHandler:
             return CollectorProcess(self.image, self.output_filter, self.context)
         return UnknownCommand(command_line)
 
-
-importlib.import_module("cwh.lab.system_sections")  # registers the STIG system kinds' sections
