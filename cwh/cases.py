@@ -11,7 +11,8 @@ from cwh.audit import Audit
 from cwh.catalog.model import Control
 from cwh.catalog.stig_rules import Release, StigRule
 from cwh.collect.facts import HostFacts
-from cwh.inventory import SECRET_VARS, Target
+from cwh.inventory import Target
+from cwh.inventory_vars import SECRET_VARS
 from cwh.judge import judge, needs_runner
 from cwh.judge.stig import judge_rule
 from cwh.judge.verdict import Evidence, Status, Verdict, not_reviewed
