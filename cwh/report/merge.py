@@ -49,6 +49,7 @@ from cwh.identity import audited_twice, same_machine
 from cwh.report import exitcodes
 from cwh.report.exitcodes import FAIL_ON
 from cwh.report.rundir import FINISHED, MANIFEST, STATUS, read_status, stale_reason
+from cwh.report.terminal import host_warning_lines
 from cwh.report.writers import sha256_of, write_json
 from cwh.text import printable
 from cwh.version import suite_version
@@ -346,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
               + printable(", ".join(map(str, document["run"]["catalog_versions"]))))
     for host, error in document["host_errors"].items():
         print(f"ERROR {printable(host)}: {printable(error)}")
+    for line in host_warning_lines(document["hosts"]):
+        print(line)
     for group in same_machine(document["hosts"]):
         print(group.line())
     print(f"wrote {args.out_dir / RESULTS} and {args.out_dir / MANIFEST} "

@@ -104,6 +104,17 @@ def _awaiting_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def host_warning_lines(assets: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per host whose collection came with warnings (hosts.<host>.warnings)."""
+    lines = []
+    for host, asset in sorted(assets.items()):
+        found = (asset or {}).get("warnings")
+        warnings = [str(w) for w in found] if isinstance(found, list) else []
+        if warnings:
+            lines.append(f"warning: {printable(host)}: {printable('; '.join(warnings))}")
+    return lines
+
+
 def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Path],
                   not_evaluated: list[str] | None = None) -> list[str]:
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -115,6 +126,7 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
         lines += _host_lines(host, by_host[host], width)
     for _host, error in sorted(audit.host_errors.items()):
         lines.append(f"ERROR {printable(error)}")
+    lines += host_warning_lines(audit.assets)
     lines += [group.line() for group in same_machine(audit.assets)]
     lines += _awaiting_lines(records)
     expired: dict[tuple[str, str], list[str]] = defaultdict(list)
