@@ -297,6 +297,10 @@ def _one_line(value: Any) -> str:
     return " ".join(clean(value).split())
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def asset_from(host: str, asset: dict | None, role: str | None = None,
                marking: str | None = None) -> Asset:
     """Target data from the facts the plugin gathered (possibly None or partial).
@@ -327,6 +331,7 @@ def asset_from(host: str, asset: dict | None, role: str | None = None,
         (f"workgroup {domain}" if domain else ""),
         f"inventory name {inventory_name}" if inventory_name.lower() != host_name.lower() else "",
         f"other addresses {', '.join(others)}" if others else "",
+        *(f"collection warning: {_one_line(w)}" for w in _listed(facts.get("warnings"))),
     ) if part)
     return Asset(
         host_name=host_name,

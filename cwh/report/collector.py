@@ -53,6 +53,9 @@ def asset_of(target: Target, facts: HostFacts | None,
         "domain_role": identity.get("domain_role"),
         "os": facts.os_summary(),
         "os_version": facts.os_version,
+        # What went wrong around a collection whose document still arrived (a non-zero exit
+        # code, stderr): no verdict depends on it, but whoever reads the report must see it.
+        "warnings": facts.warnings,
     })
     return asset
 

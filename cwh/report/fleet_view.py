@@ -157,6 +157,7 @@ class HostView:
     records: list[dict[str, Any]]
     verdict: Verdict
     error: str = ""
+    warnings: list[str] = field(default_factory=list)  # about the collection (hosts.<h>.warnings)
     buckets: Counter[str] = field(default_factory=Counter)
     by_cat: dict[str, Counter[str]] = field(default_factory=dict)
     compliance: float | None = None
@@ -207,6 +208,12 @@ def host_facts(name: str, asset: Mapping[str, Any] | None,
     return facts
 
 
+def _warnings(asset: Mapping[str, Any] | None) -> list[str]:
+    """The host's collection warnings (hosts.<host>.warnings in results.json), one line each."""
+    found = (asset or {}).get("warnings")
+    return [one_line(w) for w in found] if isinstance(found, list) else []
+
+
 def host_benchmarks(records: Iterable[Mapping[str, Any]], versions: Mapping[str, str],
                     catalog_version: str) -> list[str]:
     """The benchmarks this host's results refer to, each with the version the run was given."""
@@ -238,6 +245,7 @@ def host_view(name: str, stem: str, records: list[dict[str, Any]], asset: Mappin
         name=name, stem=stem, facts=host_facts(name, asset, error),
         benchmarks=host_benchmarks(records, versions, catalog_version), records=records,
         verdict=verdict(code, records, fail_on, subject="this host"), error=one_line(error),
+        warnings=_warnings(asset),
         buckets=Counter(bucket(c) for c in checks), by_cat=by_cat,
         compliance=compliance(checks))
 

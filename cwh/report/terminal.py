@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,17 @@ def _awaiting_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def host_warning_lines(assets: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per host whose collection came with warnings (hosts.<host>.warnings)."""
+    lines = []
+    for host, asset in sorted(assets.items()):
+        found = (asset or {}).get("warnings")
+        warnings = [str(w) for w in found] if isinstance(found, list) else []
+        if warnings:
+            lines.append(f"warning: {printable(host)}: {printable('; '.join(warnings))}")
+    return lines
+
+
 def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Path],
                   not_evaluated: list[str] | None = None) -> list[str]:
     by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -115,6 +127,7 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
         lines += _host_lines(host, by_host[host], width)
     for _host, error in sorted(audit.host_errors.items()):
         lines.append(f"ERROR {printable(error)}")
+    lines += host_warning_lines(audit.assets)
     lines += [group.line() for group in same_machine(audit.assets)]
     lines += _awaiting_lines(records)
     expired: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -130,6 +143,43 @@ def summary_lines(audit: Audit, records: list[dict[str, Any]], written: list[Pat
     if not records and not not_evaluated:
         lines.append("no control was selected for any host")
     lines += [f"warning: {w}" for w in audit.warnings]
-    for path in written:
-        lines.append(f"wrote {path}")
+    lines += written_lines(audit.report_dir, written)
     return lines
+
+
+# Files of a kind a run writes many of (one per host), counted; the rest are named.
+_MANY = (("hosts/", ".html", "host pages"), ("hdf/", ".json", "host HDF files (hdf/)"),
+         ("", ".ckl", "checklists (.ckl)"), ("", ".cklb", "checklists (.cklb)"))
+_ONE = {"host pages": "host page", "host HDF files (hdf/)": "host HDF file (hdf/)",
+        "checklists (.ckl)": "checklist (.ckl)", "checklists (.cklb)": "checklist (.cklb)"}
+
+
+def _kind(relative: str) -> str:
+    for folder, suffix, kind in _MANY:
+        if relative.startswith(folder) and relative.endswith(suffix) and \
+                "/" not in relative[len(folder):]:
+            return kind
+    return relative
+
+
+def written_lines(report_dir: Path, written: list[Path]) -> list[str]:
+    """One line: the report directory, how many files and of which kinds (a 200-host run
+    writes a page, two checklists and an HDF file per host: 800 lines said nothing). A file
+    the run wrote elsewhere (--junitxml=/elsewhere) is named on a line of its own."""
+    root = Path(os.path.abspath(report_dir))
+    inside: Counter[str] = Counter()
+    outside = []
+    for path in dict.fromkeys(Path(os.path.abspath(p)) for p in written):
+        if root in path.parents:
+            inside[_kind(path.relative_to(root).as_posix())] += 1
+        else:
+            outside.append(f"wrote {printable(str(path))}")
+    if not inside:
+        return outside
+    kinds = [f"{inside[kind]} {kind if inside[kind] != 1 else _ONE[kind]}"
+             for _, _, kind in _MANY if inside[kind]]
+    named = sorted(k for k in inside if k not in {kind for _, _, kind in _MANY})
+    total = sum(inside.values())
+    line = (f"reports: {total} file{'s' if total != 1 else ''} in {printable(str(root))}: "
+            + ", ".join([*named, *kinds]))
+    return [line, *outside]
