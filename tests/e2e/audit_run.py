@@ -72,7 +72,7 @@ def write_inventory(tmp_path: Path, hosts: dict[str, dict[str, Any]],
                     common: dict[str, Any] | None = None) -> Path:
     variables = {"ansible_connection": "winrm", "ansible_user": "auditor",
                  "ansible_password": "lab-only-not-a-secret",
-                 "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor"]}
+                 "cwh_approved_admins": ["labadmin", "adm-jdoe", "auditor"]}
     variables.update(common or {})
     data = {"all": {"vars": variables, "children": {"lab": {"hosts": hosts}}}}
     path = tmp_path / "inventory.yml"
