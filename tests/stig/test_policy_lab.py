@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from cwh.catalog.stig_rules import committed_releases
 from cwh.collect.facts import HostFacts
+from cwh.judge.stig import judge_rule
 from cwh.judge.verdict import Status
 from cwh.lab.emulator import run_collector
 from cwh.lab.expectations import exempted, exemption
@@ -180,6 +182,13 @@ def test_the_built_in_administrator_is_renamed_on_hardened_only(judged):
     assert kept.status is Status.OPEN and "Administrator" in kept.observed, kept
     password = hardened.verdicts["WN22-00-000020"]  # the built-in Administrator's password age
     assert password.status is Status.NOT_A_FINDING and "labadmin" in password.observed, password
+    # the 2016 and 2019 rules read the same value the same way: each release on each image
+    for release in committed_releases().values():
+        [rename] = [r for r in release.rules if any(
+            c.get("key") == "NewAdministratorName" for c in r.all_checks())]
+        for host, status in ((hardened, Status.NOT_A_FINDING), (drifted, Status.OPEN)):
+            got = judge_rule(rename, host.facts, LAB_INPUTS)
+            assert got.status is status, (rename.stig_id, host.name, got)
 
 
 def test_verdicts_carry_the_evidence(judged):

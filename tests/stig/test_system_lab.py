@@ -5,10 +5,13 @@ role or DISA's own condition says so."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from cwh.catalog.stig_rules import committed_releases
 from cwh.judge.verdict import Status
-from cwh.lab.expectations import Exemption, exemption
+from cwh.lab.expectations import EXEMPTIONS, Exemption, exemption
 from tests.stig.harness import LAB_INPUTS, JudgedHost, judge_lab_hosts
 
 KINDS = {"acl", "certificate", "accounts", "group_members", "device_guard", "firmware", "tpm",
@@ -91,3 +94,16 @@ def test_the_drifted_findings_are_the_drift_the_image_states(judged):
     assert "adm-jdoe" in reasons["WN19-00-000190"] and "never" in reasons["WN19-00-000190"]
     assert "scan" in reasons["WN19-00-000200"]
     assert "svc-backup" in reasons["WN19-00-000040"]
+
+
+def test_every_exemption_is_a_rule_of_its_images_release_and_documented():
+    """cwh/lab/expectations.py is the one list: each entry names a rule of the image's own
+    release, says why in one line, and docs/lab-images.md shows it."""
+    releases = {"hardened": "MS_Windows_Server_2022_STIG", "drifted": "Windows_Server_2019_STIG"}
+    docs = (Path(__file__).parents[2] / "docs" / "lab-images.md").read_text()
+    for entry in EXEMPTIONS:
+        release = committed_releases()[releases[entry.image]]
+        assert not release.by_stig_id(entry.stig_id).manual, entry
+        assert entry.why and "\n" not in entry.why, entry
+        assert f"| `{entry.image}` | {entry.stig_id} " in docs, entry
+        assert f"| {entry.status.value} |" in docs.split(entry.stig_id, 1)[1].splitlines()[0]
