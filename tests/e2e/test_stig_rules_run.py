@@ -28,7 +28,7 @@ STIG_DIR = Path(__file__).resolve().parents[3] / "shared" / "stig"
 XCCDF_2019 = STIG_DIR / "U_MS_Windows_Server_2019_STIG_V3R1_Manual-xccdf.xml"
 # The organization-defined values the lab's organization declares, but the Backup Operators
 # list, left out so that a rule waits for it.
-INPUTS = {k: v for k, v in LAB_INPUTS.items() if k != "cwh_backup_operators"}
+INPUTS = {**LAB_INPUTS, "cwh_backup_operators": None}
 RULE_KEYS = ("control_id", "vuln_id", "rule_id", "kind", "severity", "benchmark", "release",
              "expected", "observed", "evidence", "reason", "same_check", "record_type")
 
@@ -185,8 +185,9 @@ def test_markers_select_kinds_and_k_selects_ids_without_writing_reports(tmp_path
             for r in rel.rules if r.kind == "audit_policy"}
     assert listed == want | {"lab-broken::WINDOWS-SERVER-STIG"}
     assert not run.report_dir.exists() or not any(run.report_dir.iterdir())
+    # --limit leaves the other hosts out (a -k that leaves a host unaudited is exit 6)
     run = run_audit(tmp_path, inventory, "-k", "lab-drifted::WN19-SO-000230 or "
-                    "lab-drifted and CWH-GPO-01", "-q")
+                    "lab-drifted and CWH-GPO-01", "--limit", "lab-drifted", "-q")
     assert {r["control_id"]: r["status"] for r in run.results} == {
         "WN19-SO-000230": "Open", "CWH-GPO-01": "Open"}  # the same check, the same verdict
     assert run.exit_code == 1, run.output[-3000:]
