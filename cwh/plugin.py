@@ -17,6 +17,7 @@ import pytest
 
 from cwh.audit import AUDIT_KEY, Audit, Options, build_audit
 from cwh.cases import VERDICT_KEY, Case, ControlCase, RuleCase, apply_outcome
+from cwh.collect.needs_policy import host_requests
 from cwh.doctor import run_doctor
 from cwh.errors import CwhError
 from cwh.gather import Gatherer
@@ -38,6 +39,7 @@ from cwh.selection import (
     marker_filter,
     probes_for,
     rule_markers,
+    selected_rules,
     stand_in_markers,
 )
 from cwh.transport.backend import register
@@ -255,8 +257,13 @@ def _start_gathering(audit: Audit) -> None:
     if not (any(audit.selects(guide_markers(c)) for c in audit.catalog.controls) or
             any_rule_selected(audit.releases.by_benchmark, audit.selects)):
         return
-    audit.gatherer = Gatherer(audit.targets.values(), {n: request for n in audit.targets},
-                              share_dir=audit.share_dir)
+    # Each host's own inventory values (an antivirus service, accounts in a user right's
+    # exceptions) add to its request: without them those rules are Not_Reviewed for want of
+    # facts nobody asked for.
+    rules = [r for release in audit.releases.by_benchmark.values()
+             for r in selected_rules(release, audit.selects)]
+    requests = host_requests(request, rules, {n: t.vars for n, t in audit.targets.items()})
+    audit.gatherer = Gatherer(audit.targets.values(), requests, share_dir=audit.share_dir)
     audit.gatherer.start()
 
 

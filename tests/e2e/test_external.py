@@ -19,7 +19,7 @@ HOST_SIDE = {c.id for c in CATALOG.controls} - EXTERNAL
 LAB_MAP = {135: 10135, 139: 10139, 443: 10443, 445: 10445}
 CREDENTIALS = {"ansible_connection": "winrm", "ansible_user": "auditor",
                "ansible_password": "lab-only-not-a-secret",
-               "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor"]}
+               "cwh_approved_admins": ["labadmin", "adm-jdoe", "auditor"]}  # the lab's
 
 
 def network_host(url: str, **variables) -> dict:

@@ -306,11 +306,11 @@ FAULTS: list[Fault] = [
           r"EVILCORP\\auditor .*approves only the local account",
           expect={"CWH-ACCT-01": "Open"}),
     # A group is judged as that group, never as the account whose name it carries.
-    image("group-named-like-admin", {"CWH-ACCT-01"}, r"TRUSTED\\Administrator .*a group",
+    image("group-named-like-admin", {"CWH-ACCT-01"}, r"TRUSTED\\labadmin .*a group",
           expect={"CWH-ACCT-01": "Open"}),
     # `cwh_approved_admins: []` declares that nobody is approved.
     Fault("nobody-approved", frozenset({"CWH-ACCT-01"}), {"cwh_approved_admins": []},
-          r"not approved: SC-HARDENED\\Administrator", expect={"CWH-ACCT-01": "Open"}),
+          r"not approved: SC-HARDENED\\labadmin", expect={"CWH-ACCT-01": "Open"}),
     # An attestation cannot answer for a host whose facts never arrived.
     transport("refused-attested", "connection refused", cwh_lab_fault="refuse",
               cwh_attestations=ATTESTED_ACCT02),
@@ -464,7 +464,7 @@ FAULTS += [
     # Account names that only Unicode case folding makes approved (finding 5).
     Fault("admin-kelvin-sign", frozenset({"CWH-ACCT-01"}),
           {"cwh_lab_image": str(IMAGES / "admin-kelvin-sign.yml"),
-           "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor", "kadmin"]},
+           "cwh_approved_admins": ["labadmin", "adm-jdoe", "auditor", "kadmin"]},
           re.escape("not approved: SC-HARDENED\\\u212aadmin"), expect={"CWH-ACCT-01": "Open"}),
     Fault("admin-long-s-pattern", frozenset({"CWH-ACCT-01"}),
           {"cwh_lab_image": str(IMAGES / "admin-long-s-pattern.yml"),
