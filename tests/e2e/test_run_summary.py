@@ -36,7 +36,7 @@ def _summary(run) -> list[str]:
 
 
 def test_a_hosts_warnings_are_in_results_json_and_its_verdicts_stay_what_the_facts_say(run):
-    assert run.exit_code == 1, run.output  # the hardened image's two Open STIG rules
+    assert run.exit_code == 0, run.output  # hardened passes; a warning alone is no finding
     hosts = run.document["hosts"]
     [warning] = hosts["warned"]["warnings"]
     assert WARNING.search(warning), warning
