@@ -446,9 +446,19 @@ function Get-CwhFirewallRules {
     foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
         $ports[$filter.InstanceID] = $filter
     }
+    # Program, service and interface type narrow a rule to some of the traffic: a Block rule
+    # closes a port for everyone only when all three (and its addresses) are Any.
     $programs = @{}
     foreach ($filter in @(Get-NetFirewallApplicationFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
-        $programs[$filter.InstanceID] = $filter.Program
+        $programs[$filter.InstanceID] = "$($filter.Program)"
+    }
+    $services = @{}
+    foreach ($filter in @(Get-NetFirewallServiceFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
+        $services[$filter.InstanceID] = "$($filter.Service)"
+    }
+    $interfaces = @{}
+    foreach ($filter in @(Get-NetFirewallInterfaceTypeFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
+        $interfaces[$filter.InstanceID] = "$($filter.InterfaceType)"
     }
     $rules = @(foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -ErrorAction Stop)) {
         $port = $ports[$rule.InstanceID]
@@ -461,6 +471,8 @@ function Get-CwhFirewallRules {
             protocol = if ($port) { "$($port.Protocol)" } else { $null }
             local_ports = if ($port) { @($port.LocalPort | ForEach-Object { "$_" }) } else { @() }
             program = $programs[$rule.InstanceID]
+            service = $services[$rule.InstanceID]
+            interface_type = $interfaces[$rule.InstanceID]
         }
     })
     return [ordered]@{ store = 'ActiveStore'; direction = 'Inbound'; rules = $rules }

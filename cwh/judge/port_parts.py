@@ -31,6 +31,10 @@ def _labels(matches: Iterable[RuleMatch]) -> str:
     return "; ".join(m.label() + (f" [{m.ambiguous}]" if m.ambiguous else "") for m in matches)
 
 
+def _scoped(matches: Iterable[RuleMatch]) -> str:
+    return "; ".join(m.scoped_label() for m in matches)
+
+
 def _raw(matches: Iterable[RuleMatch]) -> str:
     return compact_json([m.rule for m in matches], limit=900)
 
@@ -70,13 +74,16 @@ def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles) -> O
         if doubtful:
             observed += "; a rule that may block it is unreadable: " + _labels(doubtful)
         if unknown_scope:
-            observed += ("; block rules whose addresses were not read may close it: " +
-                         _labels(unknown_scope))
+            observed += ("; block rules whose scope was not read may close it: " +
+                         _scoped(unknown_scope))
         elif partial:
-            observed += "; closed for some addresses only by " + _labels(partial)
+            observed += "; closed for some traffic only by " + _scoped(partial)
         matches = view.allowed_by() + doubtful + partial
     elif blocking:
         passed, observed, matches = False, "blocked by " + _labels(blocking), blocking
+        if view.allows:
+            observed = f"allowed by {_labels(view.allows)}, but {observed}"
+            matches = view.allows + blocking
     elif view.uncertain_allow():
         passed, matches = None, view.uncertain_allow()
         observed = "no rule is known to allow it; unreadable: " + _labels(matches)
@@ -107,17 +114,29 @@ def closed_part(facts: HostFacts, spans: list[Span], profiles: FirewallProfiles)
                                                         expected, views))
     opened = [(v, m) for v in views for m in v.allowed_by()]
     doubtful = [m for v in views for m in v.uncertain_allow()]
+    closers = [(v, m) for v in views for m in v.blocks
+               if m.universal is True and any(m.ports & a.ports for a in v.allows)]
+    narrow = [m for v in views for m in v.blocks if m.universal is not True
+              and any(m.ports & (a.ports - v.blocked) for a in v.allows)]
     if opened:
         passed: bool | None = False
         observed = "; ".join(f"{v.asked.protocol} {_ports(m.ports - v.blocked)} allowed by "
                              f"{m.label()}" for v, m in opened)
+        if narrow:
+            observed += ("; not closed for everyone by block rules that apply to some traffic "
+                         "only: " + _scoped(narrow))
     elif doubtful:
         passed, observed = None, "unreadable rules may open it: " + _labels(doubtful)
     else:
         passed = True
         observed = f"no enabled allow rule in force among the {views[0].rules_read} inbound rules"
+        closed = [a for v in views for a in v.allows]
+        if closed:
+            observed = (f"allowed by {_labels(closed)}, but closed for everyone by "
+                        f"{_labels(m for _, m in closers)}")
     evidence = Evidence(FIREWALL, where, observed, expected,
-                        _raw([m for _, m in opened] + doubtful))
+                        _raw([m for _, m in opened] + doubtful + narrow
+                             + [m for _, m in closers]))
     reason = f"{shown}: {observed}" if passed is None else ""
     return Outcome(passed, (evidence,), expected, observed, reason, label)
 

@@ -12,10 +12,14 @@ rule that could decide the answer makes it unknown (Not_Reviewed), never a pass:
   1024: the dynamic port range can be configured to start anywhere above 1024;
 - an unreadable Enabled, Action or Profile.
 
-A Block rule closes a port for everyone only when it applies to every address (remote and
-local address `Any`, from Get-NetFirewallAddressFilter). One scoped to some addresses, or whose
-addresses were not read, closes nothing for the others: it never turns an allowed port into a
-closed one, and where a port must be open it leaves the answer unknown unless its scope is known.
+A Block rule closes a port for everyone only when every scope field the collector reads is
+`Any`: its remote and local addresses (Get-NetFirewallAddressFilter), its program
+(Get-NetFirewallApplicationFilter), its service (Get-NetFirewallServiceFilter) and its interface
+type (Get-NetFirewallInterfaceTypeFilter). Windows Defender Firewall itself writes Block rules
+for one program (when a user dismisses its "blocked some features of this app" prompt); such a
+rule stops only that program's traffic. One scoped in any of these ways, or whose scope was not
+read, closes nothing for the others: it never turns an allowed port into a closed one, and where
+a port must be open it leaves the answer unknown unless its scope is known.
 """
 
 from __future__ import annotations
@@ -106,12 +110,17 @@ class RuleMatch:
     rule: Mapping[str, Any]
     ports: frozenset[int]  # the span's ports it covers (those known)
     ambiguous: str = ""  # why it may cover more, or its state is unknown
-    universal: bool | None = None  # applies to every remote and local address (None: unknown)
+    universal: bool | None = None  # applies to all traffic on its ports (None: unknown)
+    scope: str = ""  # what narrows it, or which of its scope fields were not read
 
     def label(self) -> str:
         ports = ",".join(map(str, self.rule.get("local_ports") or ["Any"]))
         return f"{self.rule.get('display_name')} ({self.rule.get('protocol') or 'protocol ?'} " \
                f"{ports}, profiles {self.rule.get('profiles')}, {self.rule.get('action')})"
+
+    def scoped_label(self) -> str:
+        """The label with what narrows the rule (or what of its scope is unknown)."""
+        return self.label() + (f" [{self.scope}]" if self.scope else "")
 
 
 @dataclass
@@ -165,22 +174,43 @@ def _state(rule: Mapping[str, Any], considered: tuple[str, ...]) -> tuple[bool |
     return applies, ""
 
 
-def _universal(rule: Mapping[str, Any],
-               scopes: Mapping[str, Mapping[str, list[str]]] | None) -> bool | None:
-    if scopes is None:
-        return None
-    scope = scopes.get(str(rule.get("id", "")).casefold())
-    if scope is None:
-        return None
-    return all([a.strip().upper() for a in scope.get(key) or []] == ["ANY"]
-               for key in ("remote_addresses", "local_addresses"))
+# The rule fields (as the collector names them) that narrow a rule to some of the traffic.
+SCOPE_FIELDS = (("program", "program"), ("service", "service"),
+                ("interface_type", "interface type"))
+_ADDRESS_FIELDS = (("remote_addresses", "remote address"), ("local_addresses", "local address"))
+
+
+def rule_scope(rule: Mapping[str, Any],
+               scopes: Mapping[str, Mapping[str, list[str]]] | None) -> tuple[bool | None, str]:
+    """(True: the rule applies to all traffic on its ports; False: to some only; None: not
+    known), and what narrows it or which fields were not read."""
+    narrowed, unread = [], []
+    for key, name in SCOPE_FIELDS:
+        value = rule.get(key)
+        if not isinstance(value, str) or not value.strip():
+            unread.append(name)
+        elif value.strip().upper() != "ANY":
+            narrowed.append(f"{name} {value.strip()}")
+    address = None if scopes is None else scopes.get(str(rule.get("id", "")).casefold())
+    for key, name in _ADDRESS_FIELDS:
+        values = [a.strip() for a in (address or {}).get(key) or []]
+        if not values:
+            unread.append(name)
+        elif [v.upper() for v in values] != ["ANY"]:
+            narrowed.append(f"{name} {', '.join(values)}")
+    if narrowed:
+        return False, "applies only to " + "; ".join(narrowed)
+    if unread:
+        return None, f"its {', '.join(unread)} not read"
+    return True, ""
 
 
 def span_view(rules: Iterable[Mapping[str, Any]], asked: Span,
               considered: tuple[str, ...] = PROFILES,
               scopes: Mapping[str, Mapping[str, list[str]]] | None = None) -> SpanView:
-    """The rules' view of `asked`; `scopes` (rule id, casefolded -> its address filter) tells a
-    Block rule that closes a port for everyone from one that closes it for some."""
+    """The rules' view of `asked`; `scopes` (rule id, casefolded -> its address filter) and the
+    rule's own program, service and interface type tell a Block rule that closes a port for
+    everyone from one that closes it for some."""
     view = SpanView(asked)
     for rule in rules:
         view.rules_read += 1
@@ -196,7 +226,8 @@ def span_view(rules: Iterable[Mapping[str, Any]], asked: Span,
         active, state_why = _state(rule, considered)
         if active is False:
             continue
-        match = RuleMatch(rule, frozenset(ports), why or state_why, _universal(rule, scopes))
+        universal, scope = rule_scope(rule, scopes)
+        match = RuleMatch(rule, frozenset(ports), why or state_why, universal, scope)
         if match.ambiguous:
             view.ambiguous.append(match)
         elif rule.get("action") == "Allow":

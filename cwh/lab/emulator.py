@@ -278,7 +278,11 @@ def _firewall_rules(image: Image, request: dict, context: Context) -> dict:
         "profiles": rule.get("profiles", "Any"),
         "protocol": rule.get("protocol", "TCP"),
         "local_ports": [str(p) for p in rule.get("local_ports", ["Any"])],
-        "program": rule.get("program"),
+        # Windows gives every rule an application, service and interface-type filter; an
+        # unscoped rule's are Any. An image may set one to null (the filter was not answered).
+        "program": rule.get("program", "Any"),
+        "service": rule.get("service", "Any"),
+        "interface_type": rule.get("interface_type", "Any"),
     } for rule in rules]
     return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped}
 
