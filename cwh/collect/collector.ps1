@@ -794,13 +794,19 @@ function Get-CwhProducts {
 
 # UDP endpoints (Automate's heartbeat on 75/UDP): what listens is the host's view only, since a
 # UDP port cannot be proven open by connecting to it.
+# The image path goes with the name: a UDP allow rule for one program lets datagrams in for
+# that program only (Path is null for System and for processes Get-Process may not open).
 function Get-CwhUdpListeners {
     $names = @{}
-    foreach ($process in @(Get-Process -ErrorAction Stop)) { $names[$process.Id] = $process.ProcessName }
+    $paths = @{}
+    foreach ($process in @(Get-Process -ErrorAction Stop)) {
+        $names[$process.Id] = $process.ProcessName
+        $paths[$process.Id] = $process.Path
+    }
     $listeners = @(Get-NetUDPEndpoint -ErrorAction Stop | ForEach-Object {
         [ordered]@{
             address = $_.LocalAddress; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess
-            process = $names[[int]$_.OwningProcess]
+            process = $names[[int]$_.OwningProcess]; path = $paths[[int]$_.OwningProcess]
         }
     })
     return [ordered]@{ listeners = $listeners }

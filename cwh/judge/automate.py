@@ -14,7 +14,7 @@ from typing import Any
 from cwh.catalog.model import Control
 from cwh.catalog.product_inputs import LEGACY_PORTS, parse_networks
 from cwh.collect.facts import FactUnavailable, HostFacts
-from cwh.collect.product_facts import firewall_addresses
+from cwh.collect.product_facts import firewall_addresses, udp_listeners
 from cwh.judge.address_scope import Network, address_within, runner_source, scope_within
 from cwh.judge.automate_web import automate_endpoint
 from cwh.judge.exposure import (
@@ -75,9 +75,22 @@ def judge_udp_inbound_allowed(control: Control, facts: HostFacts,
     from the host (the only view there is for UDP)."""
     port = int(control.check["port"])
     asked = span("UDP", port)
-    parts = [allowed_part(facts, asked, firewall_profiles(facts)), udp_listener_part(facts, port)]
+    parts = [allowed_part(facts, asked, firewall_profiles(facts), _udp_images(facts, port)),
+             udp_listener_part(facts, port)]
     outcome = with_evidence(combine("all", parts), udp_note_part([asked]))
     return to_verdict(outcome, note=UDP_HOST_ONLY)
+
+
+def _udp_images(facts: HostFacts, port: int) -> list[str | None]:
+    """The image paths of the processes with a UDP endpoint on `port` (None where Get-Process
+    gave none); [None] when the endpoints are unknown, so no program-scoped rule is trusted."""
+    try:
+        listeners = udp_listeners(facts)
+    except FactUnavailable:
+        return [None]
+    images = [x.get("path") if isinstance(x.get("path"), str) else None
+              for x in listeners if x.get("port") == port]
+    return images or [None]
 
 
 # --- the legacy ports and 3389 ----------------------------------------------------------------

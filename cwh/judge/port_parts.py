@@ -54,16 +54,71 @@ def span_views(facts: HostFacts, spans: Iterable[Span],
     return [span_view(rules, s, profiles.considered, scopes) for s in spans]
 
 
-def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles) -> Outcome:
-    """An enabled inbound Allow rule in force opens the port and no Block rule closes it."""
+def program_matches(program: str, image: str | None) -> bool | None:
+    """Whether a rule's program is the process image `image` (case-insensitive, as Windows
+    compares paths). A program written with an environment variable (%SystemRoot%/...) is
+    unknown when the rest of it fits, since the variable's value on the host is not read."""
+    rule = program.strip().casefold()
+    if image is None or not image.strip():
+        return None
+    path = image.strip().casefold()
+    if rule == path:
+        return True
+    if rule.startswith("%") and "%" in rule[1:]:
+        tail = rule[rule.index("%", 1) + 1:]
+        return None if path.endswith(tail) else False
+    return False
+
+
+def _for_listeners(view: SpanView, images: list[str | None]) -> tuple[SpanView, list[RuleMatch]]:
+    """The view with only the Allow rules that let traffic in for one of the listening
+    processes: program Any or one of their images, service and interface type Any. A rule whose
+    fit cannot be told becomes ambiguous; one for another program is dropped (and returned)."""
+    kept, doubtful, other = [], [], []
+    for match in view.allows:
+        rule = match.rule
+        narrow = [f"{name} {rule.get(key)}" for key, name in (("service", "service"),
+                                                            ("interface_type", "interface type"))
+                  if str(rule.get(key) or "").strip().upper() != "ANY"]
+        program = rule.get("program")
+        if not isinstance(program, str) or not program.strip():
+            doubtful.append(replace(match, ambiguous="its program was not read"))
+            continue
+        fits = True if program.strip().upper() == "ANY" else \
+            _any_true([program_matches(program, i) for i in images])
+        if fits is False:
+            other.append(match)
+        elif fits is None or narrow:
+            shown = ", ".join(map(str, images))
+            why = "applies only to " + "; ".join(narrow) if narrow else \
+                f"program {program} may or may not be the listener's ({shown})"
+            doubtful.append(replace(match, ambiguous=why))
+        else:
+            kept.append(match)
+    return replace(view, allows=kept, ambiguous=view.ambiguous + doubtful), other
+
+
+def _any_true(results: list[bool | None]) -> bool | None:
+    return True if True in results else (None if None in results or not results else False)
+
+
+def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles,
+                 listener_images: list[str | None] | None = None) -> Outcome:
+    """An enabled inbound Allow rule in force opens the port and no Block rule closes it. With
+    `listener_images` (UDP, where no runner view catches a rule for the wrong program), only a
+    rule that lets traffic in for one of those processes counts."""
     label, port = "firewall", asked.low
     expected = f"an enabled inbound allow rule for {asked.label()}, not overridden by a block rule"
+    if listener_images is not None:
+        expected += ", for the listening program (or every program)"
     where = f"{asked.label()}, profiles considered: {profiles.why_considered}"
     views = span_views(facts, [asked], profiles)
     if isinstance(views, str):
         return unknown(label, expected, views, Evidence(FIREWALL, where, "not available",
                                                         expected, views))
-    view = views[0]
+    view, elsewhere = views[0], []
+    if listener_images is not None:
+        view, elsewhere = _for_listeners(view, listener_images)
     blocking = [m for m in view.blocks if port in m.ports and m.universal is True]
     if port in view.allowed:
         doubtful = [m for m in view.uncertain_block() if port in m.ports or not m.ports]
@@ -96,6 +151,11 @@ def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles) -> O
         if exposing is False:
             observed += ("; reachable only because a profile in force lets every port in "
                          "(CWH-STIG-06), and closed again once that is fixed")
+        if elsewhere:
+            observed += ("; allow rules for another program than the listener's "
+                         f"({', '.join(map(str, listener_images or []))}) let nothing in for "
+                         "it: " + _labels(elsewhere))
+            matches = elsewhere
     reason = f"{asked.label()}: {observed}" if passed is None else ""
     evidence = Evidence(FIREWALL, where, observed, expected, _raw(matches))
     return Outcome(passed, (evidence,), expected, observed, reason, label)

@@ -75,3 +75,36 @@ def test_a_block_rule_whose_scope_was_not_read_leaves_the_heartbeat_unknown() ->
     result = verdict("CWH-CWA-03", with_rules(block))
     assert result.status is Status.NOT_REVIEWED, result.reason
     assert "its service not read" in result.reason
+
+
+# --- finding 2: the heartbeat's allow rule must be for the listening program ------------------
+
+LTAGENT = r"C:\Program Files (x86)\LabTech\LTAgent.exe"
+
+
+def _heartbeat(program: str | None, listener_path: str | None = LTAGENT):
+    image = with_rules({"display_name": "Heartbeat rule", "protocol": "UDP",
+                        "local_ports": ["75"], "program": program},
+                       drop=("Automate Heartbeat (UDP-In)",))
+    for entry in image.data["udp_listeners"]:
+        if entry["port"] == 75:
+            entry["path"] = listener_path
+    return verdict("CWH-CWA-03", image)
+
+
+@pytest.mark.parametrize(("program", "path", "status"), [
+    (r"C:\Program Files\Vendor\other.exe", LTAGENT, Status.OPEN),
+    (LTAGENT.upper(), LTAGENT, Status.NOT_A_FINDING),
+    ("Any", LTAGENT, Status.NOT_A_FINDING),
+    ("Any", None, Status.NOT_A_FINDING),
+    (LTAGENT, None, Status.NOT_REVIEWED),  # Get-Process gave no path for the listener
+    (r"%ProgramFiles(x86)%\LabTech\LTAgent.exe", LTAGENT, Status.NOT_REVIEWED),
+    (r"%SystemRoot%\system32\svchost.exe", LTAGENT, Status.OPEN),
+    (None, LTAGENT, Status.NOT_REVIEWED),
+], ids=["other-program", "same-program-other-case", "any", "any-path-unknown",
+        "path-unknown", "env-variable-fits", "env-variable-other", "program-unread"])
+def test_the_heartbeat_rule_counts_only_for_the_listening_program(program, path, status):
+    result = _heartbeat(program, path)
+    assert result.status is status, result.reason
+    if status is Status.OPEN:
+        assert "another program than the listener's" in result.reason
