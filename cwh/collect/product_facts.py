@@ -30,6 +30,11 @@ def udp_listeners(facts: HostFacts) -> list[dict[str, Any]]:
     if not listeners or not all(isinstance(x, dict) for x in listeners):
         # A Windows server always has UDP endpoints (123, 500, 5353 ...): empty means broken.
         raise FactUnavailable("the UDP endpoint list is empty or malformed")
+    garbled = [x.get("port") for x in listeners
+               if not isinstance(x.get("port"), int) or isinstance(x.get("port"), bool)]
+    if garbled:
+        raise FactUnavailable(f"the UDP endpoint list holds ports that are not port numbers: "
+                              f"{garbled[:5]!r}")
     return listeners
 
 
