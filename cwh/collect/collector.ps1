@@ -621,6 +621,7 @@ function Get-CwhScreenConnect {
     $result = [ordered]@{
         install_root = $root; root_source = $rootSource; service_exe = $null
         file_version = $null; product_version = $null; web_config_path = $null; web_config_text = $null
+        backups_path = $null; process_64bit = [Environment]::Is64BitProcess; acls = $null
     }
     if ($root) {
         $exe = Join-Path $root 'Bin\ScreenConnect.Service.exe'
@@ -635,6 +636,13 @@ function Get-CwhScreenConnect {
             $result.web_config_path = $webConfig
             $result.web_config_text = Read-CwhText $webConfig
         }
+        # The ACLs of web.config and of the backups beside the install root (CWH-SC-05/06),
+        # wherever the install is: the catalog's acl_paths know only the default locations.
+        $backups = Join-Path (Split-Path -Parent $root) 'ScreenConnect Backups'
+        $result.backups_path = $backups
+        $result.acls = @(
+            (Resolve-CwhAclItem -Item @('file', $webConfig, '', '', '', '')),
+            (Resolve-CwhAclItem -Item @('directory', $backups, '', '', '', '')))
     }
     return $result
 }

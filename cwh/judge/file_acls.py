@@ -66,11 +66,40 @@ def _items(control: Control) -> list[tuple[str, ...]]:
 
 def read_acl(facts: HostFacts, item: Sequence[str]) -> Read:
     """The object of one request item, read as far as it can be trusted."""
-    target, default = item[0], item[1]
     try:
         entry, bits = acl_answer(facts, item)
     except FactUnavailable as exc:
-        return Read(default, None, problem=str(exc))
+        return Read(item[1], None, problem=str(exc))
+    return read_entry(facts, entry, bits, item[0], item[1])
+
+
+def _same_path(a: object, b: object) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and \
+        a.rstrip("\\").casefold() == b.rstrip("\\").casefold()
+
+
+def install_acl(facts: HostFacts, target: str, path: str) -> Read | None:
+    """The ACL the screenconnect section read for `path` (its web.config, or the backups beside
+    the install root it found); None when it holds no such entry (an older collector)."""
+    try:
+        install = facts.screenconnect()
+    except FactUnavailable:
+        return None
+    listed = install.get("acls")
+    if not isinstance(listed, list):
+        return None
+    found = [e for e in listed if isinstance(e, dict) and isinstance(e.get("item"), list)
+             and len(e["item"]) > 1 and e["item"][0] == target
+             and _same_path(e["item"][1], path)]
+    if len(found) != 1:
+        return None
+    bits = install.get("process_64bit")
+    return read_entry(facts, found[0], bits if isinstance(bits, bool) else None, target, path)
+
+
+def read_entry(facts: HostFacts, entry: Mapping[str, Any], bits: bool | None, target: str,
+               default: str) -> Read:
+    """One Resolve-CwhAclItem answer, read as far as it can be trusted."""
     path = str(entry.get("resolved_path") or default)
     source = entry.get("source") if isinstance(entry.get("source"), dict) else None
     found_by = ""
@@ -203,7 +232,9 @@ def judge_web_config_acl(control: Control, facts: HostFacts,
         return not_reviewed(f"web.config was not found under {install.get('install_root')}",
                             expected=expected)
     reads = [read_acl(facts, item) for item in _items(control)]
-    mine = [r for r in reads if r.path.rstrip("\\").lower() == path.rstrip("\\").lower()]
+    mine = [r for r in reads if _same_path(r.path, path)]
+    if not mine and (own := install_acl(facts, "file", path)) is not None:
+        mine = [own]
     if not mine:
         collected = ", ".join(r.path for r in reads)
         return not_reviewed(f"the ACL of {path} was not collected: the installation is not in "
@@ -219,17 +250,39 @@ def judge_web_config_acl(control: Control, facts: HostFacts,
 
 
 def judge_backups_acl(control: Control, facts: HostFacts, inputs: Mapping[str, Any]) -> Verdict:
-    """CWH-SC-06: the same for every backups folder that exists, and all it holds."""
+    """CWH-SC-06: the same for every backups folder that exists, and all it holds: the one
+    beside the install root the collector found, and any at the default paths."""
     principals, denied, what = _exclusion(control)
     expected = _expected(principals, what, " or what it holds")
     reads = [read_acl(facts, item) for item in _items(control)]
+    unread: list[Outcome] = []
+    beside = ""
+    try:
+        install = facts.screenconnect()
+    except FactUnavailable as exc:
+        install = None
+        unread.append(_part(Read("ScreenConnect Backups beside the install", None), expected,
+                            None, f"the install root is unknown, so the backups beside it were "
+                            f"not looked for: {exc}"))
+    if install is not None and isinstance(install.get("backups_path"), str):
+        beside = install["backups_path"]
+        if not any(_same_path(r.path, beside) for r in reads):
+            own = install_acl(facts, "directory", beside)
+            if own is None:
+                unread.append(_part(Read(beside, None), expected, None,
+                                    f"the ACL of {beside}, beside the install root "
+                                    f"{install.get('install_root')}, was not collected"))
+            else:
+                reads.append(own)
     present = [r for r in reads if r.exists is not False]
-    if not present:
+    if not present and not unread:
         shown = ", ".join(r.path for r in reads)
-        return Verdict(Status.NOT_APPLICABLE, f"no backups folder at {shown}: nothing to protect",
-                       observed="absent", evidence=tuple(
+        where = f"the default paths and beside the install root ({shown})" if beside else \
+            f"the default paths ({shown}; no install root was found to look beside)"
+        return Verdict(Status.NOT_APPLICABLE, f"no backups folder at {where}: nothing to "
+                       "protect", observed="absent", evidence=tuple(
                            Evidence(SOURCE, r.path, "does not exist", expected) for r in reads))
     parts = [_problem(r, expected) if r.exists is None else
-             _excluded(r, principals, denied, expected) for r in present]
+             _excluded(r, principals, denied, expected) for r in present] + unread
     notes = [n for r in present if r.grants and (n := deny_note(r.grants))]
     return to_verdict(combine("all", parts), note="; ".join(notes))

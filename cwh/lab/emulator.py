@@ -338,16 +338,29 @@ def _iis(image: Image, request: dict) -> dict:
             "site_configs": site_configs, "site_configs_error": site_error}
 
 
+def _beside(path: str, name: str) -> str:
+    """Join-Path (Split-Path -Parent path) name."""
+    return path.rstrip("\\").rsplit("\\", 1)[0] + "\\" + name
+
+
 def _screenconnect(image: Image, request: dict) -> dict:
     sc = image.get("screenconnect") or {}
     root = sc.get("install_root")
     exe = f"{root}\\Bin\\ScreenConnect.Service.exe" if root and sc.get("file_version") else None
     text = sc.get("web_config_text") if root else None
+    # The ACLs of web.config and of `ScreenConnect Backups` beside the install root, from the
+    # image's `acls` as the acls section answers them.
+    backups = _beside(root, "ScreenConnect Backups") if root else None
+    bits = (image.get("acls") or {}).get("_process_64bit", True)
+    acls = [system_sections.acl_item(image, ["file", f"{root}\\web.config", "", "", "", ""]),
+            system_sections.acl_item(image, ["directory", backups, "", "", "", ""])] \
+        if root else None
     return {"install_root": root, "root_source": sc.get("root_source", "service image path")
             if root else "none", "service_exe": exe, "file_version": sc.get("file_version"),
             "product_version": sc.get("product_version", sc.get("file_version")),
             "web_config_path": f"{root}\\web.config" if text is not None else None,
-            "web_config_text": text}
+            "web_config_text": text, "backups_path": backups, "process_64bit": bool(bits),
+            "acls": acls}
 
 
 def _http_sslcert(image: Image, request: dict, context: Context) -> dict:

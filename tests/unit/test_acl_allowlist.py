@@ -78,3 +78,51 @@ def test_ltshare_owned_by_everyone_is_open_though_the_dacl_is_exact() -> None:
     acls[key] = {**acls[key], "sddl": acls[key]["sddl"].replace("O:BA", "O:WD", 1)}
     result = judge(CATALOG["CWH-CWA-08"], _facts(img), {})
     assert result.status is Status.OPEN and "owned by Everyone" in result.reason
+
+
+# --- finding 5: the backups beside the install root the collector found ----------------------
+
+DEFAULT_BACKUPS = r"C:\Program Files (x86)\ScreenConnect Backups"
+MOVED_BACKUPS = r"D:\ScreenConnect Backups"
+EVERYONE_FULL = "O:BAG:SYD:AI(A;OICIID;FA;;;WD)(A;OICIID;FA;;;SY)"
+
+
+def _moved(default_present: bool, backups: dict | None):
+    img = _image("combined")
+    img.data["screenconnect"] = {**img.data["screenconnect"], "install_root": r"D:\ScreenConnect"}
+    acls = img.data["acls"]
+    acls[r"D:\ScreenConnect\web.config"] = {"type": "file",
+                                            "sddl": "O:BAG:SYD:PAI(A;;FA;;;SY)(A;;FA;;;BA)"}
+    if not default_present:
+        acls[DEFAULT_BACKUPS] = None
+    if backups is not None:
+        acls[MOVED_BACKUPS] = backups
+    return judge(CATALOG["CWH-SC-06"], _facts(img), {})
+
+
+def test_backups_beside_a_moved_install_are_judged_though_the_default_folder_is_fine() -> None:
+    result = _moved(True, {"type": "directory", "sddl": EVERYONE_FULL})
+    assert result.status is Status.OPEN, result.reason
+    assert "Everyone" in result.reason and MOVED_BACKUPS in result.reason
+
+
+def test_backups_beside_a_moved_install_alone_are_judged_not_not_applicable() -> None:
+    result = _moved(False, {"type": "directory", "sddl": EVERYONE_FULL})
+    assert result.status is Status.OPEN, result.reason
+
+
+def test_no_backups_anywhere_says_where_it_looked() -> None:
+    result = _moved(False, None)
+    assert result.status is Status.NOT_APPLICABLE, result.reason
+    assert "the default paths and beside the install root" in result.reason
+    assert MOVED_BACKUPS in result.reason
+
+
+def test_backups_beside_the_install_unread_is_not_reviewed() -> None:
+    img = _image("combined")
+    img.data["acls"][DEFAULT_BACKUPS] = None
+    facts = _facts(img)
+    facts.document["sections"]["screenconnect"]["data"]["backups_path"] = MOVED_BACKUPS
+    result = judge(CATALOG["CWH-SC-06"], facts, {})
+    assert result.status is Status.NOT_REVIEWED, result.reason
+    assert "was not collected" in result.reason

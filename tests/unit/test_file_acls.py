@@ -134,12 +134,31 @@ def _facts(img: Image) -> HostFacts:
     return HostFacts("h", parse_output(encode_document(run_collector(img, request)), b"", 0))
 
 
-def test_web_config_outside_the_default_locations_is_not_reviewed() -> None:
+@pytest.mark.parametrize(("sddl", "status"), [
+    ("O:BAG:SYD:PAI(A;;FA;;;SY)(A;;FA;;;BA)", Status.NOT_A_FINDING),
+    ("O:BAG:SYD:AI(A;ID;FA;;;SY)(A;ID;FA;;;BA)(A;ID;0x1200a9;;;BU)", Status.OPEN),
+    (None, Status.NOT_REVIEWED),  # the file the installation reads is not there
+], ids=["admins-only", "users-read", "absent"])
+def test_web_config_outside_the_default_locations_is_judged_where_it_is(sddl, status) -> None:
     img = load_image("hardened")
     data = copy.deepcopy(img.data)
     data["screenconnect"]["install_root"] = r"D:\Apps\ScreenConnect"
+    if sddl:
+        data["acls"][r"D:\Apps\ScreenConnect\web.config"] = {"type": "file", "sddl": sddl}
     result = judge(CATALOG["CWH-SC-05"], _facts(Image(img.name, img.path, data)),
                    {"cwh_products": ["screenconnect"]})
+    assert result.status is status, result.reason
+    if sddl:
+        assert result.evidence[0].location == r"D:\Apps\ScreenConnect\web.config"
+
+
+def test_web_config_outside_the_default_locations_unread_by_an_older_collector() -> None:
+    img = load_image("hardened")
+    data = copy.deepcopy(img.data)
+    data["screenconnect"]["install_root"] = r"D:\Apps\ScreenConnect"
+    facts = _facts(Image(img.name, img.path, data))
+    facts.document["sections"]["screenconnect"]["data"]["acls"] = None
+    result = judge(CATALOG["CWH-SC-05"], facts, {"cwh_products": ["screenconnect"]})
     assert result.status is Status.NOT_REVIEWED
     assert r"the ACL of D:\Apps\ScreenConnect\web.config was not collected" in result.reason
 
