@@ -490,9 +490,13 @@ function Get-CwhTcpListeners {
     return [ordered]@{ listeners = $listeners }
 }
 
+# A query that lists no service at all is broken, not "no product installed" (as
+# Get-CwhServiceStates); how many it listed goes with the answer.
 function Get-CwhServices {
     $patterns = @($request.services)
-    $services = @(foreach ($service in @(Get-CimInstance -ClassName Win32_Service)) {
+    $all = @(Get-CimInstance -ClassName Win32_Service -ErrorAction Stop)
+    if ($all.Count -eq 0) { throw 'Win32_Service listed no services at all' }
+    $services = @(foreach ($service in $all) {
         $wanted = $false
         foreach ($pattern in $patterns) { if ($service.Name -like $pattern) { $wanted = $true } }
         if ($wanted) {
@@ -502,7 +506,7 @@ function Get-CwhServices {
             }
         }
     })
-    return [ordered]@{ patterns = $patterns; services = $services }
+    return [ordered]@{ patterns = $patterns; listed = $all.Count; services = $services }
 }
 
 # IIS applies configuration in layers: applicationHost.config, then the web.config of each site,

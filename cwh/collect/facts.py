@@ -291,7 +291,15 @@ class HostFacts:
     def services(self) -> list[dict[str, Any]]:
         """Win32_Service entries as the host listed them (duplicates included: judges decide
         what a name listed twice means)."""
-        services = as_list(self._object("services").get("services"))
+        data = self._object("services")
+        if "services" not in data:
+            raise FactUnavailable("the services answer holds no service list")
+        listed = data.get("listed")
+        if listed is not None and (not isinstance(listed, int) or listed < 1):
+            # Every Windows host has services: a query that listed none is broken.
+            raise FactUnavailable(f"Win32_Service listed {listed!r} services: a failed query, "
+                                  "not a host without products")
+        services = as_list(data.get("services"))
         if not all(isinstance(s, dict) for s in services):
             raise FactUnavailable("the service list is malformed")
         return services

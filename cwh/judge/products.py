@@ -5,8 +5,11 @@ service is still an installation to harden) or one of its install paths exists; 
 only when the service list was read and every install path was answered as absent. Anything
 else is unknown, and a control for an unknown product is Not_Reviewed, never Not_Applicable.
 
-The inventory's `cwh_products` declares the products instead, and wins over detection; when
-the two disagree, every verdict of a product control says so.
+The inventory's `cwh_products` declares products, and a declaration can add a product that
+detection missed but never remove one it found: a product the host positively shows is judged
+even when the list omits it (one careless group-level `cwh_products: [automate]` must not turn
+a ScreenConnect server's CVE checks into Not_Applicable). When the two disagree, every verdict
+of a product control says so.
 """
 
 from __future__ import annotations
@@ -134,10 +137,17 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
         mine = [p for p in control.products if p in declared]
         declared_evidence = Evidence(DECLARED, "cwh_products", f"[{shown}]",
                                      f"one of {list(control.products)}")
+        found = [d for d in detections.values() if d.present is True]
+        if not mine and found:
+            note = (f"cwh_products declares [{shown}], but "
+                    f"{'; '.join(d.observed for d in found)}: judged, since a declaration adds "
+                    "products and never removes one the host shows")
+            return Applicability(note=note, details=details)
         if not mine:
-            also = [d.observed for d in detections.values() if d.present]
             reason = f"this control applies to {titles} servers; cwh_products declares " \
-                     f"[{shown}]" + (f" (but the host says: {'; '.join(also)})" if also else "")
+                     f"[{shown}] and the host shows none of them: " + \
+                     "; ".join(d.observed + (f" ({d.problem})" if d.problem else "")
+                               for d in detections.values())
             return Applicability(Verdict(Status.NOT_APPLICABLE, reason, observed=f"[{shown}]",
                                          evidence=(declared_evidence, *evidence),
                                          details={"products": details}))

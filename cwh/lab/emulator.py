@@ -303,6 +303,9 @@ def _tcp_listeners(image: Image, request: dict, context: Context) -> dict:
 
 
 def _services(image: Image, request: dict) -> dict:
+    listed = image.get("services") or []
+    if not listed:  # as collector.ps1 throws: Windows always has services
+        raise SectionFailure("Win32_Service listed no services at all")
     services = [
         {"name": s.get("name"), "display_name": s.get("display_name", s.get("name")),
          "state": s.get("state", "Running"), "start_mode": s.get("start_mode", "Auto"),
@@ -310,7 +313,7 @@ def _services(image: Image, request: dict) -> dict:
         for s in image.get("services") or []
         if any(_ps_like(str(s.get("name", "")), p) for p in request["services"])
     ]
-    return {"patterns": request["services"], "services": services}
+    return {"patterns": request["services"], "listed": len(listed), "services": services}
 
 
 _IIS_CONFIG = r"C:\Windows\System32\inetsrv\config"
