@@ -475,7 +475,39 @@ function Get-CwhFirewallRules {
             interface_type = $interfaces[$rule.InstanceID]
         }
     })
-    return [ordered]@{ store = 'ActiveStore'; direction = 'Inbound'; rules = $rules }
+    return [ordered]@{
+        store = 'ActiveStore'; direction = 'Inbound'; rules = $rules
+        dynamic_ports = Get-CwhDynamicPorts
+    }
+}
+
+# What the port keywords stand for on this host: RPC is the dynamic ports the RPC runtime hands
+# out (the TCP dynamic range, unless HKLM\SOFTWARE\Microsoft\Rpc\Internet configures RPC's
+# own), Teredo the Teredo client's port (an ephemeral UDP port unless a client port is set)
+# and UDP 3544. Read beside the rules so a judge can tell whether a keyword reaches a port.
+function Get-CwhDynamicPorts {
+    $answer = [ordered]@{ tcp = $null; udp = $null; error = $null }
+    try {
+        $answer.tcp = @(Get-NetTCPSetting -ErrorAction Stop | Where-Object { $_.DynamicPortRangeNumberOfPorts -gt 0 } | ForEach-Object {
+            [ordered]@{
+                setting = "$($_.SettingName)"; start = [int]$_.DynamicPortRangeStartPort
+                count = [int]$_.DynamicPortRangeNumberOfPorts
+            }
+        })
+        $answer.udp = @(Get-NetUDPSetting -ErrorAction Stop | ForEach-Object {
+            [ordered]@{
+                setting = 'UDP'; start = [int]$_.DynamicPortRangeStartPort
+                count = [int]$_.DynamicPortRangeNumberOfPorts
+            }
+        })
+    } catch {
+        $answer.error = Get-CwhErrorText $_
+    }
+    $answer.rpc_internet = Read-CwhRegistryValue -Path 'HKLM\SOFTWARE\Microsoft\Rpc\Internet' -Name 'Ports'
+    $answer.teredo_client_port = @(
+        (Read-CwhRegistryValue -Path 'HKLM\SOFTWARE\Policies\Microsoft\Windows\TCPIP\v6Transition' -Name 'Teredo_ClientPort'),
+        (Read-CwhRegistryValue -Path 'HKLM\SYSTEM\CurrentControlSet\Services\iphlpsvc\Teredo' -Name 'ClientPort'))
+    return $answer
 }
 
 function Get-CwhTcpListeners {

@@ -55,3 +55,14 @@ def firewall_addresses(facts: HostFacts) -> dict[str, dict[str, list[str]]]:
                                   "filters: contradictory, not trusted")
         found[key] = shaped
     return found
+
+
+def dynamic_ports(facts: HostFacts) -> dict[str, Any] | None:
+    """The firewall_rules section's dynamic_ports answer (the dynamic port ranges and what the
+    run-time port keywords stand for), None when the collector gave none; the judge reads it."""
+    try:
+        data = _object(facts, "firewall_rules")
+    except FactUnavailable:
+        return None
+    answer = data.get("dynamic_ports")
+    return answer if isinstance(answer, dict) else None

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from cwh.collect.facts import FactUnavailable, HostFacts
-from cwh.collect.product_facts import firewall_addresses, udp_listeners
+from cwh.collect.product_facts import dynamic_ports, firewall_addresses, udp_listeners
 from cwh.judge.exposure import FIREWALL, PROFILE_SOURCE, RUNNER_TCP
 from cwh.judge.firewall import FirewallProfiles, profile_exposure
 from cwh.judge.outcome import Outcome, unknown
-from cwh.judge.port_rules import RuleMatch, Span, SpanView, span_view
+from cwh.judge.port_rules import RuleMatch, Span, SpanView, keyword_ports, span_view
 from cwh.judge.verdict import Evidence, compact_json
 from cwh.probes.runner import RunnerView
 
@@ -51,7 +51,8 @@ def span_views(facts: HostFacts, spans: Iterable[Span],
         scopes: dict | None = firewall_addresses(facts)
     except FactUnavailable:
         scopes = None
-    return [span_view(rules, s, profiles.considered, scopes) for s in spans]
+    keywords = keyword_ports(dynamic_ports(facts))
+    return [span_view(rules, s, profiles.considered, scopes, keywords) for s in spans]
 
 
 def program_matches(program: str, image: str | None) -> bool | None:

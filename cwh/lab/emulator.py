@@ -284,7 +284,33 @@ def _firewall_rules(image: Image, request: dict, context: Context) -> dict:
         "service": rule.get("service", "Any"),
         "interface_type": rule.get("interface_type", "Any"),
     } for rule in rules]
-    return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped}
+    return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped,
+            "dynamic_ports": _dynamic_ports(image, firewall.get("dynamic_ports") or {})}
+
+
+# Windows' default dynamic port range since Vista / Server 2008, for TCP (every Get-NetTCPSetting
+# template) and UDP.
+_DYNAMIC_DEFAULT = {"start": 49152, "count": 16384}
+_TCP_SETTINGS = ("Internet", "Datacenter", "Compat", "DatacenterCustom", "InternetCustom")
+
+
+def _dynamic_ports(image: Image, spec: dict) -> dict:
+    """Image key `firewall.dynamic_ports`: {tcp: {start, count}, udp: {start, count}, error}
+    (Get-NetTCPSetting / Get-NetUDPSetting); RPC's own ports and a Teredo client port come from
+    the image's registry (HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet Ports, Teredo_ClientPort)."""
+    answer: dict[str, Any] = {"tcp": None, "udp": None, "error": spec.get("error")}
+    if not answer["error"]:
+        tcp, udp = spec.get("tcp") or _DYNAMIC_DEFAULT, spec.get("udp") or _DYNAMIC_DEFAULT
+        answer["tcp"] = [{"setting": name, "start": int(tcp["start"]), "count": int(tcp["count"])}
+                         for name in _TCP_SETTINGS]
+        answer["udp"] = [{"setting": "UDP", "start": int(udp["start"]), "count": int(udp["count"])}]
+    answer["rpc_internet"] = registry_value(image, r"HKLM\SOFTWARE\Microsoft\Rpc\Internet", "Ports")
+    answer["teredo_client_port"] = [
+        registry_value(image, r"HKLM\SOFTWARE\Policies\Microsoft\Windows\TCPIP\v6Transition",
+                       "Teredo_ClientPort"),
+        registry_value(image, r"HKLM\SYSTEM\CurrentControlSet\Services\iphlpsvc\Teredo",
+                       "ClientPort")]
+    return answer
 
 
 def _tcp_listeners(image: Image, request: dict, context: Context) -> dict:
