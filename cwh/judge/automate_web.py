@@ -21,11 +21,13 @@ from cwh.judge.web import (
     bound_certificate,
     certificate_part,
     disclosure_outcome,
+    disclosure_part,
     options_outcome,
     same_certificate_part,
 )
 from cwh.probes.runner import Endpoint, RunnerView
 
+GUIDE_PATH = "/aspnet_client"  # the directory the guide's curl probe asks for, without its slash
 SITE_PORT = 443  # where the guide has Automate's site (IIS binding https *:443)
 DEFAULT_ORIGIN = "Automate's IIS site, https on 443 (cwh_automate_url sets another URL)"
 
@@ -50,10 +52,17 @@ def automate_endpoint(runner: RunnerView, inputs: Mapping[str, Any]) -> Endpoint
 
 def judge_site_no_server_disclosure(control: Control, facts: HostFacts,
                                     inputs: Mapping[str, Any], runner: RunnerView) -> Verdict:
-    """CWH-CWA-09: neither a normal GET nor the guide's probe (`curl -H 'Host:' --http1.0 -I`)
-    gets a Server header naming a product, or a redirect to an internal address."""
+    """CWH-CWA-09: neither a normal GET nor the guide's probe (`curl -H 'Host:' --http1.0 -I`),
+    to / and to /aspnet_client as the guide sends it, gets a Server header naming a product, or
+    a redirect to an internal address."""
     endpoint = automate_endpoint(runner, inputs)
-    return to_verdict(disclosure_outcome(runner, endpoint), note=f"endpoint from {endpoint.origin}")
+    directory = disclosure_part(
+        "guide probe /aspnet_client", f"HEAD {GUIDE_PATH} over HTTP/1.0 without a Host header "
+        "(the guide's curl -H 'Host:' https://localhost/aspnet_client --http1.0 -I: IIS puts its "
+        "own address in the redirect it makes for a directory asked without its slash)",
+        runner.http(endpoint, guide_probe=True, path=GUIDE_PATH), endpoint.host)
+    return to_verdict(combine("all", [disclosure_outcome(runner, endpoint), directory]),
+                      note=f"endpoint from {endpoint.origin}")
 
 
 def judge_site_options_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
