@@ -128,6 +128,8 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
         return Applicability()
     titles = " or ".join(PRODUCTS[p].title for p in control.products)
     declared = _declared(inputs)
+    if inputs.get("cwh_access") == "network":
+        return _network_only(control, declared, titles)
     detections = {name: detect(facts, PRODUCTS[name]) for name in control.products}
     details: dict[str, Any] = {"applies_to": list(control.products), "declared": declared,
                                "detected": {n: d.to_dict() for n, d in detections.items()}}
@@ -170,3 +172,21 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
                            f"applies is unknown: {problems} (declare it with cwh_products)",
                            evidence=evidence)
     return Applicability(replace(verdict, details={"products": details}))
+
+
+def _network_only(control: Control, declared: tuple[str, ...] | None,
+                  titles: str) -> Applicability:
+    """A host the runner may only probe (cwh_access: network) has no facts to detect from: the
+    declaration alone decides, and without one the control is judged (the exposure audit of a
+    URL the inventory names)."""
+    details = {"applies_to": list(control.products), "declared": declared,
+               "detected": "not possible without host access (cwh_access: network)"}
+    if declared is None or any(p in declared for p in control.products):
+        return Applicability(details=details)
+    shown = ", ".join(declared)
+    return Applicability(Verdict(
+        Status.NOT_APPLICABLE, f"this control applies to {titles} servers; cwh_products "
+        f"declares [{shown}] for this network-only host", observed=f"[{shown}]",
+        evidence=(Evidence(DECLARED, "cwh_products", f"[{shown}]",
+                           f"one of {list(control.products)}"),),
+        details={"products": details}))

@@ -230,3 +230,24 @@ def test_a_group_level_declaration_does_not_hide_screenconnect_on_the_combined_l
     assert verdict.status is Status.NOT_A_FINDING, verdict.reason
     assert "cwh_products declares [automate], but ConnectWise ScreenConnect detected" \
         in verdict.reason
+
+
+@pytest.mark.parametrize(("declared", "applies"), [
+    (None, True), (["screenconnect"], True), (["automate"], False),
+    (["screenconnect", "automate"], True),
+], ids=["undeclared", "screenconnect", "automate", "both"])
+def test_the_exposure_audit_of_screenconnect_follows_a_declared_role(declared, applies) -> None:
+    """Review of issue 13, finding 14: CWH-EXT-03 (the ScreenConnect version) and EXT-07 (web
+    and relay reachable) are ScreenConnect's; a network-only host declared as Automate gets
+    them Not_Applicable, one without a declaration is judged (no facts to detect from)."""
+    from cwh.collect.facts import HostFacts
+
+    inputs = {"cwh_access": "network", **({"cwh_products": declared} if declared else {})}
+    for control_id in ("CWH-EXT-03", "CWH-EXT-07"):
+        assert control(control_id).products == ("screenconnect",)
+        gate = applicability(control(control_id), HostFacts.failed("h", "no host access"),
+                             inputs)
+        assert (gate.verdict is None) is applies
+        if not applies:
+            assert gate.verdict.status is Status.NOT_APPLICABLE
+            assert "cwh_products declares [automate]" in gate.verdict.reason
