@@ -38,6 +38,8 @@ class Detection:
     observed: str
     evidence: tuple[Evidence, ...]
     problem: str = ""  # why it is unknown
+    services: tuple[str, ...] = ()  # the server services found (names as listed)
+    paths: tuple[str, ...] = ()  # the install paths found
 
     def to_dict(self) -> dict[str, Any]:
         return {"present": self.present, "observed": self.observed, "problem": self.problem}
@@ -91,7 +93,9 @@ def detect(facts: HostFacts, product: Product) -> Detection:
     if services or paths:
         what = [f"service {', '.join(services)}"] if services else []
         what += [f"path {', '.join(paths)}"] if paths else []
-        return Detection(product, True, f"{product.title} detected: {'; '.join(what)}", evidence)
+        names = tuple(label.rsplit(" (", 1)[0] for label in services or ())
+        return Detection(product, True, f"{product.title} detected: {'; '.join(what)}", evidence,
+                         services=names, paths=tuple(paths))
     if services is not None and all_answered:
         return Detection(product, False, f"{product.title} not detected: none of its services "
                          f"({', '.join(product.services)}) and none of its install paths", evidence)
@@ -158,7 +162,7 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
                        for p in mine if detections[p].present is not True]
         return Applicability(note="; ".join(unconfirmed), details=details)
     if any(d.present for d in detections.values()):
-        return Applicability(details=details)
+        return Applicability(note=database_only_note(control, detections), details=details)
     if all(d.present is False for d in detections.values()):
         reason = f"this control applies to {titles} servers, and the host runs none: " + \
             "; ".join(d.observed for d in detections.values())
@@ -190,3 +194,28 @@ def _network_only(control: Control, declared: tuple[str, ...] | None,
         evidence=(Evidence(DECLARED, "cwh_products", f"[{shown}]",
                            f"one of {list(control.products)}"),),
         details={"products": details}))
+
+
+# Automate's database service alone marks a separate MySQL server (the guide's 3306 row names
+# one); only MySQL's own control is certainly about it.
+DATABASE_SERVICES = {"automate": frozenset({"labmysql"})}
+DATABASE_CONTROLS = frozenset({"CWH-CWA-04"})
+
+
+def database_only_note(control: Control, detections: Mapping[str, Detection]) -> str:
+    """The note for an application-server control on a host where only a product's database
+    service was found (no application service, no install path): it may be a separate
+    database server, which the roles model cannot declare yet, so it is judged and says so."""
+    if control.id in DATABASE_CONTROLS:
+        return ""
+    for name, only in DATABASE_SERVICES.items():
+        found = detections.get(name)
+        if found is None or not found.present or found.paths:
+            continue
+        if found.services and all(s.casefold() in only for s in found.services):
+            return (f"only {found.product.title}'s database service ({', '.join(found.services)}) "
+                    "was found, none of its application server's services or install paths: "
+                    "if this is a separate database server, this application-server control "
+                    "does not apply to it (waive it); the database's own control is "
+                    f"{', '.join(sorted(DATABASE_CONTROLS))}")
+    return ""

@@ -251,3 +251,17 @@ def test_the_exposure_audit_of_screenconnect_follows_a_declared_role(declared, a
         if not applies:
             assert gate.verdict.status is Status.NOT_APPLICABLE
             assert "cwh_products declares [automate]" in gate.verdict.reason
+
+
+def test_a_database_only_automate_host_is_judged_and_says_it_may_be_a_separate_server():
+    """Review of issue 13, finding 11 (evidence only): LabMySQL alone marks Automate, so the
+    application-server controls are judged; their verdicts say only the database was found."""
+    mysql = {"name": "LabMySQL", "state": "Running", "start_mode": "Auto"}
+    host = sc_host(services=services(mysql), products=paths())
+    gate = applicability(control("CWH-CWA-08"), host, {})
+    assert gate.verdict is None
+    assert "only ConnectWise Automate's database service (LabMySQL) was found" in gate.note
+    assert applicability(control("CWH-CWA-04"), host, {}).note == ""
+    full = sc_host(services=services(mysql, {"name": "LTAgent", "state": "Running"}),
+                   products=paths())
+    assert applicability(control("CWH-CWA-08"), full, {}).note == ""
