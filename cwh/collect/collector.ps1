@@ -1,4 +1,4 @@
-# cwh-collector-version: 3
+# cwh-collector-version: 4
 # ConnectWise ScreenConnect hardening audit: the fact collector.
 #
 # Runs once per host per audit (Windows PowerShell 5.1 or later) and only reads. The suite sends

@@ -47,7 +47,7 @@ from cwh.lab.section_kit import (
 )
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "3"
+EMULATED_COLLECTOR_VERSION = "4"
 # What the collector reads from the request before any section runs (Set-StrictMode makes a
 # missing one fatal).
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
