@@ -185,7 +185,7 @@ def closed_part(facts: HostFacts, spans: list[Span], profiles: FirewallProfiles)
                              f"{m.label()}" for v, m in opened)
         if narrow:
             observed += ("; not closed for everyone by block rules that apply to some traffic "
-                         "only: " + _scoped(narrow))
+                         "only, or whose scope was not read: " + _scoped(narrow))
     elif doubtful:
         passed, observed = None, "unreadable rules may open it: " + _labels(doubtful)
     else:
