@@ -16,7 +16,8 @@ CATALOG = load_catalog()
 ALL_CONTROLS = {c.id for c in CATALOG.controls if c.handler != "external"}
 FOR_AUTOMATE = {c.id for c in CATALOG.controls if "automate" in c.products} & ALL_CONTROLS
 AUTOMATE_ONLY = {c.id for c in CATALOG.controls if c.products == ("automate",)}
-SCREENCONNECT_ONLY = {c.id for c in CATALOG.controls if c.products == ("screenconnect",)}
+SCREENCONNECT_ONLY = {c.id for c in CATALOG.controls
+                      if c.products == ("screenconnect",)} & ALL_CONTROLS
 MANUAL = {"CWH-ACCT-02"}
 
 
