@@ -54,6 +54,10 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535
+
+
 def same_name(name: str) -> str:
     """What a name Windows looks up by (a firewall profile or rule, a service) is reduced to
     before two are compared: case and surrounding white space do not count (profile names are
@@ -278,12 +282,24 @@ class HostFacts:
         if not listeners or not all(isinstance(x, dict) for x in listeners):
             # A Windows server always listens somewhere (135, 445, 5985): empty means broken.
             raise FactUnavailable("the TCP listener list is empty or malformed")
+        garbled = [x.get("port") for x in listeners if not _is_port(x.get("port"))]
+        if garbled:
+            raise FactUnavailable(f"the TCP listener list holds ports that are not port numbers: "
+                                  f"{garbled[:5]!r}")
         return listeners
 
     def services(self) -> list[dict[str, Any]]:
         """Win32_Service entries as the host listed them (duplicates included: judges decide
         what a name listed twice means)."""
-        services = as_list(self._object("services").get("services"))
+        data = self._object("services")
+        if "services" not in data:
+            raise FactUnavailable("the services answer holds no service list")
+        listed = data.get("listed")
+        if listed is not None and (not isinstance(listed, int) or listed < 1):
+            # Every Windows host has services: a query that listed none is broken.
+            raise FactUnavailable(f"Win32_Service listed {listed!r} services: a failed query, "
+                                  "not a host without products")
+        services = as_list(data.get("services"))
         if not all(isinstance(s, dict) for s in services):
             raise FactUnavailable("the service list is malformed")
         return services

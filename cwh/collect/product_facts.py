@@ -30,6 +30,11 @@ def udp_listeners(facts: HostFacts) -> list[dict[str, Any]]:
     if not listeners or not all(isinstance(x, dict) for x in listeners):
         # A Windows server always has UDP endpoints (123, 500, 5353 ...): empty means broken.
         raise FactUnavailable("the UDP endpoint list is empty or malformed")
+    garbled = [x.get("port") for x in listeners
+               if not isinstance(x.get("port"), int) or isinstance(x.get("port"), bool)]
+    if garbled:
+        raise FactUnavailable(f"the UDP endpoint list holds ports that are not port numbers: "
+                              f"{garbled[:5]!r}")
     return listeners
 
 
@@ -50,3 +55,14 @@ def firewall_addresses(facts: HostFacts) -> dict[str, dict[str, list[str]]]:
                                   "filters: contradictory, not trusted")
         found[key] = shaped
     return found
+
+
+def dynamic_ports(facts: HostFacts) -> dict[str, Any] | None:
+    """The firewall_rules section's dynamic_ports answer (the dynamic port ranges and what the
+    run-time port keywords stand for), None when the collector gave none; the judge reads it."""
+    try:
+        data = _object(facts, "firewall_rules")
+    except FactUnavailable:
+        return None
+    answer = data.get("dynamic_ports")
+    return answer if isinstance(answer, dict) else None

@@ -10,7 +10,7 @@ from typing import Any
 from cwh.catalog.model import Control
 from cwh.catalog.products import install_paths, service_patterns
 
-COLLECTOR_VERSION = "3"
+COLLECTOR_VERSION = "4"
 # Every host report needs these: the OS picks the STIG benchmark, identity fills checklist ASSETs.
 BASE_SECTIONS = ("os", "identity")
 METHOD_SECTIONS = {

@@ -14,7 +14,7 @@ from typing import Any
 from cwh.catalog.model import Control
 from cwh.catalog.product_inputs import LEGACY_PORTS, parse_networks
 from cwh.collect.facts import FactUnavailable, HostFacts
-from cwh.collect.product_facts import firewall_addresses
+from cwh.collect.product_facts import firewall_addresses, udp_listeners
 from cwh.judge.address_scope import Network, address_within, runner_source, scope_within
 from cwh.judge.automate_web import automate_endpoint
 from cwh.judge.exposure import (
@@ -75,9 +75,22 @@ def judge_udp_inbound_allowed(control: Control, facts: HostFacts,
     from the host (the only view there is for UDP)."""
     port = int(control.check["port"])
     asked = span("UDP", port)
-    parts = [allowed_part(facts, asked, firewall_profiles(facts)), udp_listener_part(facts, port)]
+    parts = [allowed_part(facts, asked, firewall_profiles(facts), _udp_images(facts, port)),
+             udp_listener_part(facts, port)]
     outcome = with_evidence(combine("all", parts), udp_note_part([asked]))
     return to_verdict(outcome, note=UDP_HOST_ONLY)
+
+
+def _udp_images(facts: HostFacts, port: int) -> list[str | None]:
+    """The image paths of the processes with a UDP endpoint on `port` (None where Get-Process
+    gave none); [None] when the endpoints are unknown, so no program-scoped rule is trusted."""
+    try:
+        listeners = udp_listeners(facts)
+    except FactUnavailable:
+        return [None]
+    images = [x.get("path") if isinstance(x.get("path"), str) else None
+              for x in listeners if x.get("port") == port]
+    return images or [None]
 
 
 # --- the legacy ports and 3389 ----------------------------------------------------------------
@@ -108,8 +121,7 @@ def _listening(facts: HostFacts, spans: list[Span]) -> Evidence | None:
     except FactUnavailable as exc:
         return Evidence(LISTENERS, ", ".join(s.label() for s in spans), "not available", "",
                         str(exc))
-    mine = [x for x in listeners if any(s.low <= int(x.get("port") or 0) <= s.high
-                                        for s in spans)]
+    mine = [x for x in listeners if any(s.low <= x["port"] <= s.high for s in spans)]
     observed = ", ".join(f"{x.get('address')}:{x.get('port')} by {x.get('process')}"
                          for x in mine) or "nothing listens"
     return Evidence(LISTENERS, ", ".join(s.label() for s in spans), observed, "",
@@ -219,26 +231,46 @@ def _mysql_firewall_part(facts: HostFacts, port: int, allowed: tuple[Network, ..
                    observed if passed is None else "", label)
 
 
-def _mysql_listener_part(facts: HostFacts, port: int) -> Outcome:
+# Process names MySQL's server runs as (Get-Process ProcessName: the image name without .exe).
+MYSQL_PROCESSES = frozenset({"mysqld", "mysqld-nt", "mariadbd"})
+
+
+def mysql_ports(facts: HostFacts, default: int) -> list[int]:
+    """The default port and every TCP port a MySQL server process listens on (a my.ini may
+    move it off 3306); only the default when the listeners are unknown (the listener part then
+    makes the verdict unknown)."""
+    try:
+        listeners = facts.tcp_listeners()
+    except FactUnavailable:
+        return [default]
+    found = {x["port"] for x in listeners
+             if str(x.get("process") or "").casefold() in MYSQL_PROCESSES}
+    return sorted(found | {default})
+
+
+def _mysql_listener_part(facts: HostFacts, ports: list[int]) -> Outcome:
     """Where MySQL listens, reported with the verdict: unknown makes the control unknown."""
     label = "listener"
-    expected = f"the bind address of the listener on TCP {port} (reported)"
+    shown = ", ".join(map(str, ports))
+    expected = f"the bind address of the listener on TCP {shown} (reported)"
     try:
         listeners = facts.tcp_listeners()
     except FactUnavailable as exc:
         return unknown(label, expected, f"the MySQL listener is unknown: {exc}",
-                       Evidence(LISTENERS, f"TCP {port}", "not available", expected, str(exc)))
-    mine = [x for x in listeners if x.get("port") == port]
+                       Evidence(LISTENERS, f"TCP {shown}", "not available", expected, str(exc)))
+    mine = [x for x in listeners if x.get("port") in ports]
     if not mine:
-        observed = f"nothing listens on {port} here (the database runs on another server?)"
+        observed = f"nothing listens on {shown} here and no MySQL server process listens " \
+                   "anywhere (the database runs on another server?)"
     else:
         def scope(address: str) -> str:
             if address in ("0.0.0.0", "::"):
                 return "every interface"
             return "loopback only" if address in ("127.0.0.1", "::1") else "one interface"
-        observed = ", ".join(f"{x.get('address')}:{port} ({scope(str(x.get('address')))}) by "
-                             f"{x.get('process')}" for x in mine)
-    return Outcome(True, (Evidence(LISTENERS, f"TCP {port}", observed, expected,
+        observed = ", ".join(f"{x.get('address')}:{x.get('port')} "
+                             f"({scope(str(x.get('address')))}) by {x.get('process')}"
+                             for x in mine)
+    return Outcome(True, (Evidence(LISTENERS, f"TCP {shown}", observed, expected,
                                    compact_json(mine)),), expected, observed, label=label)
 
 
@@ -268,14 +300,17 @@ def judge_mysql_not_exposed(control: Control, facts: HostFacts, inputs: Mapping[
     """CWH-CWA-04: MySQL is not reachable from the runner nor allowed in by the firewall, except
     from the private network the inventory declares (cwh_mysql_allowed_from); where it listens
     is reported."""
-    port = int(control.check.get("port", 3306))
+    default = int(control.check.get("port", 3306))
+    ports = mysql_ports(facts, default)
     allowed = parse_networks(inputs.get("cwh_mysql_allowed_from"))
     profiles = firewall_profiles(facts)
-    parts = [_mysql_firewall_part(facts, port, allowed, profiles),
-             profiles_closed_part(profiles, f"TCP {port}"),
-             _mysql_listener_part(facts, port),
-             _mysql_runner_part(runner, port, allowed)]
+    parts = [*(_mysql_firewall_part(facts, port, allowed, profiles) for port in ports),
+             profiles_closed_part(profiles, "TCP " + ", ".join(map(str, ports))),
+             _mysql_listener_part(facts, ports),
+             *(_mysql_runner_part(runner, port, allowed) for port in ports)]
     scope = f"allowed only from {', '.join(map(str, allowed))} (cwh_mysql_allowed_from)" \
         if allowed else "no network declared (cwh_mysql_allowed_from): reachable only locally"
+    moved = f"MySQL listens on {', '.join(str(p) for p in ports if p != default)}, judged " \
+        f"there as on {default}" if len(ports) > 1 else ""
     return to_verdict(combine("all", parts),
-                      note="; ".join(filter(None, (scope, _views_disagree(parts)))))
+                      note="; ".join(filter(None, (scope, moved, _views_disagree(parts)))))

@@ -1,7 +1,8 @@
 """Automate's web site in IIS (https on 443), judged from the runner with the checks the
 ScreenConnect web interface gets (CWH-WEB-02/04/05, CWH-TLS-03): no Server disclosure, OPTIONS
-refused, legacy TLS refused, a valid certificate, and the one http.sys binds to 443 being the one
-the runner is served. The same outcome functions judge both sites; only the endpoint differs.
+refused, legacy TLS refused, a valid certificate, and the one http.sys binds to the site's port
+being the one the runner is served (unless a TLS front end is declared, as for ScreenConnect).
+The same outcome functions judge both sites; only the endpoint differs.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from cwh.judge.web import (
     bound_certificate,
     certificate_part,
     disclosure_outcome,
+    disclosure_part,
     options_outcome,
     same_certificate_part,
 )
 from cwh.probes.runner import Endpoint, RunnerView
 
+GUIDE_PATH = "/aspnet_client"  # the directory the guide's curl probe asks for, without its slash
 SITE_PORT = 443  # where the guide has Automate's site (IIS binding https *:443)
 DEFAULT_ORIGIN = "Automate's IIS site, https on 443 (cwh_automate_url sets another URL)"
 
@@ -49,10 +52,17 @@ def automate_endpoint(runner: RunnerView, inputs: Mapping[str, Any]) -> Endpoint
 
 def judge_site_no_server_disclosure(control: Control, facts: HostFacts,
                                     inputs: Mapping[str, Any], runner: RunnerView) -> Verdict:
-    """CWH-CWA-09: neither a normal GET nor the guide's probe (`curl -H 'Host:' --http1.0 -I`)
-    gets a Server header naming a product, or a redirect to an internal address."""
+    """CWH-CWA-09: neither a normal GET nor the guide's probe (`curl -H 'Host:' --http1.0 -I`),
+    to / and to /aspnet_client as the guide sends it, gets a Server header naming a product, or
+    a redirect to an internal address."""
     endpoint = automate_endpoint(runner, inputs)
-    return to_verdict(disclosure_outcome(runner, endpoint), note=f"endpoint from {endpoint.origin}")
+    directory = disclosure_part(
+        "guide probe /aspnet_client", f"HEAD {GUIDE_PATH} over HTTP/1.0 without a Host header "
+        "(the guide's curl -H 'Host:' https://localhost/aspnet_client --http1.0 -I: IIS puts its "
+        "own address in the redirect it makes for a directory asked without its slash)",
+        runner.http(endpoint, guide_probe=True, path=GUIDE_PATH), endpoint.host)
+    return to_verdict(combine("all", [disclosure_outcome(runner, endpoint), directory]),
+                      note=f"endpoint from {endpoint.origin}")
 
 
 def judge_site_options_refused(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
@@ -83,10 +93,26 @@ def judge_site_valid_certificate(control: Control, facts: HostFacts, inputs: Map
                        "HTTPS with a valid certificate", endpoint.url,
                        (Evidence("Automate site", endpoint.describe(), "plain HTTP", "HTTPS"),))
     certificate, warning = certificate_part(runner, endpoint)
-    parts = [certificate, binding_part(facts, SITE_PORT, None)]
-    bound = bound_certificate(facts, SITE_PORT)
+    port, origin = binding_port(runner, endpoint)
+    parts = [certificate, binding_part(facts, port, None)]
+    bound = bound_certificate(facts, port)
     served = runner.certificate(endpoint).sha1
-    if bound and served:
-        parts.append(same_certificate_part(runner, endpoint, bound, SITE_PORT))
-    notes = [n for n in (warning, f"runner connected to {endpoint.describe()}") if n]
+    notes = [warning] if warning else []
+    if bound and served and not runner.front_end:
+        parts.append(same_certificate_part(runner, endpoint, bound, port))
+    elif bound and served and served.lower() != bound:
+        notes.append(f"the declared front end (cwh_tls_front_end) serves its own certificate "
+                     f"(sha1 {served.lower()}; http.sys binds {bound} to port {port}), judged on "
+                     "its own")
+    notes += [f"binding port {port} from {origin}", f"runner connected to {endpoint.describe()}"]
     return to_verdict(combine("all", parts), note="; ".join(notes))
+
+
+def binding_port(runner: RunnerView, endpoint: Endpoint) -> tuple[int, str]:
+    """The port whose http.sys binding IIS serves the site with, and where that came from: the
+    URL's port when the runner reaches IIS itself; the guide's 443 behind a declared TLS front
+    end (the URL then names the front end's port, not IIS's)."""
+    if runner.front_end:
+        return SITE_PORT, ("the guide's IIS binding (https *:443): the URL reaches the declared "
+                           "front end (cwh_tls_front_end)")
+    return endpoint.port, f"the site's URL ({endpoint.origin})"

@@ -3,9 +3,14 @@ list (the catalog entry names its items) and judged by SID:
 
 - CWH-CWA-08: LTShare grants exactly the Automate application pools and SYSTEM, each Modify
   (screenconnect.md section 9);
-- CWH-SC-05: ScreenConnect's web.config: Users, Everyone and Authenticated Users can neither
-  write nor read it (it holds the machine keys and the Duo secret; section 8.3);
-- CWH-SC-06: the backups of the install folder (`ScreenConnect Backups`), the same.
+- CWH-SC-05: ScreenConnect's web.config: no principal but the allowed administrative ones
+  (SYSTEM, Administrators, TrustedInstaller) can write or read it (it holds the machine keys
+  and the Duo secret; section 8.3);
+- CWH-SC-06: the backups of the install folder (`ScreenConnect Backups`, beside the install
+  root the collector found), the same.
+
+On all three the owner must be SYSTEM, Administrators or TrustedInstaller: an owner holds
+READ_CONTROL and WRITE_DAC without any ACE (unless an OWNER RIGHTS ACE limits it).
 
 A missing LTShare is a finding; a missing backups folder leaves nothing to protect. An ACL that
 could not be read, a garbled SDDL or an ACE that cannot be read is never a pass.
@@ -20,15 +25,19 @@ from typing import Any
 from cwh.catalog.model import Control
 from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.judge.acl_rules import (
+    ADMINISTRATIVE,
     READ_BITS,
     WRITE_BITS,
+    Comparison,
     Grants,
     app_pool_sid,
     deny_note,
     exact_grants,
     grants,
     label,
-    no_access,
+    only_allowed,
+    owner_problem,
+    owner_shown,
 )
 from cwh.judge.outcome import Outcome, combine, to_verdict
 from cwh.judge.stig.system_facts import OVER_WINRM, acl_answer, domain_sids
@@ -57,11 +66,40 @@ def _items(control: Control) -> list[tuple[str, ...]]:
 
 def read_acl(facts: HostFacts, item: Sequence[str]) -> Read:
     """The object of one request item, read as far as it can be trusted."""
-    target, default = item[0], item[1]
     try:
         entry, bits = acl_answer(facts, item)
     except FactUnavailable as exc:
-        return Read(default, None, problem=str(exc))
+        return Read(item[1], None, problem=str(exc))
+    return read_entry(facts, entry, bits, item[0], item[1])
+
+
+def _same_path(a: object, b: object) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and \
+        a.rstrip("\\").casefold() == b.rstrip("\\").casefold()
+
+
+def install_acl(facts: HostFacts, target: str, path: str) -> Read | None:
+    """The ACL the screenconnect section read for `path` (its web.config, or the backups beside
+    the install root it found); None when it holds no such entry (an older collector)."""
+    try:
+        install = facts.screenconnect()
+    except FactUnavailable:
+        return None
+    listed = install.get("acls")
+    if not isinstance(listed, list):
+        return None
+    found = [e for e in listed if isinstance(e, dict) and isinstance(e.get("item"), list)
+             and len(e["item"]) > 1 and e["item"][0] == target
+             and _same_path(e["item"][1], path)]
+    if len(found) != 1:
+        return None
+    bits = install.get("process_64bit")
+    return read_entry(facts, found[0], bits if isinstance(bits, bool) else None, target, path)
+
+
+def read_entry(facts: HostFacts, entry: Mapping[str, Any], bits: bool | None, target: str,
+               default: str) -> Read:
+    """One Resolve-CwhAclItem answer, read as far as it can be trusted."""
     path = str(entry.get("resolved_path") or default)
     source = entry.get("source") if isinstance(entry.get("source"), dict) else None
     found_by = ""
@@ -138,32 +176,53 @@ def judge_ltshare_acl(control: Control, facts: HostFacts, inputs: Mapping[str, A
         where = f" (looked up through {read.found_by})" if read.found_by else ""
         return to_verdict(_part(read, expected, False, f"LTShare does not exist{where}"))
     assert read.grants is not None
-    result = exact_grants(read.grants, wanted, names)
+    expected += f"; owned by one of {', '.join(label(s) for s in ADMINISTRATIVE)}"
+    result = _with_owner(exact_grants(read.grants, wanted, names), read.grants, ADMINISTRATIVE,
+                         BITS, names)
     return to_verdict(_part(read, expected, result.passed, result.observed),
                       note=deny_note(read.grants))
+
+
+def _with_owner(result: Comparison, found: Grants, allowed: Sequence[str],
+                rights: Mapping[str, int], names: Mapping[str, str] | None = None) -> Comparison:
+    """The DACL's comparison with the owner's: a wrong owner is a finding however the DACL
+    reads; the owner is shown either way."""
+    owner = owner_problem(found, allowed, rights, names)
+    if owner is None:
+        return Comparison(result.passed, f"{result.observed}; {owner_shown(found, names)}")
+    if result.passed is False:
+        return Comparison(False, f"{result.observed}; {owner.observed}")
+    passed = False if owner.passed is False else None
+    return Comparison(passed, f"{owner.observed}; {result.observed}")
 
 
 # --- ScreenConnect's web.config and backups ---------------------------------------------------
 
 def _exclusion(control: Control) -> tuple[list[str], dict[str, int], str]:
-    principals = [str(p).upper() for p in control.check["principals"]]
+    allowed = [str(p).upper() for p in control.check["allowed"]]
     denied = {word: BITS[word] for word in control.check["denied"]}
-    return principals, denied, " or ".join(denied)
+    return allowed, denied, " or ".join(denied)
 
 
-def _excluded(read: Read, principals: list[str], denied: dict[str, int],
+def _excluded(read: Read, allowed: list[str], denied: dict[str, int],
               expected: str) -> Outcome:
     assert read.grants is not None
-    result = no_access(read.grants, principals, denied)
+    result = _with_owner(only_allowed(read.grants, allowed, denied), read.grants, allowed,
+                         denied)
     return _part(read, expected, result.passed, result.observed)
+
+
+def _expected(allowed: list[str], what: str, holds: str = "") -> str:
+    shown = ", ".join(label(p) for p in allowed)
+    return f"no principal but {shown} can {what} it{holds}; owned by one of them"
 
 
 def judge_web_config_acl(control: Control, facts: HostFacts,
                          inputs: Mapping[str, Any]) -> Verdict:
-    """CWH-SC-05: no write or read for Users, Everyone, Authenticated Users on web.config,
+    """CWH-SC-05: no write or read but for the allowed administrative principals on web.config,
     the one the ScreenConnect installation uses."""
     principals, denied, what = _exclusion(control)
-    expected = f"none of {', '.join(label(p) for p in principals)} can {what} it"
+    expected = _expected(principals, what)
     try:
         install = facts.screenconnect()
     except FactUnavailable as exc:
@@ -173,7 +232,9 @@ def judge_web_config_acl(control: Control, facts: HostFacts,
         return not_reviewed(f"web.config was not found under {install.get('install_root')}",
                             expected=expected)
     reads = [read_acl(facts, item) for item in _items(control)]
-    mine = [r for r in reads if r.path.rstrip("\\").lower() == path.rstrip("\\").lower()]
+    mine = [r for r in reads if _same_path(r.path, path)]
+    if not mine and (own := install_acl(facts, "file", path)) is not None:
+        mine = [own]
     if not mine:
         collected = ", ".join(r.path for r in reads)
         return not_reviewed(f"the ACL of {path} was not collected: the installation is not in "
@@ -189,17 +250,39 @@ def judge_web_config_acl(control: Control, facts: HostFacts,
 
 
 def judge_backups_acl(control: Control, facts: HostFacts, inputs: Mapping[str, Any]) -> Verdict:
-    """CWH-SC-06: the same for every backups folder that exists, and all it holds."""
+    """CWH-SC-06: the same for every backups folder that exists, and all it holds: the one
+    beside the install root the collector found, and any at the default paths."""
     principals, denied, what = _exclusion(control)
-    expected = f"none of {', '.join(label(p) for p in principals)} can {what} it or what it holds"
+    expected = _expected(principals, what, " or what it holds")
     reads = [read_acl(facts, item) for item in _items(control)]
+    unread: list[Outcome] = []
+    beside = ""
+    try:
+        install = facts.screenconnect()
+    except FactUnavailable as exc:
+        install = None
+        unread.append(_part(Read("ScreenConnect Backups beside the install", None), expected,
+                            None, f"the install root is unknown, so the backups beside it were "
+                            f"not looked for: {exc}"))
+    if install is not None and isinstance(install.get("backups_path"), str):
+        beside = install["backups_path"]
+        if not any(_same_path(r.path, beside) for r in reads):
+            own = install_acl(facts, "directory", beside)
+            if own is None:
+                unread.append(_part(Read(beside, None), expected, None,
+                                    f"the ACL of {beside}, beside the install root "
+                                    f"{install.get('install_root')}, was not collected"))
+            else:
+                reads.append(own)
     present = [r for r in reads if r.exists is not False]
-    if not present:
+    if not present and not unread:
         shown = ", ".join(r.path for r in reads)
-        return Verdict(Status.NOT_APPLICABLE, f"no backups folder at {shown}: nothing to protect",
-                       observed="absent", evidence=tuple(
+        where = f"the default paths and beside the install root ({shown})" if beside else \
+            f"the default paths ({shown}; no install root was found to look beside)"
+        return Verdict(Status.NOT_APPLICABLE, f"no backups folder at {where}: nothing to "
+                       "protect", observed="absent", evidence=tuple(
                            Evidence(SOURCE, r.path, "does not exist", expected) for r in reads))
     parts = [_problem(r, expected) if r.exists is None else
-             _excluded(r, principals, denied, expected) for r in present]
+             _excluded(r, principals, denied, expected) for r in present] + unread
     notes = [n for r in present if r.grants and (n := deny_note(r.grants))]
     return to_verdict(combine("all", parts), note="; ".join(notes))

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from cwh.collect.facts import FactUnavailable, HostFacts
-from cwh.collect.product_facts import firewall_addresses, udp_listeners
+from cwh.collect.product_facts import dynamic_ports, firewall_addresses, udp_listeners
 from cwh.judge.exposure import FIREWALL, PROFILE_SOURCE, RUNNER_TCP
 from cwh.judge.firewall import FirewallProfiles, profile_exposure
 from cwh.judge.outcome import Outcome, unknown
-from cwh.judge.port_rules import RuleMatch, Span, SpanView, span_view
+from cwh.judge.port_rules import RuleMatch, Span, SpanView, keyword_ports, span_view
 from cwh.judge.verdict import Evidence, compact_json
 from cwh.probes.runner import RunnerView
 
@@ -29,6 +29,10 @@ _PROBE_WORKERS = 16
 
 def _labels(matches: Iterable[RuleMatch]) -> str:
     return "; ".join(m.label() + (f" [{m.ambiguous}]" if m.ambiguous else "") for m in matches)
+
+
+def _scoped(matches: Iterable[RuleMatch]) -> str:
+    return "; ".join(m.scoped_label() for m in matches)
 
 
 def _raw(matches: Iterable[RuleMatch]) -> str:
@@ -47,19 +51,75 @@ def span_views(facts: HostFacts, spans: Iterable[Span],
         scopes: dict | None = firewall_addresses(facts)
     except FactUnavailable:
         scopes = None
-    return [span_view(rules, s, profiles.considered, scopes) for s in spans]
+    keywords = keyword_ports(dynamic_ports(facts))
+    return [span_view(rules, s, profiles.considered, scopes, keywords) for s in spans]
 
 
-def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles) -> Outcome:
-    """An enabled inbound Allow rule in force opens the port and no Block rule closes it."""
+def program_matches(program: str, image: str | None) -> bool | None:
+    """Whether a rule's program is the process image `image` (case-insensitive, as Windows
+    compares paths). A program written with an environment variable (%SystemRoot%/...) is
+    unknown when the rest of it fits, since the variable's value on the host is not read."""
+    rule = program.strip().casefold()
+    if image is None or not image.strip():
+        return None
+    path = image.strip().casefold()
+    if rule == path:
+        return True
+    if rule.startswith("%") and "%" in rule[1:]:
+        tail = rule[rule.index("%", 1) + 1:]
+        return None if path.endswith(tail) else False
+    return False
+
+
+def _for_listeners(view: SpanView, images: list[str | None]) -> tuple[SpanView, list[RuleMatch]]:
+    """The view with only the Allow rules that let traffic in for one of the listening
+    processes: program Any or one of their images, service and interface type Any. A rule whose
+    fit cannot be told becomes ambiguous; one for another program is dropped (and returned)."""
+    kept, doubtful, other = [], [], []
+    for match in view.allows:
+        rule = match.rule
+        narrow = [f"{name} {rule.get(key)}" for key, name in (("service", "service"),
+                                                            ("interface_type", "interface type"))
+                  if str(rule.get(key) or "").strip().upper() != "ANY"]
+        program = rule.get("program")
+        if not isinstance(program, str) or not program.strip():
+            doubtful.append(replace(match, ambiguous="its program was not read"))
+            continue
+        fits = True if program.strip().upper() == "ANY" else \
+            _any_true([program_matches(program, i) for i in images])
+        if fits is False:
+            other.append(match)
+        elif fits is None or narrow:
+            shown = ", ".join(map(str, images))
+            why = "applies only to " + "; ".join(narrow) if narrow else \
+                f"program {program} may or may not be the listener's ({shown})"
+            doubtful.append(replace(match, ambiguous=why))
+        else:
+            kept.append(match)
+    return replace(view, allows=kept, ambiguous=view.ambiguous + doubtful), other
+
+
+def _any_true(results: list[bool | None]) -> bool | None:
+    return True if True in results else (None if None in results or not results else False)
+
+
+def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles,
+                 listener_images: list[str | None] | None = None) -> Outcome:
+    """An enabled inbound Allow rule in force opens the port and no Block rule closes it. With
+    `listener_images` (UDP, where no runner view catches a rule for the wrong program), only a
+    rule that lets traffic in for one of those processes counts."""
     label, port = "firewall", asked.low
     expected = f"an enabled inbound allow rule for {asked.label()}, not overridden by a block rule"
+    if listener_images is not None:
+        expected += ", for the listening program (or every program)"
     where = f"{asked.label()}, profiles considered: {profiles.why_considered}"
     views = span_views(facts, [asked], profiles)
     if isinstance(views, str):
         return unknown(label, expected, views, Evidence(FIREWALL, where, "not available",
                                                         expected, views))
-    view = views[0]
+    view, elsewhere = views[0], []
+    if listener_images is not None:
+        view, elsewhere = _for_listeners(view, listener_images)
     blocking = [m for m in view.blocks if port in m.ports and m.universal is True]
     if port in view.allowed:
         doubtful = [m for m in view.uncertain_block() if port in m.ports or not m.ports]
@@ -70,13 +130,16 @@ def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles) -> O
         if doubtful:
             observed += "; a rule that may block it is unreadable: " + _labels(doubtful)
         if unknown_scope:
-            observed += ("; block rules whose addresses were not read may close it: " +
-                         _labels(unknown_scope))
+            observed += ("; block rules whose scope was not read may close it: " +
+                         _scoped(unknown_scope))
         elif partial:
-            observed += "; closed for some addresses only by " + _labels(partial)
+            observed += "; closed for some traffic only by " + _scoped(partial)
         matches = view.allowed_by() + doubtful + partial
     elif blocking:
         passed, observed, matches = False, "blocked by " + _labels(blocking), blocking
+        if view.allows:
+            observed = f"allowed by {_labels(view.allows)}, but {observed}"
+            matches = view.allows + blocking
     elif view.uncertain_allow():
         passed, matches = None, view.uncertain_allow()
         observed = "no rule is known to allow it; unreadable: " + _labels(matches)
@@ -89,6 +152,11 @@ def allowed_part(facts: HostFacts, asked: Span, profiles: FirewallProfiles) -> O
         if exposing is False:
             observed += ("; reachable only because a profile in force lets every port in "
                          "(CWH-STIG-06), and closed again once that is fixed")
+        if elsewhere:
+            observed += ("; allow rules for another program than the listener's "
+                         f"({', '.join(map(str, listener_images or []))}) let nothing in for "
+                         "it: " + _labels(elsewhere))
+            matches = elsewhere
     reason = f"{asked.label()}: {observed}" if passed is None else ""
     evidence = Evidence(FIREWALL, where, observed, expected, _raw(matches))
     return Outcome(passed, (evidence,), expected, observed, reason, label)
@@ -107,17 +175,29 @@ def closed_part(facts: HostFacts, spans: list[Span], profiles: FirewallProfiles)
                                                         expected, views))
     opened = [(v, m) for v in views for m in v.allowed_by()]
     doubtful = [m for v in views for m in v.uncertain_allow()]
+    closers = [(v, m) for v in views for m in v.blocks
+               if m.universal is True and any(m.ports & a.ports for a in v.allows)]
+    narrow = [m for v in views for m in v.blocks if m.universal is not True
+              and any(m.ports & (a.ports - v.blocked) for a in v.allows)]
     if opened:
         passed: bool | None = False
         observed = "; ".join(f"{v.asked.protocol} {_ports(m.ports - v.blocked)} allowed by "
                              f"{m.label()}" for v, m in opened)
+        if narrow:
+            observed += ("; not closed for everyone by block rules that apply to some traffic "
+                         "only, or whose scope was not read: " + _scoped(narrow))
     elif doubtful:
         passed, observed = None, "unreadable rules may open it: " + _labels(doubtful)
     else:
         passed = True
         observed = f"no enabled allow rule in force among the {views[0].rules_read} inbound rules"
+        closed = [a for v in views for a in v.allows]
+        if closed:
+            observed = (f"allowed by {_labels(closed)}, but closed for everyone by "
+                        f"{_labels(m for _, m in closers)}")
     evidence = Evidence(FIREWALL, where, observed, expected,
-                        _raw([m for _, m in opened] + doubtful))
+                        _raw([m for _, m in opened] + doubtful + narrow
+                             + [m for _, m in closers]))
     reason = f"{shown}: {observed}" if passed is None else ""
     return Outcome(passed, (evidence,), expected, observed, reason, label)
 

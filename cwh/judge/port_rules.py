@@ -8,14 +8,21 @@ Windows Firewall. Whatever cannot be read exactly makes the rule *ambiguous*, an
 rule that could decide the answer makes it unknown (Not_Reviewed), never a pass:
 - a protocol the collector did not give, or one not written as a name or a number;
 - a port entry that is not a number, a range or a known keyword;
-- a keyword for ports Windows assigns at run time (`RPC`, `Teredo`, ...), for any span above
-  1024: the dynamic port range can be configured to start anywhere above 1024;
+- a keyword for ports Windows assigns at run time, for any span above 1024, unless the host
+  said what it stands for (`keyword_ports`): `RPC` is the TCP dynamic port range (Get-NetTCPSetting)
+  when RPC's own ports are not configured (HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet), `Teredo` UDP
+  3544 and the Teredo client's port (an ephemeral port from the UDP dynamic range, or the
+  configured client port); the other keywords (PlayToDiscovery, mDNS, ...) stay unknown;
 - an unreadable Enabled, Action or Profile.
 
-A Block rule closes a port for everyone only when it applies to every address (remote and
-local address `Any`, from Get-NetFirewallAddressFilter). One scoped to some addresses, or whose
-addresses were not read, closes nothing for the others: it never turns an allowed port into a
-closed one, and where a port must be open it leaves the answer unknown unless its scope is known.
+A Block rule closes a port for everyone only when every scope field the collector reads is
+`Any`: its remote and local addresses (Get-NetFirewallAddressFilter), its program
+(Get-NetFirewallApplicationFilter), its service (Get-NetFirewallServiceFilter) and its interface
+type (Get-NetFirewallInterfaceTypeFilter). Windows Defender Firewall itself writes Block rules
+for one program (when a user dismisses its "blocked some features of this app" prompt); such a
+rule stops only that program's traffic. One scoped in any of these ways, or whose scope was not
+read, closes nothing for the others: it never turns an allowed port into a closed one, and where
+a port must be open it leaves the answer unknown unless its scope is known.
 """
 
 from __future__ import annotations
@@ -70,8 +77,79 @@ def rule_protocol(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
-def port_coverage(rule: Mapping[str, Any], asked: Span) -> tuple[set[int], str]:
+TEREDO_PORT = 3544  # the Teredo client's static port (multicast discovery, RFC 4380)
+
+
+@dataclass(frozen=True)
+class KeywordPorts:
+    """What the run-time keywords stand for on the host: (low, high) ranges, or None with why
+    not (then a keyword reaching above 1024 is ambiguous)."""
+
+    rpc: tuple[tuple[int, int], ...] | None = None  # TCP
+    teredo: tuple[tuple[int, int], ...] | None = None  # UDP
+    rpc_why: str = "the dynamic port ranges were not read"
+    teredo_why: str = "the dynamic port ranges were not read"
+
+
+def _ranges(entries: Any, what: str) -> tuple[tuple[tuple[int, int], ...] | None, str]:
+    if not isinstance(entries, list) or not entries:
+        return None, f"the {what} dynamic port range was not answered"
+    found = []
+    for entry in entries:
+        start = entry.get("start") if isinstance(entry, dict) else None
+        count = entry.get("count") if isinstance(entry, dict) else None
+        if not (isinstance(start, int) and isinstance(count, int) and start >= 1
+                and count >= 1 and start + count - 1 <= 65535) \
+                or isinstance(start, bool) or isinstance(count, bool):
+            return None, f"the {what} dynamic port range is malformed: {entry!r}"
+        found.append((start, start + count - 1))
+    return tuple(sorted(set(found))), ""
+
+
+def keyword_ports(answer: Mapping[str, Any] | None) -> KeywordPorts:
+    """KeywordPorts from the collector's dynamic_ports answer (None: not collected)."""
+    if not isinstance(answer, Mapping):
+        return KeywordPorts()
+    if answer.get("error"):
+        why = f"the dynamic port ranges could not be read ({answer['error']})"
+        return KeywordPorts(rpc_why=why, teredo_why=why)
+    tcp, tcp_why = _ranges(answer.get("tcp"), "TCP")
+    udp, udp_why = _ranges(answer.get("udp"), "UDP")
+    rpc, rpc_why = tcp, tcp_why
+    internet = answer.get("rpc_internet")
+    if not isinstance(internet, Mapping) or internet.get("error") or \
+            not isinstance(internet.get("key_exists"), bool):
+        rpc, rpc_why = None, ("whether RPC's own port range is configured (HKLM\\SOFTWARE\\"
+                              "Microsoft\\Rpc\\Internet) was not read")
+    elif internet["key_exists"]:
+        rpc, rpc_why = None, ("RPC's own port range is configured (HKLM\\SOFTWARE\\Microsoft\\"
+                              "Rpc\\Internet), which this check does not read")
+    teredo, teredo_why = udp, udp_why
+    client = None
+    for value in answer.get("teredo_client_port") or [None]:
+        if not isinstance(value, Mapping) or value.get("error"):
+            teredo, teredo_why = None, "the Teredo client port setting was not read"
+            break
+        if value.get("value_exists"):
+            port = value.get("value")
+            if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+                teredo, teredo_why = None, f"the Teredo client port is {port!r}"
+                break
+            client = port or client
+    if teredo is not None and client:
+        teredo = ((client, client),)
+    if teredo is not None:
+        teredo = tuple(sorted(set(teredo) | {(TEREDO_PORT, TEREDO_PORT)}))
+    return KeywordPorts(rpc, teredo, rpc_why, teredo_why)
+
+
+_RUNTIME_KEYWORDS = {"RPC": ("TCP", "rpc"), "TEREDO": ("UDP", "teredo")}
+
+
+def port_coverage(rule: Mapping[str, Any], asked: Span,
+                  keywords: KeywordPorts | None = None) -> tuple[set[int], str]:
     """(ports of the span the rule's local ports cover, why the coverage is ambiguous or "")."""
+    keywords = keywords or KeywordPorts()
     entries = [str(p).strip() for p in rule.get("local_ports") or ["Any"]]
     covered: set[int] = set()
     for entry in entries:
@@ -91,6 +169,18 @@ def port_coverage(rule: Mapping[str, Any], asked: Span) -> tuple[set[int], str]:
                 return covered, f"local port {entry!r} is not a port or a range"
             covered.update(p for p in asked.ports if low <= p <= high)
             continue
+        if upper in _RUNTIME_KEYWORDS:
+            protocol, name = _RUNTIME_KEYWORDS[upper]
+            ranges = getattr(keywords, name)
+            if protocol != asked.protocol:
+                continue  # Windows takes the keyword only on a rule of its own protocol
+            if ranges is not None:
+                covered.update(p for p in asked.ports if any(a <= p <= b for a, b in ranges))
+                continue
+            if asked.high >= DYNAMIC_FLOOR or asked.low <= TEREDO_PORT <= asked.high:
+                return covered, (f"local port keyword {entry!r} stands for ports Windows assigns "
+                                 f"at run time, and {getattr(keywords, name + '_why')}")
+            continue
         if entry.isalpha() and entry.isascii():
             if asked.high >= DYNAMIC_FLOOR:
                 return covered, (f"local port keyword {entry!r} stands for ports Windows assigns "
@@ -106,12 +196,17 @@ class RuleMatch:
     rule: Mapping[str, Any]
     ports: frozenset[int]  # the span's ports it covers (those known)
     ambiguous: str = ""  # why it may cover more, or its state is unknown
-    universal: bool | None = None  # applies to every remote and local address (None: unknown)
+    universal: bool | None = None  # applies to all traffic on its ports (None: unknown)
+    scope: str = ""  # what narrows it, or which of its scope fields were not read
 
     def label(self) -> str:
         ports = ",".join(map(str, self.rule.get("local_ports") or ["Any"]))
         return f"{self.rule.get('display_name')} ({self.rule.get('protocol') or 'protocol ?'} " \
                f"{ports}, profiles {self.rule.get('profiles')}, {self.rule.get('action')})"
+
+    def scoped_label(self) -> str:
+        """The label with what narrows the rule (or what of its scope is unknown)."""
+        return self.label() + (f" [{self.scope}]" if self.scope else "")
 
 
 @dataclass
@@ -165,29 +260,51 @@ def _state(rule: Mapping[str, Any], considered: tuple[str, ...]) -> tuple[bool |
     return applies, ""
 
 
-def _universal(rule: Mapping[str, Any],
-               scopes: Mapping[str, Mapping[str, list[str]]] | None) -> bool | None:
-    if scopes is None:
-        return None
-    scope = scopes.get(str(rule.get("id", "")).casefold())
-    if scope is None:
-        return None
-    return all([a.strip().upper() for a in scope.get(key) or []] == ["ANY"]
-               for key in ("remote_addresses", "local_addresses"))
+# The rule fields (as the collector names them) that narrow a rule to some of the traffic.
+SCOPE_FIELDS = (("program", "program"), ("service", "service"),
+                ("interface_type", "interface type"))
+_ADDRESS_FIELDS = (("remote_addresses", "remote address"), ("local_addresses", "local address"))
+
+
+def rule_scope(rule: Mapping[str, Any],
+               scopes: Mapping[str, Mapping[str, list[str]]] | None) -> tuple[bool | None, str]:
+    """(True: the rule applies to all traffic on its ports; False: to some only; None: not
+    known), and what narrows it or which fields were not read."""
+    narrowed, unread = [], []
+    for key, name in SCOPE_FIELDS:
+        value = rule.get(key)
+        if not isinstance(value, str) or not value.strip():
+            unread.append(name)
+        elif value.strip().upper() != "ANY":
+            narrowed.append(f"{name} {value.strip()}")
+    address = None if scopes is None else scopes.get(str(rule.get("id", "")).casefold())
+    for key, name in _ADDRESS_FIELDS:
+        values = [a.strip() for a in (address or {}).get(key) or []]
+        if not values:
+            unread.append(name)
+        elif [v.upper() for v in values] != ["ANY"]:
+            narrowed.append(f"{name} {', '.join(values)}")
+    if narrowed:
+        return False, "applies only to " + "; ".join(narrowed)
+    if unread:
+        return None, f"its {', '.join(unread)} not read"
+    return True, ""
 
 
 def span_view(rules: Iterable[Mapping[str, Any]], asked: Span,
               considered: tuple[str, ...] = PROFILES,
-              scopes: Mapping[str, Mapping[str, list[str]]] | None = None) -> SpanView:
-    """The rules' view of `asked`; `scopes` (rule id, casefolded -> its address filter) tells a
-    Block rule that closes a port for everyone from one that closes it for some."""
+              scopes: Mapping[str, Mapping[str, list[str]]] | None = None,
+              keywords: KeywordPorts | None = None) -> SpanView:
+    """The rules' view of `asked`; `scopes` (rule id, casefolded -> its address filter) and the
+    rule's own program, service and interface type tell a Block rule that closes a port for
+    everyone from one that closes it for some."""
     view = SpanView(asked)
     for rule in rules:
         view.rules_read += 1
         protocol = rule_protocol(rule)
         if protocol in ("OTHER",) or (protocol in ("TCP", "UDP") and protocol != asked.protocol):
             continue
-        ports, why = port_coverage(rule, asked)
+        ports, why = port_coverage(rule, asked, keywords)
         if not ports and not why:
             continue
         if protocol is None:  # its ports touch the span, but which protocol it opens is unknown
@@ -196,7 +313,8 @@ def span_view(rules: Iterable[Mapping[str, Any]], asked: Span,
         active, state_why = _state(rule, considered)
         if active is False:
             continue
-        match = RuleMatch(rule, frozenset(ports), why or state_why, _universal(rule, scopes))
+        universal, scope = rule_scope(rule, scopes)
+        match = RuleMatch(rule, frozenset(ports), why or state_why, universal, scope)
         if match.ambiguous:
             view.ambiguous.append(match)
         elif rule.get("action") == "Allow":

@@ -5,8 +5,11 @@ service is still an installation to harden) or one of its install paths exists; 
 only when the service list was read and every install path was answered as absent. Anything
 else is unknown, and a control for an unknown product is Not_Reviewed, never Not_Applicable.
 
-The inventory's `cwh_products` declares the products instead, and wins over detection; when
-the two disagree, every verdict of a product control says so.
+The inventory's `cwh_products` declares products, and a declaration can add a product that
+detection missed but never remove one it found: a product the host positively shows is judged
+even when the list omits it (one careless group-level `cwh_products: [automate]` must not turn
+a ScreenConnect server's CVE checks into Not_Applicable). When the two disagree, every verdict
+of a product control says so.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class Detection:
     observed: str
     evidence: tuple[Evidence, ...]
     problem: str = ""  # why it is unknown
+    services: tuple[str, ...] = ()  # the server services found (names as listed)
+    paths: tuple[str, ...] = ()  # the install paths found
 
     def to_dict(self) -> dict[str, Any]:
         return {"present": self.present, "observed": self.observed, "problem": self.problem}
@@ -88,7 +93,9 @@ def detect(facts: HostFacts, product: Product) -> Detection:
     if services or paths:
         what = [f"service {', '.join(services)}"] if services else []
         what += [f"path {', '.join(paths)}"] if paths else []
-        return Detection(product, True, f"{product.title} detected: {'; '.join(what)}", evidence)
+        names = tuple(label.rsplit(" (", 1)[0] for label in services or ())
+        return Detection(product, True, f"{product.title} detected: {'; '.join(what)}", evidence,
+                         services=names, paths=tuple(paths))
     if services is not None and all_answered:
         return Detection(product, False, f"{product.title} not detected: none of its services "
                          f"({', '.join(product.services)}) and none of its install paths", evidence)
@@ -125,6 +132,8 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
         return Applicability()
     titles = " or ".join(PRODUCTS[p].title for p in control.products)
     declared = _declared(inputs)
+    if inputs.get("cwh_access") == "network":
+        return _network_only(control, declared, titles)
     detections = {name: detect(facts, PRODUCTS[name]) for name in control.products}
     details: dict[str, Any] = {"applies_to": list(control.products), "declared": declared,
                                "detected": {n: d.to_dict() for n, d in detections.items()}}
@@ -134,10 +143,17 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
         mine = [p for p in control.products if p in declared]
         declared_evidence = Evidence(DECLARED, "cwh_products", f"[{shown}]",
                                      f"one of {list(control.products)}")
+        found = [d for d in detections.values() if d.present is True]
+        if not mine and found:
+            note = (f"cwh_products declares [{shown}], but "
+                    f"{'; '.join(d.observed for d in found)}: judged, since a declaration adds "
+                    "products and never removes one the host shows")
+            return Applicability(note=note, details=details)
         if not mine:
-            also = [d.observed for d in detections.values() if d.present]
             reason = f"this control applies to {titles} servers; cwh_products declares " \
-                     f"[{shown}]" + (f" (but the host says: {'; '.join(also)})" if also else "")
+                     f"[{shown}] and the host shows none of them: " + \
+                     "; ".join(d.observed + (f" ({d.problem})" if d.problem else "")
+                               for d in detections.values())
             return Applicability(Verdict(Status.NOT_APPLICABLE, reason, observed=f"[{shown}]",
                                          evidence=(declared_evidence, *evidence),
                                          details={"products": details}))
@@ -146,7 +162,7 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
                        for p in mine if detections[p].present is not True]
         return Applicability(note="; ".join(unconfirmed), details=details)
     if any(d.present for d in detections.values()):
-        return Applicability(details=details)
+        return Applicability(note=database_only_note(control, detections), details=details)
     if all(d.present is False for d in detections.values()):
         reason = f"this control applies to {titles} servers, and the host runs none: " + \
             "; ".join(d.observed for d in detections.values())
@@ -160,3 +176,46 @@ def applicability(control: Control, facts: HostFacts, inputs: Mapping[str, Any])
                            f"applies is unknown: {problems} (declare it with cwh_products)",
                            evidence=evidence)
     return Applicability(replace(verdict, details={"products": details}))
+
+
+def _network_only(control: Control, declared: tuple[str, ...] | None,
+                  titles: str) -> Applicability:
+    """A host the runner may only probe (cwh_access: network) has no facts to detect from: the
+    declaration alone decides, and without one the control is judged (the exposure audit of a
+    URL the inventory names)."""
+    details = {"applies_to": list(control.products), "declared": declared,
+               "detected": "not possible without host access (cwh_access: network)"}
+    if declared is None or any(p in declared for p in control.products):
+        return Applicability(details=details)
+    shown = ", ".join(declared)
+    return Applicability(Verdict(
+        Status.NOT_APPLICABLE, f"this control applies to {titles} servers; cwh_products "
+        f"declares [{shown}] for this network-only host", observed=f"[{shown}]",
+        evidence=(Evidence(DECLARED, "cwh_products", f"[{shown}]",
+                           f"one of {list(control.products)}"),),
+        details={"products": details}))
+
+
+# Automate's database service alone marks a separate MySQL server (the guide's 3306 row names
+# one); only MySQL's own control is certainly about it.
+DATABASE_SERVICES = {"automate": frozenset({"labmysql"})}
+DATABASE_CONTROLS = frozenset({"CWH-CWA-04"})
+
+
+def database_only_note(control: Control, detections: Mapping[str, Detection]) -> str:
+    """The note for an application-server control on a host where only a product's database
+    service was found (no application service, no install path): it may be a separate
+    database server, which the roles model cannot declare yet, so it is judged and says so."""
+    if control.id in DATABASE_CONTROLS:
+        return ""
+    for name, only in DATABASE_SERVICES.items():
+        found = detections.get(name)
+        if found is None or not found.present or found.paths:
+            continue
+        if found.services and all(s.casefold() in only for s in found.services):
+            return (f"only {found.product.title}'s database service ({', '.join(found.services)}) "
+                    "was found, none of its application server's services or install paths: "
+                    "if this is a separate database server, this application-server control "
+                    "does not apply to it (waive it); the database's own control is "
+                    f"{', '.join(sorted(DATABASE_CONTROLS))}")
+    return ""

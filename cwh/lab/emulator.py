@@ -47,7 +47,7 @@ from cwh.lab.section_kit import (
 )
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "3"
+EMULATED_COLLECTOR_VERSION = "4"
 # What the collector reads from the request before any section runs (Set-StrictMode makes a
 # missing one fatal).
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
@@ -278,9 +278,39 @@ def _firewall_rules(image: Image, request: dict, context: Context) -> dict:
         "profiles": rule.get("profiles", "Any"),
         "protocol": rule.get("protocol", "TCP"),
         "local_ports": [str(p) for p in rule.get("local_ports", ["Any"])],
-        "program": rule.get("program"),
+        # Windows gives every rule an application, service and interface-type filter; an
+        # unscoped rule's are Any. An image may set one to null (the filter was not answered).
+        "program": rule.get("program", "Any"),
+        "service": rule.get("service", "Any"),
+        "interface_type": rule.get("interface_type", "Any"),
     } for rule in rules]
-    return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped}
+    return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped,
+            "dynamic_ports": _dynamic_ports(image, firewall.get("dynamic_ports") or {})}
+
+
+# Windows' default dynamic port range since Vista / Server 2008, for TCP (every Get-NetTCPSetting
+# template) and UDP.
+_DYNAMIC_DEFAULT = {"start": 49152, "count": 16384}
+_TCP_SETTINGS = ("Internet", "Datacenter", "Compat", "DatacenterCustom", "InternetCustom")
+
+
+def _dynamic_ports(image: Image, spec: dict) -> dict:
+    """Image key `firewall.dynamic_ports`: {tcp: {start, count}, udp: {start, count}, error}
+    (Get-NetTCPSetting / Get-NetUDPSetting); RPC's own ports and a Teredo client port come from
+    the image's registry (HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet Ports, Teredo_ClientPort)."""
+    answer: dict[str, Any] = {"tcp": None, "udp": None, "error": spec.get("error")}
+    if not answer["error"]:
+        tcp, udp = spec.get("tcp") or _DYNAMIC_DEFAULT, spec.get("udp") or _DYNAMIC_DEFAULT
+        answer["tcp"] = [{"setting": name, "start": int(tcp["start"]), "count": int(tcp["count"])}
+                         for name in _TCP_SETTINGS]
+        answer["udp"] = [{"setting": "UDP", "start": int(udp["start"]), "count": int(udp["count"])}]
+    answer["rpc_internet"] = registry_value(image, r"HKLM\SOFTWARE\Microsoft\Rpc\Internet", "Ports")
+    answer["teredo_client_port"] = [
+        registry_value(image, r"HKLM\SOFTWARE\Policies\Microsoft\Windows\TCPIP\v6Transition",
+                       "Teredo_ClientPort"),
+        registry_value(image, r"HKLM\SYSTEM\CurrentControlSet\Services\iphlpsvc\Teredo",
+                       "ClientPort")]
+    return answer
 
 
 def _tcp_listeners(image: Image, request: dict, context: Context) -> dict:
@@ -299,6 +329,9 @@ def _tcp_listeners(image: Image, request: dict, context: Context) -> dict:
 
 
 def _services(image: Image, request: dict) -> dict:
+    listed = image.get("services") or []
+    if not listed:  # as collector.ps1 throws: Windows always has services
+        raise SectionFailure("Win32_Service listed no services at all")
     services = [
         {"name": s.get("name"), "display_name": s.get("display_name", s.get("name")),
          "state": s.get("state", "Running"), "start_mode": s.get("start_mode", "Auto"),
@@ -306,7 +339,7 @@ def _services(image: Image, request: dict) -> dict:
         for s in image.get("services") or []
         if any(_ps_like(str(s.get("name", "")), p) for p in request["services"])
     ]
-    return {"patterns": request["services"], "services": services}
+    return {"patterns": request["services"], "listed": len(listed), "services": services}
 
 
 _IIS_CONFIG = r"C:\Windows\System32\inetsrv\config"
@@ -334,16 +367,29 @@ def _iis(image: Image, request: dict) -> dict:
             "site_configs": site_configs, "site_configs_error": site_error}
 
 
+def _beside(path: str, name: str) -> str:
+    """Join-Path (Split-Path -Parent path) name."""
+    return path.rstrip("\\").rsplit("\\", 1)[0] + "\\" + name
+
+
 def _screenconnect(image: Image, request: dict) -> dict:
     sc = image.get("screenconnect") or {}
     root = sc.get("install_root")
     exe = f"{root}\\Bin\\ScreenConnect.Service.exe" if root and sc.get("file_version") else None
     text = sc.get("web_config_text") if root else None
+    # The ACLs of web.config and of `ScreenConnect Backups` beside the install root, from the
+    # image's `acls` as the acls section answers them.
+    backups = _beside(root, "ScreenConnect Backups") if root else None
+    bits = (image.get("acls") or {}).get("_process_64bit", True)
+    acls = [system_sections.acl_item(image, ["file", f"{root}\\web.config", "", "", "", ""]),
+            system_sections.acl_item(image, ["directory", backups, "", "", "", ""])] \
+        if root else None
     return {"install_root": root, "root_source": sc.get("root_source", "service image path")
             if root else "none", "service_exe": exe, "file_version": sc.get("file_version"),
             "product_version": sc.get("product_version", sc.get("file_version")),
             "web_config_path": f"{root}\\web.config" if text is not None else None,
-            "web_config_text": text}
+            "web_config_text": text, "backups_path": backups, "process_64bit": bool(bits),
+            "acls": acls}
 
 
 def _http_sslcert(image: Image, request: dict, context: Context) -> dict:

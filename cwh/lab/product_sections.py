@@ -83,8 +83,10 @@ def udp_listeners(image: Image, request: dict, context: Any) -> dict:
     listeners = image.get("udp_listeners")
     if not isinstance(listeners, list):
         raise SectionFailure("Get-NetUDPEndpoint : the image holds no UDP endpoints")
+    # `path` is Get-Process' Path: null for System and for processes it may not open.
     return {"listeners": [{"address": x.get("address", "0.0.0.0"), "port": int(x["port"]),
-                           "pid": int(x.get("pid", 4)), "process": x.get("process", "System")}
+                           "pid": int(x.get("pid", 4)), "process": x.get("process", "System"),
+                           "path": x.get("path")}
                           for x in listeners]}
 
 

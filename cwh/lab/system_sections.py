@@ -105,7 +105,9 @@ def _directory_files(image: Image, directory: str) -> list[str]:
                   and isinstance(spec, Mapping) and spec.get("type") == "file")
 
 
-def _acl_item(image: Image, item: list[str]) -> dict[str, Any]:
+def acl_item(image: Image, item: list[str]) -> dict[str, Any]:
+    """One acl_paths item answered as Resolve-CwhAclItem does (also used by the screenconnect
+    section for the install's own web.config and backups)."""
     target, chosen = item[0], item[1]
     entry: dict[str, Any] = {"item": [str(i) for i in item], "source": None,
                              "resolved_path": None, "exists": None, "item_type": None,
@@ -150,7 +152,7 @@ def _acl_item(image: Image, item: list[str]) -> dict[str, Any]:
 def _acls(image: Image, request: dict) -> dict:
     bits = (image.get("acls") or {}).get("_process_64bit", True)
     return {"process_64bit": bool(bits),
-            "entries": [_acl_item(image, list(item)) for item in request["acl_paths"]]}
+            "entries": [acl_item(image, list(item)) for item in request["acl_paths"]]}
 
 
 # --- certificate stores -------------------------------------------------------------------

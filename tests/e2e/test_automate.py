@@ -16,7 +16,8 @@ CATALOG = load_catalog()
 ALL_CONTROLS = {c.id for c in CATALOG.controls if c.handler != "external"}
 FOR_AUTOMATE = {c.id for c in CATALOG.controls if "automate" in c.products} & ALL_CONTROLS
 AUTOMATE_ONLY = {c.id for c in CATALOG.controls if c.products == ("automate",)}
-SCREENCONNECT_ONLY = {c.id for c in CATALOG.controls if c.products == ("screenconnect",)}
+SCREENCONNECT_ONLY = {c.id for c in CATALOG.controls
+                      if c.products == ("screenconnect",)} & ALL_CONTROLS
 MANUAL = {"CWH-ACCT-02"}
 
 
@@ -86,6 +87,12 @@ def test_the_drifted_findings_name_what_is_wrong(lab):
     assert "UDP 70-74 allowed by LabTech Legacy (UDP-In)" in drifted["CWH-CWA-06"]["reason"]
     assert "accepted on 70, 8002, 40000" in drifted["CWH-CWA-05"]["reason"]
     assert "Server: Microsoft-IIS/10.0" in drifted["CWH-CWA-09"]["reason"]
+    # The lab's IIS leaks its address only in the redirect for /aspnet_client, as IIS does:
+    # only the guide's own probe path finds it.
+    assert "internal address in Location/Content-Location: 10.20.31.22" in \
+        drifted["CWH-CWA-09"]["reason"]
+    probes = [e for e in drifted["CWH-CWA-09"]["evidence"] if "aspnet_client" in e["source"]]
+    assert probes and "10.20.31.22" in probes[0]["observed"], drifted["CWH-CWA-09"]["evidence"]
     assert "TLSv1: accepted" in drifted["CWH-CWA-11"]["reason"]
     assert "reachable only because a profile in force lets every port in" in \
         drifted["CWH-CWA-01"]["reason"]
@@ -105,18 +112,19 @@ def test_markers_select_each_product(tmp_path):
     assert {r["status"] for r in run.results} == {"NotAFinding"}, run.output[-2000:]
 
 
-def test_a_declared_role_wins_and_a_missing_product_is_reported(tmp_path):
-    """A ScreenConnect server declared as an Automate server: ScreenConnect's controls are
-    Not_Applicable (saying what the host runs), Automate's are judged and say the product was
-    not found."""
+def test_a_declaration_adds_a_product_and_never_hides_a_detected_one(tmp_path):
+    """A ScreenConnect server declared as an Automate server: ScreenConnect's controls are still
+    judged (the host shows it; a declaration adds products, never removes one) and say the
+    declaration disagrees; Automate's are judged and say the product was not found."""
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened",
                                                          cwh_products=["automate"])})
     run = run_audit(tmp_path, inventory, "-m", "stig")
     results = run.by_control("h")
     for control in SCREENCONNECT_ONLY:
-        assert results[control]["status"] == "Not_Applicable", results[control]
-        assert "cwh_products declares [automate] (but the host says: ConnectWise ScreenConnect " \
-               "detected" in results[control]["reason"]
+        assert results[control]["status"] == "NotAFinding", results[control]
+        assert "cwh_products declares [automate], but ConnectWise ScreenConnect detected" in \
+            results[control]["reason"], results[control]
+    assert results["CWH-SC-02"]["status"] == "NotAFinding"  # the CVE check is judged
     for control in AUTOMATE_ONLY:  # judged (no MySQL there is no exposed MySQL), and noted
         assert "cwh_products declares automate, but ConnectWise Automate not detected" in \
             results[control]["reason"], results[control]

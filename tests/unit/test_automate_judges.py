@@ -110,7 +110,8 @@ def test_the_udp_endpoints_unknown_is_not_reviewed() -> None:
     ({"protocol": "17", "local_ports": ["8002"]}, Status.OPEN),
     ({"protocol": "TCP", "local_ports": ["70-74"]}, Status.NOT_A_FINDING),  # not UDP
     ({"protocol": "UDP", "local_ports": ["41001-41010"]}, Status.NOT_A_FINDING),
-    ({"protocol": "UDP", "local_ports": ["Teredo"]}, Status.NOT_REVIEWED),
+    # UDP 3544 and the UDP dynamic range (49152-65535 on the image): no legacy port.
+    ({"protocol": "UDP", "local_ports": ["Teredo"]}, Status.NOT_A_FINDING),
     ({"protocol": "UDP", "local_ports": ["8002-"]}, Status.NOT_REVIEWED),
 ], ids=["range-overlap", "any-protocol", "iana-17", "tcp-only", "outside", "dynamic-keyword",
         "garbled-range"])

@@ -20,7 +20,7 @@ from cwh.judge.acl_rules import (
     app_pool_sid,
     exact_grants,
     grants,
-    no_access,
+    only_allowed,
 )
 from cwh.judge.verdict import Status
 from cwh.lab.emulator import encode_document, run_collector
@@ -33,7 +33,7 @@ MODIFY = 0x301BF
 WANTED = {LT: MODIFY, WCC: MODIFY, API: MODIFY, "S-1-5-18": MODIFY}
 GOOD = f"O:BAG:SYD:PAI(A;OICI;0x1301bf;;;SY)(A;OICI;0x1301bf;;;{LT})(A;OICI;0x1301bf;;;{WCC})" \
        f"(A;OICI;0x1301bf;;;{API})"
-UNWANTED = ["S-1-5-32-545", "S-1-1-0", "S-1-5-11"]
+ADMINS = ["S-1-5-18", "S-1-5-32-544"]
 RIGHTS = {"write": WRITE_BITS, "read": READ_BITS}
 
 
@@ -79,8 +79,8 @@ def test_generic_inherit_only_aces_count_for_what_is_below() -> None:
 
 
 def test_a_deny_never_makes_a_pass_and_is_named() -> None:
-    result = no_access(file("O:BAG:SYD:(D;;FA;;;BU)(A;;0x1200a9;;;BU)(A;;FA;;;SY)"),
-                       UNWANTED, RIGHTS)
+    result = only_allowed(file("O:BAG:SYD:(D;;FA;;;BU)(A;;0x1200a9;;;BU)(A;;FA;;;SY)"),
+                       ADMINS, RIGHTS)
     assert result.passed is False and "BUILTIN\\Users [S-1-5-32-545] can read" in result.observed
 
 
@@ -93,7 +93,7 @@ def test_an_unreadable_ace_is_unknown_unless_something_else_already_fails() -> N
 
 def test_a_null_dacl_gives_everyone_everything() -> None:
     assert exact_grants(folder("O:BAG:SYD:NO_ACCESS_CONTROL"), WANTED).passed is False
-    assert no_access(file("O:BAG:SYD:NO_ACCESS_CONTROL"), UNWANTED,
+    assert only_allowed(file("O:BAG:SYD:NO_ACCESS_CONTROL"), ADMINS,
                      {"write": WRITE_BITS}).passed is False
 
 
@@ -108,7 +108,7 @@ def test_a_null_dacl_gives_everyone_everything() -> None:
         "admins-only",
         "generic-read"])
 def test_who_can_write_or_read_web_config(ace: str, passed: bool) -> None:
-    result = no_access(file("O:BAG:SYD:PAI" + ace), UNWANTED, RIGHTS)
+    result = only_allowed(file("O:BAG:SYD:PAI" + ace), ADMINS, RIGHTS)
     assert result.passed is passed, result.observed
 
 
@@ -134,12 +134,31 @@ def _facts(img: Image) -> HostFacts:
     return HostFacts("h", parse_output(encode_document(run_collector(img, request)), b"", 0))
 
 
-def test_web_config_outside_the_default_locations_is_not_reviewed() -> None:
+@pytest.mark.parametrize(("sddl", "status"), [
+    ("O:BAG:SYD:PAI(A;;FA;;;SY)(A;;FA;;;BA)", Status.NOT_A_FINDING),
+    ("O:BAG:SYD:AI(A;ID;FA;;;SY)(A;ID;FA;;;BA)(A;ID;0x1200a9;;;BU)", Status.OPEN),
+    (None, Status.NOT_REVIEWED),  # the file the installation reads is not there
+], ids=["admins-only", "users-read", "absent"])
+def test_web_config_outside_the_default_locations_is_judged_where_it_is(sddl, status) -> None:
     img = load_image("hardened")
     data = copy.deepcopy(img.data)
     data["screenconnect"]["install_root"] = r"D:\Apps\ScreenConnect"
+    if sddl:
+        data["acls"][r"D:\Apps\ScreenConnect\web.config"] = {"type": "file", "sddl": sddl}
     result = judge(CATALOG["CWH-SC-05"], _facts(Image(img.name, img.path, data)),
                    {"cwh_products": ["screenconnect"]})
+    assert result.status is status, result.reason
+    if sddl:
+        assert result.evidence[0].location == r"D:\Apps\ScreenConnect\web.config"
+
+
+def test_web_config_outside_the_default_locations_unread_by_an_older_collector() -> None:
+    img = load_image("hardened")
+    data = copy.deepcopy(img.data)
+    data["screenconnect"]["install_root"] = r"D:\Apps\ScreenConnect"
+    facts = _facts(Image(img.name, img.path, data))
+    facts.document["sections"]["screenconnect"]["data"]["acls"] = None
+    result = judge(CATALOG["CWH-SC-05"], facts, {"cwh_products": ["screenconnect"]})
     assert result.status is Status.NOT_REVIEWED
     assert r"the ACL of D:\Apps\ScreenConnect\web.config was not collected" in result.reason
 

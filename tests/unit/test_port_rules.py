@@ -12,9 +12,11 @@ ANY_SCOPE = {"remote_addresses": ["Any"], "local_addresses": ["Any"]}
 
 
 def rule(name: str = "r", *, protocol: str | None = "TCP", ports=("Any",), enabled="True",
-         action="Allow", profiles="Any") -> dict:
+         action="Allow", profiles="Any", **scope: str | None) -> dict:
+    """A rule as the collector gives it; program, service and interface type Any unless set."""
     return {"id": name, "display_name": name, "enabled": enabled, "action": action,
-            "profiles": profiles, "protocol": protocol, "local_ports": list(ports)}
+            "profiles": profiles, "protocol": protocol, "local_ports": list(ports),
+            **{"program": "Any", "service": "Any", "interface_type": "Any", **scope}}
 
 
 @pytest.mark.parametrize(("protocol", "expected"), [
@@ -132,3 +134,29 @@ def test_a_rule_of_unknown_protocol_matters_only_where_its_ports_reach() -> None
     assert span_view(rules, span("TCP", 443)).ambiguous == []
     assert [m.ambiguous for m in span_view(rules, span("UDP", 75)).ambiguous] == \
         ["protocol None not readable"]
+
+
+@pytest.mark.parametrize(("scope", "universal"), [
+    ({}, True),
+    ({"program": r"C:\Program Files\Java\jre1.8.0_401\bin\java.exe"}, False),
+    ({"service": "Spooler"}, False),
+    ({"interface_type": "Wireless"}, False),
+    ({"program": None}, None),  # the application filter was not answered
+    ({"service": ""}, None),
+], ids=["every-field-any", "program", "service", "interface-type", "program-unread",
+        "service-empty"])
+def test_a_block_rule_closes_for_everyone_only_when_every_scope_field_is_any(scope, universal):
+    rules = [rule("allow", ports=["3306"]), rule("block", action="Block", **scope)]
+    view = span_view(rules, span("TCP", 3306), scopes={"allow": ANY_SCOPE, "block": ANY_SCOPE})
+    assert view.blocks[0].universal is universal
+    assert view.allowed == (set() if universal else {3306})
+    if universal is False:
+        assert view.blocks[0].scope.startswith("applies only to ")
+
+
+def test_a_block_rule_scoped_to_a_local_address_is_not_for_everyone() -> None:
+    rules = [rule("allow", ports=["3306"]), rule("block", ports=["3306"], action="Block")]
+    local = {"remote_addresses": ["Any"], "local_addresses": ["10.20.31.21"]}
+    view = span_view(rules, span("TCP", 3306), scopes={"allow": ANY_SCOPE, "block": local})
+    assert view.allowed == {3306}
+    assert view.blocks[0].scope == "applies only to local address 10.20.31.21"

@@ -111,12 +111,33 @@ def test_a_host_without_facts_is_not_reviewed_with_the_host_error() -> None:
     assert verdict.status is Status.NOT_REVIEWED and "authentication failed" in verdict.reason
 
 
-def test_declared_wins_over_detected_and_the_disagreement_is_reported() -> None:
+def test_a_declaration_never_removes_a_detected_product_and_the_disagreement_is_reported():
     host = sc_host()  # ScreenConnect detected
+    gate = applicability(control(SC_ONLY), host, {"cwh_products": ["automate"]})
+    assert gate.verdict is None
+    verdict = judge(control(SC_ONLY), host, {"cwh_products": ["automate"]})
+    assert verdict.status is not Status.NOT_APPLICABLE
+    assert "cwh_products declares [automate], but ConnectWise ScreenConnect detected" \
+        in verdict.reason
+    assert "a declaration adds products and never removes one the host shows" in verdict.reason
+
+
+def test_a_declaration_that_omits_an_undetected_product_is_not_applicable() -> None:
+    host = sc_host(services=services(*AGENT), products=paths({LTAGENT}))
     verdict = judge(control(SC_ONLY), host, {"cwh_products": ["automate"]})
     assert verdict.status is Status.NOT_APPLICABLE
-    assert "cwh_products declares [automate]" in verdict.reason
-    assert "but the host says: ConnectWise ScreenConnect detected" in verdict.reason
+    assert "cwh_products declares [automate] and the host shows none of them" in verdict.reason
+
+
+@pytest.mark.parametrize("answer", [
+    {"patterns": ["ScreenConnect*"]},  # the list itself is missing
+    {"patterns": ["ScreenConnect*"], "listed": 0, "services": []},
+], ids=["no-list", "none-listed"])
+def test_a_services_answer_without_a_real_list_is_unknown_not_no_product(answer) -> None:
+    """Review of issue 13, finding 10: a services section that lists nothing is broken."""
+    verdict = judge(control(SC_ONLY), sc_host(services=ok(answer), products=paths()), {})
+    assert verdict.status is Status.NOT_REVIEWED, verdict.reason
+    assert "the services could not be read" in verdict.reason
 
 
 def test_a_declared_product_that_is_not_detected_is_judged_and_reported() -> None:
@@ -196,3 +217,51 @@ def test_bad_product_variables_stop_the_run_naming_host_and_key(tmp_path: Path, 
 def test_good_product_variables_are_kept(tmp_path: Path) -> None:
     [target] = _inventory(tmp_path, "cwh_products: [screenconnect, automate]").targets
     assert target.var("cwh_products") == ["screenconnect", "automate"]
+
+
+def test_a_group_level_declaration_does_not_hide_screenconnect_on_the_combined_lab_host():
+    """Review of issue 13, finding 4: cwh_products: [automate] on the combined host still has
+    CWH-SC-02 (CVE-2024-1709) judged, with the disagreement in the verdict."""
+    from cwh.lab.image import load_image
+    from tests.unit.test_file_acls import _facts
+
+    verdict = judge(control("CWH-SC-02"), _facts(load_image("combined")),
+                    {"cwh_products": ["automate"]})
+    assert verdict.status is Status.NOT_A_FINDING, verdict.reason
+    assert "cwh_products declares [automate], but ConnectWise ScreenConnect detected" \
+        in verdict.reason
+
+
+@pytest.mark.parametrize(("declared", "applies"), [
+    (None, True), (["screenconnect"], True), (["automate"], False),
+    (["screenconnect", "automate"], True),
+], ids=["undeclared", "screenconnect", "automate", "both"])
+def test_the_exposure_audit_of_screenconnect_follows_a_declared_role(declared, applies) -> None:
+    """Review of issue 13, finding 14: CWH-EXT-03 (the ScreenConnect version) and EXT-07 (web
+    and relay reachable) are ScreenConnect's; a network-only host declared as Automate gets
+    them Not_Applicable, one without a declaration is judged (no facts to detect from)."""
+    from cwh.collect.facts import HostFacts
+
+    inputs = {"cwh_access": "network", **({"cwh_products": declared} if declared else {})}
+    for control_id in ("CWH-EXT-03", "CWH-EXT-07"):
+        assert control(control_id).products == ("screenconnect",)
+        gate = applicability(control(control_id), HostFacts.failed("h", "no host access"),
+                             inputs)
+        assert (gate.verdict is None) is applies
+        if not applies:
+            assert gate.verdict.status is Status.NOT_APPLICABLE
+            assert "cwh_products declares [automate]" in gate.verdict.reason
+
+
+def test_a_database_only_automate_host_is_judged_and_says_it_may_be_a_separate_server():
+    """Review of issue 13, finding 11 (evidence only): LabMySQL alone marks Automate, so the
+    application-server controls are judged; their verdicts say only the database was found."""
+    mysql = {"name": "LabMySQL", "state": "Running", "start_mode": "Auto"}
+    host = sc_host(services=services(mysql), products=paths())
+    gate = applicability(control("CWH-CWA-08"), host, {})
+    assert gate.verdict is None
+    assert "only ConnectWise Automate's database service (LabMySQL) was found" in gate.note
+    assert applicability(control("CWH-CWA-04"), host, {}).note == ""
+    full = sc_host(services=services(mysql, {"name": "LTAgent", "state": "Running"}),
+                   products=paths())
+    assert applicability(control("CWH-CWA-08"), full, {}).note == ""
