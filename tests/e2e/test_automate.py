@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from cwh.catalog.model import load_catalog
+from cwh.lab.expectations import exempted
 from tests.e2e.audit_run import REPO, lab_host, loopback, run_audit, write_inventory
 
 CATALOG = load_catalog()
@@ -130,3 +131,19 @@ def test_a_declaration_adds_a_product_and_never_hides_a_detected_one(tmp_path):
             results[control]["reason"], results[control]
     assert results["CWH-CWA-02"]["status"] == "Open"  # no Solution Center on 8484
     assert results["CWH-GPO-01"]["status"] == "NotAFinding"
+
+
+def test_the_automate_images_answer_the_stig_as_the_images_they_extend(lab):
+    """automate-hardened and combined extend hardened, automate-drifted extends drifted: the
+    Windows Server STIG is the same on an Automate server, so the same verdicts hold (the
+    exemptions of cwh/lab/expectations.py included)."""
+    for host, base in (("lab-cwa-hardened", "hardened"), ("lab-combined", "hardened"),
+                       ("lab-cwa-drifted", "drifted")):
+        rules = [r for r in lab.by_control(host).values() if r["record_type"] == "stig_rule"]
+        assert len(rules) > 250, host
+        assert not [r for r in rules if r["error"]], host
+        exempt = exempted(base)
+        wrong = "Open" if base == "hardened" else "NotAFinding"
+        unexpected = sorted(r["control_id"] for r in rules
+                            if r["status"] == wrong and r["control_id"] not in exempt)
+        assert unexpected == [], (host, unexpected)
