@@ -387,21 +387,24 @@ def status_line(record: Mapping[str, Any]) -> str:
 
 
 # evidence_text of a record, made once: JUnit, the checklists and the HDF each show it (50,000
-# records in a fleet run). Keyed by id() with the record kept, so an id is never reused while
-# cached; records are not changed once made.
-_EVIDENCE_TEXTS: dict[int, tuple[Mapping[str, Any], str]] = {}
+# records in a fleet run), with two field limits (FIELD_LIMIT, and a little less inside a
+# checklist's finding details), which give the same text whenever no field is longer than the
+# smaller one. Keyed by id() with the record kept, so an id is never reused while cached; records
+# are not changed once made.
+_EVIDENCE_TEXTS: dict[int, tuple[Mapping[str, Any], str, int, int]] = {}
 
 
 def evidence_text(record: Mapping[str, Any], field_limit: int = FIELD_LIMIT) -> str:
     """One control's result as readable text: what was expected, what was there, on which host
     and when, then each piece of evidence (last, so a cut for length only shortens the list)."""
-    if field_limit != FIELD_LIMIT:
-        return _evidence_text(record, field_limit)
     cached = _EVIDENCE_TEXTS.get(id(record))
     if cached is not None and cached[0] is record:
-        return cached[1]
-    text = _evidence_text(record, field_limit)
-    _EVIDENCE_TEXTS[id(record)] = (record, text)
+        _, text, limit, longest = cached
+        if field_limit == limit or longest <= min(field_limit, limit):
+            return text  # no field is cut at either limit: the same text
+        return _evidence_text(record, field_limit)[0]
+    text, longest = _evidence_text(record, field_limit)
+    _EVIDENCE_TEXTS[id(record)] = (record, text, field_limit, longest)
     return text
 
 
@@ -410,14 +413,23 @@ def forget_evidence_texts() -> None:
     _EVIDENCE_TEXTS.clear()
 
 
-def _evidence_text(record: Mapping[str, Any], field_limit: int) -> str:
+def _evidence_text(record: Mapping[str, Any], field_limit: int) -> tuple[str, int]:
+    """The text, and the length of its longest field before any cut (UTF-16 code units)."""
+    longest = 0
+
+    def cut(text: str, what: str) -> str:
+        nonlocal longest
+        size = utf16_len(text)
+        longest = max(longest, size)
+        return text if size <= field_limit else truncate(text, field_limit, what)
+
     lines = [f"{clean(record.get('control_id'))}: {clean(record.get('title'))}",
              f"Status: {status_line(record)}"]
     for label, key in (("Reason", "reason"), ("Requirement", "requirement"),
                        ("Expected", "expected"), ("Observed", "observed")):
-        line = _field(label, record.get(key), field_limit)
-        if line:
-            lines.append(line)
+        text = cut(clean(record.get(key)).strip(), label.lower())
+        if text:
+            lines.append(f"{label}: {_indent(text, '  ')}")
     os_name = clean(record.get("os")) or "unknown"
     os_version = clean(record.get("os_version"))
     lines.append(f"Host OS: {os_name}" + (f" (Windows Server {os_version})" if os_version else ""))
@@ -432,10 +444,10 @@ def _evidence_text(record: Mapping[str, Any], field_limit: int) -> str:
         head = ": ".join(p for p in (clean(item.get("source")), clean(item.get("location"))) if p)
         lines.append(f"  {number}. {_indent(head, '     ')}")
         for label in ("observed", "expected", "raw"):
-            text = truncate(clean(item.get(label)).strip(), field_limit, label)
+            text = cut(clean(item.get(label)).strip(), label)
             if text:
                 lines.append(f"     {label}: {_indent(text, '       ')}")
-    return "\n".join(lines)
+    return "\n".join(lines), longest
 
 
 def comments_text(record: Mapping[str, Any]) -> str:
