@@ -477,11 +477,15 @@ def cwh_case(request: pytest.FixtureRequest) -> Case:
 
 # --- results ----------------------------------------------------------------------------------
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     """Attach the result record (plain data, so it crosses to the xdist controller)."""
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
+    _attach_result(item, call, report)
+    return report
+
+
+def _attach_result(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
     case = _case_of(item)
     audit = item.config.stash.get(AUDIT_KEY, None)
     if case is None or audit is None:

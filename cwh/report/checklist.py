@@ -23,6 +23,7 @@ V-218821). The rule's status is the worst of theirs, in this order (STATUS_PRECE
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import re
 import uuid
@@ -54,6 +55,7 @@ HOST_NAME_LIMIT = 255  # STIG Manager rejects longer host names
 SEPARATOR = "\n--------------------------------\n"  # Heimdall's own separator between results
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cwh:evidence-export")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.I)
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})$", re.I)
@@ -226,8 +228,15 @@ class IStig:
 
 
 def stable_uuid(*parts: str) -> str:
-    """The same id for the same host, benchmark and rule on every run (uuid5)."""
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+    """The same id for the same host, benchmark and rule on every run: uuid5, the same string
+    str(uuid.uuid5(...)) gives, without a UUID object (one per rule per host in a fleet's
+    checklists)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode("utf-8"))
+                       .digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hexed = digest.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 # --- asset ------------------------------------------------------------------------------------

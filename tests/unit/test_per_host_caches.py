@@ -4,8 +4,17 @@ contradictions, the same texts at either field limit."""
 
 from __future__ import annotations
 
+import uuid
+
 from cwh.collect.facts import FactUnavailable
-from cwh.report.checklist import FIELD_LIMIT, _evidence_text, evidence_text, forget_evidence_texts
+from cwh.report.checklist import (
+    _NAMESPACE,
+    FIELD_LIMIT,
+    _evidence_text,
+    evidence_text,
+    forget_evidence_texts,
+    stable_uuid,
+)
 from tests.stig.policy_facts import facts, judge, reg, registry
 from tests.stig.test_policy_audit import SUCCESS, audit, backup, report
 
@@ -63,3 +72,9 @@ def test_one_evidence_text_serves_both_limits_only_when_no_field_is_cut():
     forget_evidence_texts()
     assert evidence_text(between, smaller) != evidence_text(between)  # cached the other way
     forget_evidence_texts()
+
+
+def test_stable_ids_are_uuid5():
+    for parts in [("h",), ("lab-hardened", "Windows_Server_2019_STIG", "V-205625"),
+                  ("ünïcode", "€", "\U0001f600"), ("", "")]:
+        assert stable_uuid(*parts) == str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
