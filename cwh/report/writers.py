@@ -223,6 +223,8 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
     written = [write_json_below(audit.report_dir, "results.json", document, layout="records")]
     written += [write_below(audit.report_dir, relative, text.encode("utf-8"))
                 for relative, text in pages.items()]
+    # A fleet's pages are a hundred MB or more of text: not kept while the checklists are made.
+    del pages
     checklists: dict[Path, dict[str, Any]] = {}
     if records:
         checklists, audit.warnings = write_checklists(audit, records)
