@@ -293,6 +293,7 @@ def _start_lab(audit: Audit, request_log: bool = True) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    _heap["audit"] = False
     run_dir = config.stash.get(RUN_DIR_KEY, None)
     if run_dir is not None and run_dir.state == RUNNING:
         run_dir.fail(None, "the run stopped before it wrote its reports")
@@ -417,6 +418,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # What exists now (tens of thousands of items, the facts) lives to the end: the collector's
     # full passes need not scan it again and again.
     _settle_heap()
+    _heap["audit"] = True
     if audit.gatherer is not None and not session.config.option.collectonly:
         audit.gatherer.start_probes(probes_for(audit.catalog, [c for _, c in cases]))
 
@@ -429,11 +431,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # and what is left is frozen: later collections scan only what is new. Nothing is leaked: the
 # collection just before each freeze frees every cycle among the objects it freezes.
 SETTLE_EVERY = 1000
-_unsettled = [0]
+_heap = {"tests": 0, "audit": False}  # "audit": a run of tests_controls is under way
 
 
 def _settle_heap() -> None:
-    _unsettled[0] = 0
+    _heap["tests"] = 0
     gc.collect()
     gc.freeze()
 
@@ -452,8 +454,10 @@ def pytest_collection(session: pytest.Session) -> Any:
 
 
 def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
-    _unsettled[0] += 1
-    if _unsettled[0] >= SETTLE_EVERY:
+    if not _heap["audit"]:
+        return  # the project's own tests: their heap is left to Python
+    _heap["tests"] += 1
+    if _heap["tests"] >= SETTLE_EVERY:
         _settle_heap()
 
 
