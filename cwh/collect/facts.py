@@ -160,18 +160,32 @@ class HostFacts:
 
     # --- registry --------------------------------------------------------------------------
 
+    def _registry_answers(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The registry section's answers by (path, name) in lower case, in answer order: made
+        once per host, not scanned again for each of the 100 or so values a STIG run reads.
+        Made again when the section's list is not the one indexed (a document changed)."""
+        values = self._object("registry").get("values")
+        cached = self.__dict__.get("_registry_index")
+        if cached is not None and cached[0] is values and cached[1] == len(as_list(values)):
+            return cached[2]
+        index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        items = as_list(values)
+        for item in items:
+            if isinstance(item, dict):
+                key = (str(item.get("path", "")).lower(), str(item.get("name", "")).lower())
+                index.setdefault(key, []).append(item)
+        self.__dict__["_registry_index"] = (values, len(items), index)
+        return index
+
     def registry(self, path: str, name: str) -> RegistryValue:
-        section = self._object("registry")
-        answers = [item for item in as_list(section.get("values"))
-                   if isinstance(item, dict)
-                   and str(item.get("path", "")).lower() == path.lower()
-                   and str(item.get("name", "")).lower() == name.lower()]
+        answers = self._registry_answers().get((path.lower(), name.lower()), [])
         if not answers:
             raise FactUnavailable(f"{path}\\{name} was not in the collector's answer")
         # Registry paths and value names are case-insensitive: two answers for one value that
         # disagree are a contradiction, whichever of them a first-match would have picked.
         shapes = {json.dumps({k: v for k, v in item.items() if k not in ("path", "name")},
-                             sort_keys=True, default=str) for item in answers}
+                             sort_keys=True, default=str) for item in answers} \
+            if len(answers) > 1 else set()
         if len(shapes) > 1:
             raise FactUnavailable(f"{path}\\{name} is answered {len(answers)} times with "
                                   f"different data: contradictory, not trusted "

@@ -23,6 +23,7 @@ V-218821). The rule's status is the worst of theirs, in this order (STATUS_PRECE
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import re
 import uuid
@@ -54,6 +55,7 @@ HOST_NAME_LIMIT = 255  # STIG Manager rejects longer host names
 SEPARATOR = "\n--------------------------------\n"  # Heimdall's own separator between results
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cwh:evidence-export")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.I)
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})$", re.I)
@@ -226,8 +228,15 @@ class IStig:
 
 
 def stable_uuid(*parts: str) -> str:
-    """The same id for the same host, benchmark and rule on every run (uuid5)."""
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+    """The same id for the same host, benchmark and rule on every run: uuid5, the same string
+    str(uuid.uuid5(...)) gives, without a UUID object (one per rule per host in a fleet's
+    checklists)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode("utf-8"))
+                       .digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hexed = digest.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 # --- asset ------------------------------------------------------------------------------------
@@ -392,21 +401,24 @@ def status_line(record: Mapping[str, Any]) -> str:
 
 
 # evidence_text of a record, made once: JUnit, the checklists and the HDF each show it (50,000
-# records in a fleet run). Keyed by id() with the record kept, so an id is never reused while
-# cached; records are not changed once made.
-_EVIDENCE_TEXTS: dict[int, tuple[Mapping[str, Any], str]] = {}
+# records in a fleet run), with two field limits (FIELD_LIMIT, and a little less inside a
+# checklist's finding details), which give the same text whenever no field is longer than the
+# smaller one. Keyed by id() with the record kept, so an id is never reused while cached; records
+# are not changed once made.
+_EVIDENCE_TEXTS: dict[int, tuple[Mapping[str, Any], str, int, int]] = {}
 
 
 def evidence_text(record: Mapping[str, Any], field_limit: int = FIELD_LIMIT) -> str:
     """One control's result as readable text: what was expected, what was there, on which host
     and when, then each piece of evidence (last, so a cut for length only shortens the list)."""
-    if field_limit != FIELD_LIMIT:
-        return _evidence_text(record, field_limit)
     cached = _EVIDENCE_TEXTS.get(id(record))
     if cached is not None and cached[0] is record:
-        return cached[1]
-    text = _evidence_text(record, field_limit)
-    _EVIDENCE_TEXTS[id(record)] = (record, text)
+        _, text, limit, longest = cached
+        if field_limit == limit or longest <= min(field_limit, limit):
+            return text  # no field is cut at either limit: the same text
+        return _evidence_text(record, field_limit)[0]
+    text, longest = _evidence_text(record, field_limit)
+    _EVIDENCE_TEXTS[id(record)] = (record, text, field_limit, longest)
     return text
 
 
@@ -415,14 +427,23 @@ def forget_evidence_texts() -> None:
     _EVIDENCE_TEXTS.clear()
 
 
-def _evidence_text(record: Mapping[str, Any], field_limit: int) -> str:
+def _evidence_text(record: Mapping[str, Any], field_limit: int) -> tuple[str, int]:
+    """The text, and the length of its longest field before any cut (UTF-16 code units)."""
+    longest = 0
+
+    def cut(text: str, what: str) -> str:
+        nonlocal longest
+        size = utf16_len(text)
+        longest = max(longest, size)
+        return text if size <= field_limit else truncate(text, field_limit, what)
+
     lines = [f"{clean(record.get('control_id'))}: {clean(record.get('title'))}",
              f"Status: {status_line(record)}"]
     for label, key in (("Reason", "reason"), ("Requirement", "requirement"),
                        ("Expected", "expected"), ("Observed", "observed")):
-        line = _field(label, record.get(key), field_limit)
-        if line:
-            lines.append(line)
+        text = cut(clean(record.get(key)).strip(), label.lower())
+        if text:
+            lines.append(f"{label}: {_indent(text, '  ')}")
     os_name = clean(record.get("os")) or "unknown"
     os_version = clean(record.get("os_version"))
     lines.append(f"Host OS: {os_name}" + (f" (Windows Server {os_version})" if os_version else ""))
@@ -437,10 +458,10 @@ def _evidence_text(record: Mapping[str, Any], field_limit: int) -> str:
         head = ": ".join(p for p in (clean(item.get("source")), clean(item.get("location"))) if p)
         lines.append(f"  {number}. {_indent(head, '     ')}")
         for label in ("observed", "expected", "raw"):
-            text = truncate(clean(item.get(label)).strip(), field_limit, label)
+            text = cut(clean(item.get(label)).strip(), label)
             if text:
                 lines.append(f"     {label}: {_indent(text, '       ')}")
-    return "\n".join(lines)
+    return "\n".join(lines), longest
 
 
 def comments_text(record: Mapping[str, Any]) -> str:

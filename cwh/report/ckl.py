@@ -9,6 +9,8 @@ text; the model already replaced the characters XML 1.0 forbids.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cwh.report.checklist import Asset, IStig, Vuln, clean
 
 # (VULN_ATTRIBUTE, Vuln field) in the order STIG Viewer 2.17 writes them; LEGACY_ID and CCI_REF
@@ -113,14 +115,30 @@ def _stig_data(out: _Writer, attribute: str, value: str) -> None:
     out.close("STIG_DATA")
 
 
+# STIG_UUID (the host's iSTIG) is the one STIG_DATA field that differs between two hosts' copies
+# of a rule; the fields before it, and the LEGACY_ID and CCI_REF after it, are written once per
+# rule and reused (a fleet's checklists hold the same 274 rules for every host).
+_RULE_FIELDS = STIG_DATA_FIELDS[:-1]
+assert STIG_DATA_FIELDS[-1] == ("STIG_UUID", "stig_uuid")
+
+
+@lru_cache(maxsize=4096)
+def _stig_data_text(depth: int, pairs: tuple[tuple[str, str], ...]) -> str:
+    out = _Writer()
+    out.depth = depth
+    for attribute, value in pairs:
+        _stig_data(out, attribute, value)
+    return "".join(out.parts)
+
+
 def _vuln(out: _Writer, vuln: Vuln) -> None:
     out.open("VULN")
-    for attribute, name in STIG_DATA_FIELDS:
-        _stig_data(out, attribute, getattr(vuln, name))
-    for legacy in vuln.legacy_ids or ("",):
-        _stig_data(out, "LEGACY_ID", legacy)
-    for cci in vuln.ccis:
-        _stig_data(out, "CCI_REF", cci)
+    out.parts.append(_stig_data_text(out.depth, tuple(
+        (attribute, getattr(vuln, name)) for attribute, name in _RULE_FIELDS)))
+    _stig_data(out, "STIG_UUID", vuln.stig_uuid)
+    out.parts.append(_stig_data_text(out.depth, (
+        *(("LEGACY_ID", legacy) for legacy in vuln.legacy_ids or ("",)),
+        *(("CCI_REF", cci) for cci in vuln.ccis))))
     out.leaf("STATUS", vuln.status)
     out.leaf("FINDING_DETAILS", vuln.finding_details)
     out.leaf("COMMENTS", vuln.comments)

@@ -52,6 +52,7 @@ from cwh.report.checklist import (
     truncate,
 )
 from cwh.report.counting import guide_counted_through
+from cwh.report.hdf_text import ControlPieces
 from cwh.report.rule_text import requirement_text
 from cwh.report.stig_istig import release_title
 
@@ -123,14 +124,15 @@ def _descriptions(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 
 
 def _profile(name: str, title: str, version: str | None, summary: str, maintainer: str,
-             controls: list[dict], groups: list[dict]) -> dict:
+             controls: list[dict], groups: list[dict],
+             pieces: ControlPieces | None = None) -> dict:
     profile: dict[str, Any] = {
         "name": name, "title": title, "version": version, "maintainer": maintainer,
         "summary": summary, "license": None, "copyright": None,
         "supports": [{"platform-family": "windows"}], "attributes": [], "depends": [],
         "groups": groups, "status": "loaded", "controls": controls,
     }
-    profile["sha256"] = profile_sha256(profile)
+    profile["sha256"] = pieces.sha256(profile) if pieces is not None else profile_sha256(profile)
     return profile
 
 
@@ -152,7 +154,7 @@ def _nist_note(nist: CciList | None) -> str:
 
 def _guide_profile(host: str, records: list[Mapping[str, Any]], catalog: Catalog,
                    benchmarks: Mapping[str, Benchmark], nist: CciList | None,
-                   started: str) -> dict:
+                   started: str, pieces: ControlPieces | None = None) -> dict:
     known = {c.id: c for c in catalog.controls}
     order = {cid: i for i, cid in enumerate(known)}
     grouped: dict[str, list[Mapping[str, Any]]] = {}
@@ -196,7 +198,7 @@ def _guide_profile(host: str, records: list[Mapping[str, Any]], catalog: Catalog
     version = catalog.version
     return _profile(GUIDE_BENCHMARK_ID, GUIDE_TITLE, version,
                     f"ConnectWise ScreenConnect hardening guide and related STIG rules, catalog "
-                    f"{version}; {_nist_note(nist)}", "cwh", controls, groups)
+                    f"{version}; {_nist_note(nist)}", "cwh", controls, groups, pieces)
 
 
 def benchmark_version(benchmark: Benchmark) -> str:
@@ -222,7 +224,7 @@ def _rule_title(rule: Any, stig_id: str, recs: list[Mapping[str, Any]]) -> str:
 
 def _stig_profile(host: str, bid: str, by_rule: dict[str, list[Mapping[str, Any]]],
                   benchmark: Benchmark | None, nist: CciList | None, started: str,
-                  release: Release | None = None) -> dict:
+                  release: Release | None = None, pieces: ControlPieces | None = None) -> dict:
     rules = benchmark.rules if benchmark else {}
     data = {r.vuln_id: r for r in release.rules} if release else {}
     order = {vid: i for i, vid in enumerate(rules or data)}
@@ -270,7 +272,7 @@ def _stig_profile(host: str, bid: str, by_rule: dict[str, list[Mapping[str, Any]
                               f"{benchmark.release_info}; only the rules cwh checks; "
                               f"{_nist_note(nist)}"), "DISA",
                         controls, [{"id": benchmark.path.name, "title": clean(benchmark.title),
-                                    "controls": ids}])
+                                    "controls": ids}], pieces)
     if release:
         return _profile(bid, release_title(release),
                         f"{int(release.version)}.{int(release.release)}.0"
@@ -278,11 +280,11 @@ def _stig_profile(host: str, bid: str, by_rule: dict[str, list[Mapping[str, Any]
                         f"{bid} {release.short_version} from cwh's rule data; DISA's rule text "
                         "is not part of cwh (pass the benchmark with --stig-xccdf): titles and "
                         f"checks say what cwh checks; {_nist_note(nist)}", "DISA", controls,
-                        [{"id": bid, "controls": ids}])
+                        [{"id": bid, "controls": ids}], pieces)
     return _profile(bid, bid, None,
                     f"{bid}: the benchmark file was not given (--stig-xccdf), so its version and "
                     "rule text are unknown; titles are those of the cwh controls checking each "
-                    "rule", "DISA", controls, [{"id": bid, "controls": ids}])
+                    "rule", "DISA", controls, [{"id": bid, "controls": ids}], pieces)
 
 
 def _by_benchmark(records: list[Mapping[str, Any]]) -> dict[str, dict[str, list[Mapping]]]:
@@ -300,17 +302,18 @@ def _by_benchmark(records: list[Mapping[str, Any]]) -> dict[str, dict[str, list[
 
 def _host_profiles(host: str, records: list[Mapping[str, Any]], catalog: Catalog,
                    benchmarks: Mapping[str, Benchmark], nist: CciList | None,
-                   started: str, releases: Mapping[str, Release] | None = None) -> list[dict]:
+                   started: str, releases: Mapping[str, Release] | None = None,
+                   pieces: ControlPieces | None = None) -> list[dict]:
     releases = releases or {}
     # Each check once (cwh/report/counting.py): a guide control counted through the STIG rules
     # that are the same check is shown in those rules' results (and tags.cwh_controls), not as
     # a control of its own, so Heimdall's totals count it once.
     through = guide_counted_through(records)
     guide = [r for r in records if str(r.get("control_id")) not in through]
-    profiles = [_guide_profile(host, guide, catalog, benchmarks, nist, started)]
+    profiles = [_guide_profile(host, guide, catalog, benchmarks, nist, started, pieces)]
     for bid, by_rule in _by_benchmark(records).items():
         profiles.append(_stig_profile(host, bid, by_rule, benchmarks.get(bid), nist, started,
-                                      releases.get(bid)))
+                                      releases.get(bid), pieces))
     return profiles
 
 
@@ -387,14 +390,16 @@ def render_host_hdf(host: str, records: list[dict], catalog: Catalog,
                     benchmarks: dict[str, Benchmark], *, suite_version: str, started: str,
                     duration: float | None, asset: Asset | None = None,
                     nist: CciList | None = None,
-                    releases: Mapping[str, Release] | None = None) -> dict:
+                    releases: Mapping[str, Release] | None = None,
+                    pieces: ControlPieces | None = None) -> dict:
     """One host's evaluation as Heimdall exec JSON (write it with json.dumps). Records of other
     hosts are ignored. `asset` fills passthrough.metadata for Heimdall's checklist export;
     `releases` (the rule data) give a STIG profile its version and rule identifiers when the
-    benchmark file is not given."""
+    benchmark file is not given. `pieces` encodes each control once for the profiles' sha256
+    and keeps the encoding for writing the document (cwh/report/hdf_text.py)."""
     mine = [r for r in records if isinstance(r, Mapping) and _host_of(r) == clean(host)]
     profiles = _host_profiles(clean(host), mine, catalog, benchmarks, nist, clean(started),
-                              releases)
+                              releases, pieces)
     document = _document(profiles, clean(host), catalog, suite_version, clean(started), duration,
                          [clean(host)], nist)
     document["passthrough"]["metadata"] = _checklist_metadata(

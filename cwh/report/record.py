@@ -7,6 +7,7 @@ controller on the test report, and every writer (JSON, HTML, CKL, CKLB, HDF, JUn
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from typing import Any
 
 from cwh.catalog.model import BENCHMARK_OS, SEVERITIES, Control
@@ -17,10 +18,25 @@ GUIDE_CONTROL = "guide_control"  # record_type of a control of the guide's catal
 STIG_RULE = "stig_rule"  # record_type of a rule of the host's Windows Server STIG
 
 
+def shared(value: Any) -> Any:
+    """One copy of a short text that many records hold alike (the OS, the check time, what a
+    rule expects and what a compliant or drifted host shows): a fleet run keeps every record to
+    the end, and 200 hosts x 270 rules repeat the same few texts. Anything else as it is."""
+    return sys.intern(value) if type(value) is str and len(value) <= SHARED_LIMIT else value
+
+
+SHARED_LIMIT = 300
+
+
+def _now() -> str:
+    return shared(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+
 def evidence_dicts(verdict: Verdict) -> list[dict[str, str]]:
     """Evidence.to_dict without dataclasses.asdict's deep copy (a record per test)."""
-    return [{"source": e.source, "location": e.location, "observed": e.observed,
-             "expected": e.expected, "raw": e.raw} for e in verdict.evidence]
+    return [{"source": shared(e.source), "location": shared(e.location),
+             "observed": shared(e.observed), "expected": shared(e.expected), "raw": e.raw}
+            for e in verdict.evidence]
 
 
 def build_record(*, host: str, control: Control, verdict: Verdict, os_version: str | None,
@@ -42,11 +58,11 @@ def build_record(*, host: str, control: Control, verdict: Verdict, os_version: s
         "stig_refs": [{"benchmark": r.benchmark, "vuln_id": r.vuln_id, "stig_id": r.stig_id}
                       for r in refs],
         "os_version": os_version,
-        "os": os_summary,
-        "expected": verdict.expected,
-        "observed": verdict.observed,
-        "reason": verdict.reason,
-        "requirement": verdict.requirement,
+        "os": shared(os_summary),
+        "expected": shared(verdict.expected),
+        "observed": shared(verdict.observed),
+        "reason": shared(verdict.reason),
+        "requirement": shared(verdict.requirement),
         "evidence": evidence_dicts(verdict),
         "error": verdict.error,
         "manual": control.manual,
@@ -58,7 +74,7 @@ def build_record(*, host: str, control: Control, verdict: Verdict, os_version: s
         "waiver": waiver,
         "nodeid": nodeid,
         "duration": round(duration, 4),
-        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checked_at": _now(),
     }
 
 
@@ -87,11 +103,11 @@ def build_rule_record(*, host: str, rule: StigRule, release: Release, verdict: V
         "benchmark": rule.benchmark_id,
         "release": release.short_version,
         "os_version": os_version,
-        "os": os_summary,
-        "expected": verdict.expected,
-        "observed": verdict.observed,
-        "reason": verdict.reason,
-        "requirement": verdict.requirement,
+        "os": shared(os_summary),
+        "expected": shared(verdict.expected),
+        "observed": shared(verdict.observed),
+        "reason": shared(verdict.reason),
+        "requirement": shared(verdict.requirement),
         "evidence": evidence_dicts(verdict),
         "error": verdict.error,
         "manual": rule.manual,
@@ -103,7 +119,7 @@ def build_rule_record(*, host: str, rule: StigRule, release: Release, verdict: V
         "waiver": waiver,
         "nodeid": nodeid,
         "duration": round(duration, 4),
-        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checked_at": _now(),
     }
 
 
@@ -123,7 +139,7 @@ def build_no_benchmark_record(*, host: str, control_id: str, verdict: Verdict,
         "error": verdict.error, "manual": False, "source": "stig", "guide_section": "",
         "fix": "", "same_check": [], "waiver": None, "nodeid": nodeid,
         "duration": round(duration, 4),
-        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checked_at": _now(),
     }
 
 

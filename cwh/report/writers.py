@@ -19,10 +19,11 @@ import pytest
 
 from cwh.identity import same_machine
 from cwh.report.cci import CCI_KEY
-from cwh.report.checklist import asset_from
+from cwh.report.checklist import asset_from, clean
 from cwh.report.ckl import render_ckl
-from cwh.report.cklb import render_cklb
-from cwh.report.hdf import fleet_frame, fleet_profiles, render_host_hdf
+from cwh.report.cklb import render_cklb_text
+from cwh.report.hdf import fleet_frame, render_host_hdf
+from cwh.report.hdf_text import ControlPieces
 from cwh.report.host_checklist import build_checklists
 from cwh.report.hostfiles import host_file_names, host_file_stems
 from cwh.report.pages import benchmark_versions, render_pages
@@ -142,8 +143,8 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
         warnings += [f"{host}: {istig.benchmark_id} has no rule for {missing}"
                      for istig in istigs for missing in istig.unmatched]
         ckl = write_below(audit.report_dir, f"{stems[host]}.ckl", render_ckl(asset, istigs))
-        cklb = write_json_below(audit.report_dir, f"{stems[host]}.cklb",
-                                render_cklb(asset, istigs), layout="compact")
+        cklb = write_below(audit.report_dir, f"{stems[host]}.cklb",
+                           (render_cklb_text(asset, istigs) + "\n").encode("utf-8"))
         holds = {"host": host, "benchmarks": [
             {"id": istig.benchmark_id, "version": istig.version, "release": istig.release}
             for istig in istigs]}
@@ -174,13 +175,14 @@ def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config
             asset = asset_from(host, audit.assets.get(host),
                                role=target.var("cwh_role") if target else None,
                                marking=target.var("cwh_marking") if target else None)
+            # Each control encoded once for the four texts holding it (cwh/report/hdf_text.py).
+            pieces = ControlPieces()
             document = render_host_hdf(host, by_host[host], audit.catalog, audit.benchmarks,
-                                       asset=asset, **options)
-            written.append(write_json_below(audit.report_dir, f"hdf/{name}", document,
-                                            layout="compact"))
-            for profile in fleet_profiles(host, document["profiles"]):
-                out.write(("" if first else ",")
-                          + json.dumps(profile, ensure_ascii=False, separators=(",", ":")))
+                                       asset=asset, pieces=pieces, **options)
+            written.append(write_below(audit.report_dir, f"hdf/{name}",
+                                       (pieces.document(document) + "\n").encode("utf-8")))
+            for profile in document["profiles"]:
+                out.write(("" if first else ",") + pieces.fleet_profile(profile, clean(host)))
                 first = False
         out.write(after + "\n")
     written.append(fleet)
@@ -221,6 +223,8 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
     written = [write_json_below(audit.report_dir, "results.json", document, layout="records")]
     written += [write_below(audit.report_dir, relative, text.encode("utf-8"))
                 for relative, text in pages.items()]
+    # A fleet's pages are a hundred MB or more of text: not kept while the checklists are made.
+    del pages
     checklists: dict[Path, dict[str, Any]] = {}
     if records:
         checklists, audit.warnings = write_checklists(audit, records)
