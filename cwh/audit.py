@@ -7,19 +7,23 @@ is checked here, so a mistake stops the run with one line and nothing is contact
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cwh.catalog.model import Catalog, load_catalog
+from cwh.catalog.stig_rules import Release
 from cwh.catalog.xccdf import Benchmark, load_benchmark
 from cwh.errors import ConfigError
 from cwh.gather import Gatherer
 from cwh.inventory import Target, load_inventory, target_from_url
 from cwh.judge.attestation import check_attestations
 from cwh.lab.process import LabServer
+from cwh.stig_releases import Releases, resolve_releases
 from cwh.waivers import Waiver, load_waivers, waiver_for
 
 
@@ -48,6 +52,7 @@ class Audit:
     targets: dict[str, Target]
     waivers: list[Waiver]
     benchmarks: dict[str, Benchmark]
+    releases: Releases
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     lab: LabServer | None = None
     gatherer: Gatherer | None = None
@@ -56,13 +61,39 @@ class Audit:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     host_errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Lines the summary prints before the results: the conversion report of releases converted
+    # at run time, benchmarks given twice.
+    notes: list[str] = field(default_factory=list)
+    # The STIG release each host is judged by (None: none applies, and no_benchmark says why),
+    # decided at collection from the host's facts.
+    host_releases: dict[str, Release | None] = field(default_factory=dict)
+    no_benchmark: dict[str, str] = field(default_factory=dict)
     # Node IDs of the host x control tests the run selected (after -m, -k, deselection): the
     # gate compares them with the results, so a run that stopped early cannot pass.
     selected: list[str] = field(default_factory=list)
+    # Whether the -m expression selects a test with these markers (cwh/selection.py).
+    assets_sent: set[str] = field(default_factory=set)  # hosts whose asset this process sent
+    selects: Callable[[Iterable[str]], bool] = field(default=lambda names: True, repr=False)
 
     @property
     def report_dir(self) -> Path:
         return self.options.report_dir
+
+    @cached_property
+    def same_check(self) -> dict[tuple[str, str], list[str]]:
+        """(benchmark, STIG ID) -> the guide controls whose catalog entry references it."""
+        found: dict[tuple[str, str], list[str]] = {}
+        for control in self.catalog.controls:
+            for ref in control.stig:
+                found.setdefault((ref.benchmark, ref.stig_id), []).append(control.id)
+        return found
+
+    def is_case_id(self, control_id: str) -> bool:
+        """A guide control ID or a STIG ID of a release (or the no-benchmark stand-in)."""
+        from cwh.selection import NO_BENCHMARK_ID
+
+        return control_id in self.catalog or control_id in self.releases.stig_ids or \
+            control_id == NO_BENCHMARK_ID
 
     def waiver_record(self, host: str, control: str) -> dict[str, Any] | None:
         target = self.targets[host]
@@ -114,8 +145,16 @@ def _targets(options: Options, catalog: Catalog) -> tuple[str, dict[str, Target]
     return options.inventory, {t.name: t for t in inventory.targets}
 
 
-def _benchmarks(paths: list[str]) -> dict[str, Benchmark]:
-    """--stig-xccdf files (or folders of them), keyed by benchmark id."""
+def _release_key(benchmark: Benchmark) -> tuple[int, int]:
+    try:
+        return int(benchmark.version), int(benchmark.release)
+    except ValueError:
+        return -1, -1
+
+
+def _benchmarks(paths: list[str], notes: list[str]) -> dict[str, Benchmark]:
+    """--stig-xccdf files (or folders of them), keyed by benchmark id; of two releases of one
+    benchmark the newer is used (and `notes` says which was left out)."""
     found: dict[str, Benchmark] = {}
     for raw in paths:
         path = Path(raw)
@@ -129,6 +168,12 @@ def _benchmarks(paths: list[str]) -> dict[str, Benchmark]:
                 raise ConfigError(f"--stig-xccdf {file}: cannot read ({exc.strerror})") from None
             except ValueError as exc:
                 raise ConfigError(f"--stig-xccdf {exc}") from None
+            other = found.get(benchmark.benchmark_id)
+            if other is not None and other.path != benchmark.path:
+                older, benchmark = sorted((other, benchmark), key=_release_key)
+                notes.append(f"--stig-xccdf: {benchmark.benchmark_id} given twice: using "
+                             f"{benchmark.short_version} ({benchmark.path.name}), not "
+                             f"{older.short_version} ({older.path.name})")
             found[benchmark.benchmark_id] = benchmark
     return found
 
@@ -139,6 +184,11 @@ def build_audit(options: Options) -> Audit:
     inventory_path, targets = _targets(options, catalog)
     _check_inputs(catalog, targets)
     check_attestations(inventory_path, targets.values())  # before anything is contacted
-    waivers = load_waivers(options.waivers, catalog.ids) if options.waivers else []
-    return Audit(options, catalog, inventory_path, targets, waivers,
-                 _benchmarks(options.stig_xccdf))
+    notes: list[str] = []
+    benchmarks = _benchmarks(options.stig_xccdf, notes)
+    releases = resolve_releases(benchmarks)
+    # A STIG rule's finding can be waived by its STIG ID, as a guide control's by its ID.
+    waivers = load_waivers(options.waivers, catalog.ids | releases.stig_ids) \
+        if options.waivers else []
+    return Audit(options, catalog, inventory_path, targets, waivers, benchmarks, releases,
+                 notes=[*notes, *releases.converted])

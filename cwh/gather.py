@@ -1,8 +1,10 @@
 """Gather each host's facts (one WinRM round trip) and runner probes once per run, in parallel.
 
-Hosts are gathered in threads as soon as collection ends (the wait is the network). Facts are
-handed out as soon as they arrive, probes when they finish, so registry controls never wait for
-a filtered port to time out. Under pytest-xdist every worker knows the full selection and starts
+Hosts are gathered in threads from the start of the run, before collection: which STIG rule
+tests a host has depends on the benchmark of its OS, which only its facts tell. Facts are
+handed out as soon as they arrive; probes (runner-side connections) start once the selected
+tests are known (`start_probes`) and are handed out when they finish, so registry controls never
+wait for a filtered port to time out. Under pytest-xdist the controller and every worker start
 gathering every host, but a host is claimed by exactly one process through an O_EXCL file in a
 directory the controller shares with its workers; the others read what the claimer wrote. So
 each host costs one round trip per run however its tests are spread over workers.
@@ -27,6 +29,11 @@ from cwh.identity import EXPECTED_VAR, check_identity, claim_for
 from cwh.inventory import Target
 from cwh.probes.runner import RunnerView
 from cwh.transport.backend import host_for
+
+# How long a process waits for another's probes of a host after that host's facts were
+# published: the other process first collects every test (which waits for every host), then
+# probes with its own timeouts.
+PROBE_WAIT_SEC = 300
 
 
 def confirm_identity(target: Target, facts: HostFacts) -> tuple[HostFacts, dict[str, Any] | None]:
@@ -66,22 +73,46 @@ class _Host:
 
 class Gatherer:
     def __init__(self, targets: Iterable[Target], requests: dict[str, FactRequest],
-                 probes: dict[str, set[str]], share_dir: Path | None = None,
+                 probes: dict[str, set[str]] | None = None, share_dir: Path | None = None,
                  max_hosts: int = 32, max_probes: int = 64) -> None:
+        """`probes` given here starts them as each host's facts arrive; None waits for
+        start_probes (the selection is known only after collection)."""
         self._targets = {t.name: t for t in targets}
         self._requests = requests
-        self._probes = probes
+        self._probes: dict[str, set[str]] = {}
+        self._probes_known = threading.Event()
         self._share = share_dir
         self._host_pool = ThreadPoolExecutor(max_hosts, thread_name_prefix="cwh-host")
         self._probe_pool = ThreadPoolExecutor(max_probes, thread_name_prefix="cwh-probe")
         self._hosts = {name: _Host() for name in requests}
         self._adopting: dict[str, threading.Lock] = {n: threading.Lock() for n in requests}
+        self._probing = threading.Lock()  # orders start_probes against facts arriving
+        self._facts_in: set[str] = set()  # local hosts whose facts are in, probes not started
+        if probes is not None:
+            self.start_probes(probes)
+
+    @property
+    def hosts(self) -> list[str]:
+        return list(self._hosts)
 
     # --- gathering -------------------------------------------------------------------------
 
     def start(self) -> None:
         for name in self._hosts:
             self._host_pool.submit(self._gather, name)
+
+    def start_probes(self, probes: dict[str, set[str]]) -> None:
+        """The probes each host's selected tests need; the hosts this process gathers run them
+        once their facts are in (the others adopt them from the share). Only the first call
+        counts: every process learns the same selection."""
+        with self._probing:
+            if self._probes_known.is_set():
+                return
+            self._probes = {name: set(found) for name, found in probes.items()}
+            self._probes_known.set()
+            ready, self._facts_in = self._facts_in, set()
+        for name in sorted(ready):
+            self._host_pool.submit(self._probe, name)
 
     def _gather(self, name: str) -> None:
         host = self._hosts[name]
@@ -112,7 +143,17 @@ class Gatherer:
         # rather than host after host at the end of the run (where xdist cuts workers short).
         # After the facts are out, so a slow Delete delays no test; best effort.
         self._close_shell(name)
-        runner = RunnerView(target, facts)
+        # The selection (and so the probes) is usually known only once collection ends, which
+        # itself waits for every host's facts: then start_probes starts them.
+        with self._probing:
+            if not self._probes_known.is_set():
+                self._facts_in.add(name)
+                return
+        self._probe(name)
+
+    def _probe(self, name: str) -> None:
+        host, target = self._hosts[name], self._targets[name]
+        runner = RunnerView(target, host.facts.result())
         # Probes wait on the network (timeouts, filtered ports): run them side by side.
         wait([self._probe_pool.submit(runner.run_named, probe)
               for probe in sorted(self._probes.get(name, ()))])
@@ -152,11 +193,15 @@ class Gatherer:
         # Counted from when the other worker claimed the host (its claim file's time), not
         # from this call: tests run one after another, and a worker that died must cost the
         # run one timeout, not one per host; a host still queued over there is not cut short.
+        # Probes start once that worker has collected (after every host's facts are in):
+        # counted from its facts.
+        since, budget = (".claim", target.connection.command_timeout_sec + 120) \
+            if suffix == ".facts" else (".facts", PROBE_WAIT_SEC)
         try:
-            claimed = self._path(name, ".claim").stat().st_mtime
+            started = self._path(name, since).stat().st_mtime
         except OSError:
             return None  # the share is gone: nobody will publish
-        deadline = claimed + target.connection.command_timeout_sec + 120
+        deadline = started + budget
         path = self._path(name, suffix)
         while not path.exists():
             if time.time() > deadline or not path.parent.is_dir():

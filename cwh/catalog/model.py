@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from cwh.catalog.products import PRODUCT_NAMES, products_problem
 from cwh.errors import ConfigError
 from cwh.parse.primitives import ascii_int
 
@@ -19,8 +20,9 @@ SEVERITIES = {"high": "CAT I", "medium": "CAT II", "low": "CAT III"}
 _SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 CAT_MARKERS = {"high": "cat1", "medium": "cat2", "low": "cat3"}
 AREAS = ("gpo", "password", "tls", "accounts", "smb", "firewall", "network", "web", "screenconnect",
-         "external")
-HANDLERS = ("policy", "accounts", "network", "tls_probe", "web", "screenconnect", "external")
+         "external", "automate")
+HANDLERS = ("policy", "accounts", "network", "tls_probe", "web", "screenconnect", "external",
+            "automate")
 
 # Windows Server STIG benchmarks apply by OS; the others (IIS) apply whatever the OS.
 BENCHMARK_OS = {
@@ -118,6 +120,14 @@ class Control:
     guide_section: str = ""
     manual: bool = False
     not_applicable_when: NotApplicableRule | None = None
+    # The products the control applies to; the default, every product, is for the Windows
+    # settings (GPO, TLS, accounts, ...) both guides share.
+    products: tuple[str, ...] = PRODUCT_NAMES
+
+    @property
+    def product_specific(self) -> bool:
+        """True when some product's hosts are outside the control (so detection matters)."""
+        return set(self.products) != set(PRODUCT_NAMES)
 
     def refs_for(self, os_version: str | None) -> tuple[StigRef, ...]:
         """The STIG references that apply to a host of this OS version."""
@@ -137,6 +147,9 @@ class Control:
     @property
     def markers(self) -> tuple[str, ...]:
         marks = ["stig", CAT_MARKERS[self.marker_severity], self.area]
+        # One marker per product the control applies to (`-m automate`); the area marker
+        # `screenconnect` is the same word and the same meaning, so it appears once.
+        marks += [p for p in self.products if p not in marks]
         if self.manual:
             marks.append("manual")
         return tuple(marks)
@@ -243,7 +256,7 @@ def _parse_control(raw: Any, index: int) -> Control:
         raise _fail(f"entry {index}", "each control needs an id")
     where = raw["id"]
     required = {"id", "title", "area", "handler", "severity", "source", "fix", "check"}
-    optional = {"stig", "guide_section", "manual", "not_applicable_when"}
+    optional = {"stig", "guide_section", "manual", "not_applicable_when", "products"}
     missing = required - set(raw)
     if missing:
         raise _fail(where, f"missing {sorted(missing)}")
@@ -265,6 +278,9 @@ def _parse_control(raw: Any, index: int) -> Control:
         if ref.get("severity") not in (None, *SEVERITIES):
             raise _fail(where, f"stig reference severity {ref['severity']!r} is not valid")
         refs.append(StigRef(ref["benchmark"], ref["vuln_id"], ref["stig_id"], ref.get("severity")))
+    products = raw.get("products", list(PRODUCT_NAMES))
+    if (problem := products_problem(products)) is not None:
+        raise _fail(where, f"products {problem}")
     structured = raw["handler"] == "policy"
     check = _parse_check(where, raw["check"], structured=structured)
     na = raw.get("not_applicable_when")
@@ -287,6 +303,7 @@ def _parse_control(raw: Any, index: int) -> Control:
         guide_section=raw.get("guide_section", ""),
         manual=bool(raw.get("manual", False)),
         not_applicable_when=na_rule,
+        products=tuple(p for p in PRODUCT_NAMES if p in products),
     )
 
 

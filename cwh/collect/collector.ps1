@@ -1,4 +1,4 @@
-# cwh-collector-version: 3
+# cwh-collector-version: 4
 # ConnectWise ScreenConnect hardening audit: the fact collector.
 #
 # Runs once per host per audit (Windows PowerShell 5.1 or later) and only reads. The suite sends
@@ -446,9 +446,19 @@ function Get-CwhFirewallRules {
     foreach ($filter in @(Get-NetFirewallPortFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
         $ports[$filter.InstanceID] = $filter
     }
+    # Program, service and interface type narrow a rule to some of the traffic: a Block rule
+    # closes a port for everyone only when all three (and its addresses) are Any.
     $programs = @{}
     foreach ($filter in @(Get-NetFirewallApplicationFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
-        $programs[$filter.InstanceID] = $filter.Program
+        $programs[$filter.InstanceID] = "$($filter.Program)"
+    }
+    $services = @{}
+    foreach ($filter in @(Get-NetFirewallServiceFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
+        $services[$filter.InstanceID] = "$($filter.Service)"
+    }
+    $interfaces = @{}
+    foreach ($filter in @(Get-NetFirewallInterfaceTypeFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
+        $interfaces[$filter.InstanceID] = "$($filter.InterfaceType)"
     }
     $rules = @(foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -ErrorAction Stop)) {
         $port = $ports[$rule.InstanceID]
@@ -461,9 +471,43 @@ function Get-CwhFirewallRules {
             protocol = if ($port) { "$($port.Protocol)" } else { $null }
             local_ports = if ($port) { @($port.LocalPort | ForEach-Object { "$_" }) } else { @() }
             program = $programs[$rule.InstanceID]
+            service = $services[$rule.InstanceID]
+            interface_type = $interfaces[$rule.InstanceID]
         }
     })
-    return [ordered]@{ store = 'ActiveStore'; direction = 'Inbound'; rules = $rules }
+    return [ordered]@{
+        store = 'ActiveStore'; direction = 'Inbound'; rules = $rules
+        dynamic_ports = Get-CwhDynamicPorts
+    }
+}
+
+# What the port keywords stand for on this host: RPC is the dynamic ports the RPC runtime hands
+# out (the TCP dynamic range, unless HKLM\SOFTWARE\Microsoft\Rpc\Internet configures RPC's
+# own), Teredo the Teredo client's port (an ephemeral UDP port unless a client port is set)
+# and UDP 3544. Read beside the rules so a judge can tell whether a keyword reaches a port.
+function Get-CwhDynamicPorts {
+    $answer = [ordered]@{ tcp = $null; udp = $null; error = $null }
+    try {
+        $answer.tcp = @(Get-NetTCPSetting -ErrorAction Stop | Where-Object { $_.DynamicPortRangeNumberOfPorts -gt 0 } | ForEach-Object {
+            [ordered]@{
+                setting = "$($_.SettingName)"; start = [int]$_.DynamicPortRangeStartPort
+                count = [int]$_.DynamicPortRangeNumberOfPorts
+            }
+        })
+        $answer.udp = @(Get-NetUDPSetting -ErrorAction Stop | ForEach-Object {
+            [ordered]@{
+                setting = 'UDP'; start = [int]$_.DynamicPortRangeStartPort
+                count = [int]$_.DynamicPortRangeNumberOfPorts
+            }
+        })
+    } catch {
+        $answer.error = Get-CwhErrorText $_
+    }
+    $answer.rpc_internet = Read-CwhRegistryValue -Path 'HKLM\SOFTWARE\Microsoft\Rpc\Internet' -Name 'Ports'
+    $answer.teredo_client_port = @(
+        (Read-CwhRegistryValue -Path 'HKLM\SOFTWARE\Policies\Microsoft\Windows\TCPIP\v6Transition' -Name 'Teredo_ClientPort'),
+        (Read-CwhRegistryValue -Path 'HKLM\SYSTEM\CurrentControlSet\Services\iphlpsvc\Teredo' -Name 'ClientPort'))
+    return $answer
 }
 
 function Get-CwhTcpListeners {
@@ -478,9 +522,13 @@ function Get-CwhTcpListeners {
     return [ordered]@{ listeners = $listeners }
 }
 
+# A query that lists no service at all is broken, not "no product installed" (as
+# Get-CwhServiceStates); how many it listed goes with the answer.
 function Get-CwhServices {
     $patterns = @($request.services)
-    $services = @(foreach ($service in @(Get-CimInstance -ClassName Win32_Service)) {
+    $all = @(Get-CimInstance -ClassName Win32_Service -ErrorAction Stop)
+    if ($all.Count -eq 0) { throw 'Win32_Service listed no services at all' }
+    $services = @(foreach ($service in $all) {
         $wanted = $false
         foreach ($pattern in $patterns) { if ($service.Name -like $pattern) { $wanted = $true } }
         if ($wanted) {
@@ -490,7 +538,7 @@ function Get-CwhServices {
             }
         }
     })
-    return [ordered]@{ patterns = $patterns; services = $services }
+    return [ordered]@{ patterns = $patterns; listed = $all.Count; services = $services }
 }
 
 # IIS applies configuration in layers: applicationHost.config, then the web.config of each site,
@@ -609,6 +657,7 @@ function Get-CwhScreenConnect {
     $result = [ordered]@{
         install_root = $root; root_source = $rootSource; service_exe = $null
         file_version = $null; product_version = $null; web_config_path = $null; web_config_text = $null
+        backups_path = $null; process_64bit = [Environment]::Is64BitProcess; acls = $null
     }
     if ($root) {
         $exe = Join-Path $root 'Bin\ScreenConnect.Service.exe'
@@ -623,6 +672,13 @@ function Get-CwhScreenConnect {
             $result.web_config_path = $webConfig
             $result.web_config_text = Read-CwhText $webConfig
         }
+        # The ACLs of web.config and of the backups beside the install root (CWH-SC-05/06),
+        # wherever the install is: the catalog's acl_paths know only the default locations.
+        $backups = Join-Path (Split-Path -Parent $root) 'ScreenConnect Backups'
+        $result.backups_path = $backups
+        $result.acls = @(
+            (Resolve-CwhAclItem -Item @('file', $webConfig, '', '', '', '')),
+            (Resolve-CwhAclItem -Item @('directory', $backups, '', '', '', '')))
     }
     return $result
 }
@@ -752,6 +808,65 @@ function Get-CwhInternetApps {
         }
     })
     return [ordered]@{ installed = $installed; profiles = $profiles }
+}
+
+# --- products: which ones the host runs; UDP endpoints and rule scopes (Automate) ------------
+
+# The install paths that mark a product (cwh/catalog/products.py), %VAR% expanded here. Test-Path
+# answers False when access is denied, so Get-Item decides: not found is "absent", any other
+# error is reported with the path and never read as absent.
+function Get-CwhProducts {
+    $paths = @(foreach ($path in @($request.product_paths)) {
+        $expanded = [Environment]::ExpandEnvironmentVariables($path)
+        $entry = [ordered]@{ path = $path; expanded = $expanded; exists = $null; error = $null }
+        try {
+            $null = Get-Item -LiteralPath $expanded -Force -ErrorAction Stop
+            $entry.exists = $true
+        } catch {
+            # Under -ErrorAction Stop the error may arrive wrapped: its id still says PathNotFound.
+            if ($_.Exception -is [Management.Automation.ItemNotFoundException] -or
+                "$($_.FullyQualifiedErrorId)" -like 'PathNotFound,*') {
+                $entry.exists = $false
+            } else {
+                $entry.error = Get-CwhErrorText $_
+            }
+        }
+        $entry
+    })
+    return [ordered]@{ paths = $paths }
+}
+
+# UDP endpoints (Automate's heartbeat on 75/UDP): what listens is the host's view only, since a
+# UDP port cannot be proven open by connecting to it.
+# The image path goes with the name: a UDP allow rule for one program lets datagrams in for
+# that program only (Path is null for System and for processes Get-Process may not open).
+function Get-CwhUdpListeners {
+    $names = @{}
+    $paths = @{}
+    foreach ($process in @(Get-Process -ErrorAction Stop)) {
+        $names[$process.Id] = $process.ProcessName
+        $paths[$process.Id] = $process.Path
+    }
+    $listeners = @(Get-NetUDPEndpoint -ErrorAction Stop | ForEach-Object {
+        [ordered]@{
+            address = $_.LocalAddress; port = [int]$_.LocalPort; pid = [int]$_.OwningProcess
+            process = $names[[int]$_.OwningProcess]; path = $paths[[int]$_.OwningProcess]
+        }
+    })
+    return [ordered]@{ listeners = $listeners }
+}
+
+# The addresses each rule applies to (one bulk query, joined on InstanceID like the port
+# filters): a rule allowing MySQL from Any and one scoped to a private network differ only here.
+function Get-CwhFirewallAddresses {
+    $filters = @(foreach ($filter in @(Get-NetFirewallAddressFilter -PolicyStore ActiveStore -ErrorAction Stop)) {
+        [ordered]@{
+            id = $filter.InstanceID
+            remote_addresses = @($filter.RemoteAddress | ForEach-Object { "$_" })
+            local_addresses = @($filter.LocalAddress | ForEach-Object { "$_" })
+        }
+    })
+    return [ordered]@{ store = 'ActiveStore'; filters = $filters }
 }
 
 # --- STIG policy: audit policy, services by name, accounts by name ---------------------------
@@ -1383,6 +1498,9 @@ $handlers = [ordered]@{
     audit_policy = { Get-CwhAuditPolicy }
     service_states = { Get-CwhServiceStates }
     account_sids = { Get-CwhAccountSids }
+    products = { Get-CwhProducts }
+    udp_listeners = { Get-CwhUdpListeners }
+    firewall_addresses = { Get-CwhFirewallAddresses }
     acls = { Get-CwhAcls }
     certificate_stores = { Get-CwhCertificateStores }
     local_accounts = { Get-CwhLocalAccounts }

@@ -54,6 +54,10 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535
+
+
 def same_name(name: str) -> str:
     """What a name Windows looks up by (a firewall profile or rule, a service) is reduced to
     before two are compared: case and surrounding white space do not count (profile names are
@@ -156,18 +160,32 @@ class HostFacts:
 
     # --- registry --------------------------------------------------------------------------
 
+    def _registry_answers(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The registry section's answers by (path, name) in lower case, in answer order: made
+        once per host, not scanned again for each of the 100 or so values a STIG run reads.
+        Made again when the section's list is not the one indexed (a document changed)."""
+        values = self._object("registry").get("values")
+        cached = self.__dict__.get("_registry_index")
+        if cached is not None and cached[0] is values and cached[1] == len(as_list(values)):
+            return cached[2]
+        index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        items = as_list(values)
+        for item in items:
+            if isinstance(item, dict):
+                key = (str(item.get("path", "")).lower(), str(item.get("name", "")).lower())
+                index.setdefault(key, []).append(item)
+        self.__dict__["_registry_index"] = (values, len(items), index)
+        return index
+
     def registry(self, path: str, name: str) -> RegistryValue:
-        section = self._object("registry")
-        answers = [item for item in as_list(section.get("values"))
-                   if isinstance(item, dict)
-                   and str(item.get("path", "")).lower() == path.lower()
-                   and str(item.get("name", "")).lower() == name.lower()]
+        answers = self._registry_answers().get((path.lower(), name.lower()), [])
         if not answers:
             raise FactUnavailable(f"{path}\\{name} was not in the collector's answer")
         # Registry paths and value names are case-insensitive: two answers for one value that
         # disagree are a contradiction, whichever of them a first-match would have picked.
         shapes = {json.dumps({k: v for k, v in item.items() if k not in ("path", "name")},
-                             sort_keys=True, default=str) for item in answers}
+                             sort_keys=True, default=str) for item in answers} \
+            if len(answers) > 1 else set()
         if len(shapes) > 1:
             raise FactUnavailable(f"{path}\\{name} is answered {len(answers)} times with "
                                   f"different data: contradictory, not trusted "
@@ -278,12 +296,24 @@ class HostFacts:
         if not listeners or not all(isinstance(x, dict) for x in listeners):
             # A Windows server always listens somewhere (135, 445, 5985): empty means broken.
             raise FactUnavailable("the TCP listener list is empty or malformed")
+        garbled = [x.get("port") for x in listeners if not _is_port(x.get("port"))]
+        if garbled:
+            raise FactUnavailable(f"the TCP listener list holds ports that are not port numbers: "
+                                  f"{garbled[:5]!r}")
         return listeners
 
     def services(self) -> list[dict[str, Any]]:
         """Win32_Service entries as the host listed them (duplicates included: judges decide
         what a name listed twice means)."""
-        services = as_list(self._object("services").get("services"))
+        data = self._object("services")
+        if "services" not in data:
+            raise FactUnavailable("the services answer holds no service list")
+        listed = data.get("listed")
+        if listed is not None and (not isinstance(listed, int) or listed < 1):
+            # Every Windows host has services: a query that listed none is broken.
+            raise FactUnavailable(f"Win32_Service listed {listed!r} services: a failed query, "
+                                  "not a host without products")
+        services = as_list(data.get("services"))
         if not all(isinstance(s, dict) for s in services):
             raise FactUnavailable("the service list is malformed")
         return services

@@ -5,12 +5,14 @@ and the Windows Time client's configuration (docs/stig-rules.md, "Check kinds").
 Most of it is known from the check alone. Two kinds also name inventory values: a service
 check's `names_input` (which antivirus) and a user right's principals from `exceptions_input` or
 `also_allowed_input` (accounts by name, translated to SIDs on the host). `add_inventory_needs`
-adds those for one host's inputs; without it the input's default is requested, and a name
-that was not translated is judged unknown, never ignored.
+adds those for one host's inputs, and `host_requests` gives every host the shared request plus
+its own additions; without them only the input's default is requested, and a name that was not
+collected is judged unknown (a Not_Reviewed nobody needed), never ignored.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -99,3 +101,39 @@ def add_inventory_needs(request: FactRequest, rules: Iterable[StigRule],
                 for name in names:
                     request.sections.add("account_sids")
                     request.want("account_names", name)
+
+
+def _inventory_checks(rules: Iterable[StigRule]) -> list[StigRule]:
+    """The rules with a check that names an inventory value whose items must be collected."""
+    return [rule for rule in rules if any(
+        (c.get("kind") == "service" and c.get("names_input")) or
+        (c.get("kind") == "user_right" and (c.get("also_allowed_input") or
+                                            c.get("exceptions_input")))
+        for c in rule.all_checks())]
+
+
+def host_requests(request: FactRequest, rules: Iterable[StigRule],
+                  inputs_by_host: Mapping[str, Mapping[str, Any]]) -> dict[str, FactRequest]:
+    """Each host's request: the shared `request` plus what that host's own inventory values
+    add for the selected `rules` (add_inventory_needs). A host whose values add nothing gets
+    the shared request itself, and hosts whose additions are the same share one copy, so a
+    fleet with one group-level list still builds (and serializes) one request."""
+    relevant = _inventory_checks(rules)
+    shared: dict[str, FactRequest] = {}
+    requests: dict[str, FactRequest] = {}
+    for host, inputs in inputs_by_host.items():
+        extra = FactRequest(sections=set())
+        add_inventory_needs(extra, relevant, inputs)
+        if not extra.items:
+            requests[host] = request
+            continue
+        key = repr(sorted((name, sorted(items)) for name, items in extra.items.items()))
+        if key not in shared:
+            own = copy.deepcopy(request)
+            own.sections |= extra.sections
+            for name, items in extra.items.items():
+                for item in items:
+                    own.want(name, item)
+            shared[key] = own
+        requests[host] = shared[key]
+    return requests

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cwh.catalog.model import Control
+from cwh.catalog.products import install_paths, service_patterns
 
-COLLECTOR_VERSION = "3"
+COLLECTOR_VERSION = "4"
 # Every host report needs these: the OS picks the STIG benchmark, identity fills checklist ASSETs.
 BASE_SECTIONS = ("os", "identity")
 METHOD_SECTIONS = {
@@ -23,11 +24,14 @@ SECTION_ORDER = ("os", "identity", "registry", "secedit", "local_admins", "featu
                  "firewall_profiles", "firewall_rules", "tcp_listeners", "services", "iis",
                  "screenconnect", "http_sslcert", "certificates", "internet_apps",
                  "audit_policy", "service_states", "account_sids",
-                 )
+                 "products", "udp_listeners", "firewall_addresses")
 # The STIG's system kinds (cwh/collect/needs_system.py).
 SECTION_ORDER += ("acls", "certificate_stores", "local_accounts", "group_members",
                   "device_guard", "firmware", "tpm", "volumes", "ldap_policy", "applocker",
                   "file_search", "shares")
+# What tells which products a host runs (cwh/catalog/products.py): asked for by every control
+# that applies to some products only.
+PRODUCT_SECTIONS = ("services", "products")
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 # Evidence for CWH-ACCT-02: Internet applications an administrator could use.
 INTERNET_APP_PATTERNS = ("*Chrome*", "*Firefox*", "*Edge*", "*Opera*", "*Brave*", "*Vivaldi*",
@@ -39,7 +43,8 @@ BROWSER_DATA_PATHS = (
     r"AppData\Local\Microsoft\Outlook",
     r"AppData\Roaming\Thunderbird\Profiles",
 )
-SERVICE_PATTERNS = ("ScreenConnect*", "W3SVC")
+SERVICE_PATTERNS = ("ScreenConnect*", "W3SVC",
+                    *(p for p in service_patterns() if not p.startswith("ScreenConnect")))
 DEFAULT_COMMAND_TIMEOUT_SEC = 120
 # Lists of items the STIG rules' checks ask for (audit subcategories, ACL paths, certificate
 # stores, ...), each named here so the request always carries every key (Set-StrictMode reads
@@ -81,10 +86,15 @@ class FactRequest:
                 self.registry.add((condition.params["path"], condition.params["name"]))
             elif condition.method == "windows_feature":
                 self.features.add(condition.params["name"])
+        if control.product_specific:
+            self.sections.update(PRODUCT_SECTIONS)
         if isinstance(control.check, dict):
             self.sections.update(control.check.get("needs", ()))
             for item in control.check.get("registry", ()):
                 self.registry.add((item["path"], item["name"]))
+            for item in control.check.get("acl_paths", ()):  # [target, path, from, ...]
+                self.sections.add("acls")
+                self.want("acl_paths", tuple(str(part) for part in item))
 
     def to_json(self, command_timeout_sec: float = DEFAULT_COMMAND_TIMEOUT_SEC) -> str:
         """The request as the collector reads it; every key is always present (StrictMode)."""
@@ -97,6 +107,7 @@ class FactRequest:
             "services": list(SERVICE_PATTERNS),
             "internet_app_patterns": list(INTERNET_APP_PATTERNS),
             "browser_data_paths": list(BROWSER_DATA_PATHS),
+            "product_paths": list(install_paths()),
             "max_text_bytes": MAX_TEXT_BYTES,
             **{name: [_item_json(i) for i in sorted(self.items.get(name, ()))]
                for name in ITEM_LISTS},

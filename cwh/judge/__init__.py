@@ -7,9 +7,19 @@ from typing import Any
 
 from cwh.catalog.model import Control
 from cwh.collect.facts import HostFacts
-from cwh.judge import exposure, external, screenconnect, web
+from cwh.judge import (
+    automate,
+    automate_web,
+    exposure,
+    external,
+    file_acls,
+    screenconnect,
+    screenconnect_app,
+    web,
+)
 from cwh.judge.accounts import judge_internet_use, judge_separate_admin_accounts
 from cwh.judge.policy import judge_policy
+from cwh.judge.products import applicability
 from cwh.judge.verdict import Verdict
 from cwh.probes.runner import RunnerView
 
@@ -25,6 +35,12 @@ HOST_JUDGES: dict[str, HostJudge] = {
     "services_running": screenconnect.judge_services_running,
     "version_at_least": screenconnect.judge_version_at_least,
     "listener_scheme": screenconnect.judge_listener_scheme,
+    "machine_key_plaintext": screenconnect_app.judge_machine_key_plaintext,
+    "web_config_acl": file_acls.judge_web_config_acl,
+    "backups_acl": file_acls.judge_backups_acl,
+    "ltshare_acl": file_acls.judge_ltshare_acl,
+    "udp_inbound_allowed": automate.judge_udp_inbound_allowed,
+    "legacy_udp_closed": automate.judge_legacy_udp_closed,
 }
 # These also need real connections from the runner.
 RUNNER_JUDGES: dict[str, RunnerJudge] = {
@@ -34,6 +50,14 @@ RUNNER_JUDGES: dict[str, RunnerJudge] = {
     "no_server_disclosure": web.judge_no_server_disclosure,
     "options_refused": web.judge_options_refused,
     "valid_certificate": web.judge_valid_certificate,
+    "inbound_allowed": automate.judge_inbound_allowed,
+    "mysql_not_exposed": automate.judge_mysql_not_exposed,
+    "legacy_tcp_closed": automate.judge_legacy_tcp_closed,
+    "rdp_closed": automate.judge_rdp_closed,
+    "site_no_server_disclosure": automate_web.judge_site_no_server_disclosure,
+    "site_options_refused": automate_web.judge_site_options_refused,
+    "site_legacy_tls_refused": automate_web.judge_site_legacy_tls_refused,
+    "site_valid_certificate": automate_web.judge_site_valid_certificate,
     **external.JUDGES,  # the exposure audit: the runner's connections alone
 }
 
@@ -48,8 +72,19 @@ def needs_runner(control: Control) -> bool:
 
 def judge(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
           runner: RunnerView | None = None) -> Verdict:
+    """The verdict, once the host can be judged on the control (a host without host access
+    gets only the exposure audit) and the control applies to a product the host runs (else
+    Not_Applicable, or Not_Reviewed when that is unknown)."""
     if inputs.get("cwh_access") == "network" and control.handler != external.HANDLER:
         return external.without_host_access(control)
+    gate = applicability(control, facts, inputs)
+    if gate.verdict is not None:
+        return gate.verdict
+    return gate.annotate(_judge(control, facts, inputs, runner))
+
+
+def _judge(control: Control, facts: HostFacts, inputs: Mapping[str, Any],
+           runner: RunnerView | None) -> Verdict:
     if control.handler == "policy":
         return judge_policy(control, facts, inputs)
     method = method_of(control)

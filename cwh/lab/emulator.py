@@ -13,34 +13,41 @@ checked, and a mismatch is answered as an error.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import fnmatch
 import gzip
-import importlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
 from cwh.collect.script import (
     BOOTSTRAP_SCRIPT,
     bootstrap_command,
-    collector_body,
     collector_version,
     decode_stdin_payload,
     split_collector,
 )
-from cwh.lab import policy_sections, powershell
+from cwh.lab import (
+    platform_sections,
+    policy_sections,
+    powershell,
+    product_sections,
+    system_sections,
+)
 from cwh.lab.httpsys import registry_binding, render_netsh_sslcert
 from cwh.lab.iis_files import SiteConfigsError, find_site_configs
 from cwh.lab.image import ADMINISTRATORS, Image
 from cwh.lab.section_error import SectionFailure
+from cwh.lab.section_kit import (
+    Context,
+    certificates_section,
+    find_named,
+    registry_value,
+)
 from cwh.lab.winrm import CommandResult
 
-EMULATED_COLLECTOR_VERSION = "3"
+EMULATED_COLLECTOR_VERSION = "4"
 # What the collector reads from the request before any section runs (Set-StrictMode makes a
 # missing one fatal).
 REQUEST_KEYS = ("sections", "max_text_bytes", "section_budget_sec")
@@ -73,37 +80,8 @@ def _identity(image: Image, request: dict) -> dict:
     }
 
 
-def _find(mapping: dict, key: str) -> tuple[str, Any] | None:
-    """Case-insensitive lookup, as the registry and Windows names behave."""
-    for name, value in (mapping or {}).items():
-        if str(name).lower() == key.lower():
-            return name, value
-    return None
-
-
-def _registry_value(image: Image, path: str, name: str) -> dict:
-    result: dict[str, Any] = {"path": path, "name": name, "key_exists": False,
-                              "value_exists": False, "kind": None, "value": None, "error": None}
-    if path[:5].upper() != "HKLM\\":
-        result["error"] = f"only HKLM paths are supported: {path}"
-        return result
-    found = _find(image.get("registry") or {}, path)
-    if found is None or found[1] is None:  # null removes a key an extended image had
-        return result
-    key_values = found[1]
-    if key_values.get("_access_denied"):
-        result["error"] = "Requested registry access is not allowed."
-        return result
-    result["key_exists"] = True
-    entry = _find({k: v for k, v in key_values.items() if not k.startswith("_")}, name)
-    if entry is None or entry[1] is None:
-        return result
-    result.update(value_exists=True, kind=entry[1]["type"], value=entry[1]["value"])
-    return result
-
-
 def _registry(image: Image, request: dict) -> dict:
-    values = [_registry_value(image, item["path"], item["name"]) for item in request["registry"]]
+    values = [registry_value(image, item["path"], item["name"]) for item in request["registry"]]
     return {"view": "Registry64", "values": values}
 
 
@@ -191,7 +169,7 @@ def _features(image: Image, request: dict) -> dict:
     available = image.get("features") or {}
     features = {}
     for name in request["features"]:
-        found = _find(available, name)
+        found = find_named(available, name)
         if found is None:
             features[name] = {"install_state": None, "source": "Get-WindowsFeature",
                               "error": f"no feature named {name} on this system"}
@@ -300,9 +278,39 @@ def _firewall_rules(image: Image, request: dict, context: Context) -> dict:
         "profiles": rule.get("profiles", "Any"),
         "protocol": rule.get("protocol", "TCP"),
         "local_ports": [str(p) for p in rule.get("local_ports", ["Any"])],
-        "program": rule.get("program"),
+        # Windows gives every rule an application, service and interface-type filter; an
+        # unscoped rule's are Any. An image may set one to null (the filter was not answered).
+        "program": rule.get("program", "Any"),
+        "service": rule.get("service", "Any"),
+        "interface_type": rule.get("interface_type", "Any"),
     } for rule in rules]
-    return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped}
+    return {"store": "ActiveStore", "direction": "Inbound", "rules": shaped,
+            "dynamic_ports": _dynamic_ports(image, firewall.get("dynamic_ports") or {})}
+
+
+# Windows' default dynamic port range since Vista / Server 2008, for TCP (every Get-NetTCPSetting
+# template) and UDP.
+_DYNAMIC_DEFAULT = {"start": 49152, "count": 16384}
+_TCP_SETTINGS = ("Internet", "Datacenter", "Compat", "DatacenterCustom", "InternetCustom")
+
+
+def _dynamic_ports(image: Image, spec: dict) -> dict:
+    """Image key `firewall.dynamic_ports`: {tcp: {start, count}, udp: {start, count}, error}
+    (Get-NetTCPSetting / Get-NetUDPSetting); RPC's own ports and a Teredo client port come from
+    the image's registry (HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet Ports, Teredo_ClientPort)."""
+    answer: dict[str, Any] = {"tcp": None, "udp": None, "error": spec.get("error")}
+    if not answer["error"]:
+        tcp, udp = spec.get("tcp") or _DYNAMIC_DEFAULT, spec.get("udp") or _DYNAMIC_DEFAULT
+        answer["tcp"] = [{"setting": name, "start": int(tcp["start"]), "count": int(tcp["count"])}
+                         for name in _TCP_SETTINGS]
+        answer["udp"] = [{"setting": "UDP", "start": int(udp["start"]), "count": int(udp["count"])}]
+    answer["rpc_internet"] = registry_value(image, r"HKLM\SOFTWARE\Microsoft\Rpc\Internet", "Ports")
+    answer["teredo_client_port"] = [
+        registry_value(image, r"HKLM\SOFTWARE\Policies\Microsoft\Windows\TCPIP\v6Transition",
+                       "Teredo_ClientPort"),
+        registry_value(image, r"HKLM\SYSTEM\CurrentControlSet\Services\iphlpsvc\Teredo",
+                       "ClientPort")]
+    return answer
 
 
 def _tcp_listeners(image: Image, request: dict, context: Context) -> dict:
@@ -321,6 +329,9 @@ def _tcp_listeners(image: Image, request: dict, context: Context) -> dict:
 
 
 def _services(image: Image, request: dict) -> dict:
+    listed = image.get("services") or []
+    if not listed:  # as collector.ps1 throws: Windows always has services
+        raise SectionFailure("Win32_Service listed no services at all")
     services = [
         {"name": s.get("name"), "display_name": s.get("display_name", s.get("name")),
          "state": s.get("state", "Running"), "start_mode": s.get("start_mode", "Auto"),
@@ -328,7 +339,7 @@ def _services(image: Image, request: dict) -> dict:
         for s in image.get("services") or []
         if any(_ps_like(str(s.get("name", "")), p) for p in request["services"])
     ]
-    return {"patterns": request["services"], "services": services}
+    return {"patterns": request["services"], "listed": len(listed), "services": services}
 
 
 _IIS_CONFIG = r"C:\Windows\System32\inetsrv\config"
@@ -356,33 +367,29 @@ def _iis(image: Image, request: dict) -> dict:
             "site_configs": site_configs, "site_configs_error": site_error}
 
 
+def _beside(path: str, name: str) -> str:
+    """Join-Path (Split-Path -Parent path) name."""
+    return path.rstrip("\\").rsplit("\\", 1)[0] + "\\" + name
+
+
 def _screenconnect(image: Image, request: dict) -> dict:
     sc = image.get("screenconnect") or {}
     root = sc.get("install_root")
     exe = f"{root}\\Bin\\ScreenConnect.Service.exe" if root and sc.get("file_version") else None
     text = sc.get("web_config_text") if root else None
+    # The ACLs of web.config and of `ScreenConnect Backups` beside the install root, from the
+    # image's `acls` as the acls section answers them.
+    backups = _beside(root, "ScreenConnect Backups") if root else None
+    bits = (image.get("acls") or {}).get("_process_64bit", True)
+    acls = [system_sections.acl_item(image, ["file", f"{root}\\web.config", "", "", "", ""]),
+            system_sections.acl_item(image, ["directory", backups, "", "", "", ""])] \
+        if root else None
     return {"install_root": root, "root_source": sc.get("root_source", "service image path")
             if root else "none", "service_exe": exe, "file_version": sc.get("file_version"),
             "product_version": sc.get("product_version", sc.get("file_version")),
             "web_config_path": f"{root}\\web.config" if text is not None else None,
-            "web_config_text": text}
-
-
-class Context:
-    """What a section may read besides the image: the lab's generated certificates, and the
-    collector script as the host received it (what PowerShell's behaviour depends on)."""
-
-    def __init__(self, certificates: dict[str, Any] | None = None,
-                 collector_body: str | None = None) -> None:
-        self.certificates = certificates or {}
-        self.collector_body = collector_body
-
-    def body(self) -> str:
-        return self.collector_body if self.collector_body is not None else collector_body()
-
-    def running(self, body: str) -> Context:
-        """The same context for a run of this collector body."""
-        return Context(self.certificates, body)
+            "web_config_text": text, "backups_path": backups, "process_64bit": bool(bits),
+            "acls": acls}
 
 
 def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
@@ -416,36 +423,6 @@ def _http_sslcert(image: Image, request: dict, context: Context) -> dict:
     return section
 
 
-def windows_round_trip(moment: dt.datetime) -> str:
-    """DateTime.ToUniversalTime().ToString('o'): 7 fractional digits and Z."""
-    utc = moment.astimezone(dt.UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond * 10:07d}Z"
-
-
-def _certificates(image: Image, request: dict, context: Context) -> dict:
-    entries = []
-    for name, issued in context.certificates.items():
-        cert = issued.certificate
-        key = cert.public_key()
-        entries.append({
-            "thumbprint": issued.sha1_hex().upper(),
-            "subject": cert.subject.rfc4514_string().replace(",", ", "),
-            "issuer": cert.issuer.rfc4514_string().replace(",", ", "),
-            "not_before": windows_round_trip(cert.not_valid_before_utc),
-            "not_after": windows_round_trip(cert.not_valid_after_utc),
-            "has_private_key": True,
-            "dns_names": issued.names(),
-            # What PublicKey.Oid.FriendlyName says on Windows.
-            "key_algorithm": "RSA" if isinstance(key, rsa.RSAPublicKey) else "ECC",
-            # GetRSAPublicKey()/GetECDsaPublicKey().KeySize; PublicKey.Key would throw for ECC.
-            "key_bits": key.key_size if isinstance(key, (rsa.RSAPublicKey,
-                                                         ec.EllipticCurvePublicKey)) else None,
-            "key_error": None,
-            "lab_name": name,
-        })
-    return {"store": "LocalMachine\\My", "certificates": entries}
-
-
 SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "os": _os,
     "identity": _identity,
@@ -458,6 +435,8 @@ SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "iis": _iis,
     "screenconnect": _screenconnect,
     **policy_sections.SECTIONS,
+    **platform_sections.SECTIONS,
+    **system_sections.SECTIONS,
 }
 # Sections that also read what the lab generated (certificates).
 CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
@@ -465,8 +444,25 @@ CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
     "firewall_rules": _firewall_rules,
     "tcp_listeners": _tcp_listeners,
     "http_sslcert": _http_sslcert,
-    "certificates": _certificates,
+    "certificates": certificates_section,
+    **system_sections.CONTEXT_SECTIONS,
 }
+
+
+def _product_section(function: Callable[[Image, dict, Context], Any]) -> \
+        Callable[[Image, dict, Context], Any]:
+    """A section of cwh/lab/product_sections.py, a module cmdlet's error handled as here."""
+    def section(image: Image, request: dict, context: Context) -> Any:
+        try:
+            return function(image, request, context)
+        except product_sections.CmdletError as exc:
+            _module_error(context, exc.cmdlet, str(exc))
+            return exc.answer
+    return section
+
+
+CONTEXT_SECTIONS.update({name: _product_section(function)
+                         for name, function in product_sections.SECTIONS.items()})
 
 
 # --- the document and its delivery ------------------------------------------------------------
@@ -610,5 +606,3 @@ class ImageCommandHandler:
             return CollectorProcess(self.image, self.output_filter, self.context)
         return UnknownCommand(command_line)
 
-
-importlib.import_module("cwh.lab.system_sections")  # registers the STIG system kinds' sections

@@ -142,6 +142,7 @@ def start_listeners(target: Target, image: Image, certificates: dict[str, certs.
                 address, port, tls=settings, server_header=entry.get("server_header"),
                 options_allowed=bool(entry.get("options_allowed")),
                 internal_redirect=entry.get("internal_redirect"),
+                redirect_path=entry.get("internal_redirect_path"),
                 product_version=_text(entry.get("product_version", version)),
                 on_request=on_request)
         elif entry.get("serve", "tcp") == "filtered":  # a host firewall dropping SYNs

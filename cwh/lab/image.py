@@ -27,6 +27,8 @@ TOP_LEVEL = {
     "powershell",
     # STIG policy (cwh/lab/policy_sections.py)
     "audit_policy", "lsa_accounts", "lsa_errors", "service_query_error",
+    # products (cwh/lab/product_sections.py)
+    "automate", "paths", "udp_listeners",
 }
 # The STIG's system kinds (cwh/lab/system_sections.py).
 TOP_LEVEL |= {"environment", "acls", "certificate_stores", "accounts", "device_guard",

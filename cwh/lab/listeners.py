@@ -350,7 +350,9 @@ class WebEndpoint(_AcceptingListener):
     `product_version` when set; a path naming the setup wizard: 404, though no audit should
     ask); OPTIONS -> 200 with Allow and Public when `options_allowed`, else 405 without them; a
     request with no or an empty Host header -> 302 to `internal_redirect` when set (the leak
-    the guide's curl probe looks for); other methods -> 501. One request per connection.
+    the guide's curl probe looks for; with `redirect_path`, only for a request to that path
+    without its trailing slash, as IIS leaks only in the redirect it makes for a directory such
+    as /aspnet_client); other methods -> 501. One request per connection.
     Every request head is kept in `requests` (and passed to `on_request`), so tests can see
     exactly what a client sent."""
 
@@ -363,6 +365,7 @@ class WebEndpoint(_AcceptingListener):
         server_header: str | None,
         options_allowed: bool,
         internal_redirect: str | None = None,
+        redirect_path: str | None = None,
         product_version: str | None = None,
         io_timeout: float = 5.0,
         on_request: Callable[[dict], None] | None = None,
@@ -372,6 +375,7 @@ class WebEndpoint(_AcceptingListener):
         self.server_header = server_header
         self.options_allowed = options_allowed
         self.internal_redirect = internal_redirect
+        self.redirect_path = redirect_path
         self.product_version = product_version
         self.on_request = on_request
         self.requests: deque[dict] = deque(maxlen=1000)
@@ -424,9 +428,11 @@ class WebEndpoint(_AcceptingListener):
             return self._options()
         if method not in ("GET", "HEAD", "POST"):
             return self._response(501)
-        if self.internal_redirect and not headers.get("host", "").strip():
-            return self._response(302, [("Location", self.internal_redirect)])
         path = _request_path(head)
+        if self.internal_redirect and not headers.get("host", "").strip() and (
+                self.redirect_path is None
+                or path.split("?", 1)[0].lower() == self.redirect_path.lower()):
+            return self._response(302, [("Location", self.internal_redirect)])
         if "setupwizard" in path.lower():
             return self._response(404)
         if path.lower().split("?", 1)[0].endswith("/script.ashx"):

@@ -1,7 +1,7 @@
 """The lab's answers for the collector's platform, directory, software, file and share sections
 (collector.ps1: device_guard, firmware, tpm, volumes, ldap_policy, applocker, file_search,
 shares), in the shape the PowerShell writes, from the image keys docs/lab-images.md describes.
-They register themselves with the emulator when cwh/lab/system_sections.py loads them.
+Their table, SECTIONS, is part of the emulator's (cwh/lab/emulator.py).
 
 Windows' own behaviour is played, the adversarial part included: Confirm-SecureBootUEFI on BIOS
 firmware ("Cmdlet not supported on this platform"), a TPM query that fails, a file search cut
@@ -13,12 +13,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from cwh.lab import emulator
-from cwh.lab.emulator import SectionFailure
 from cwh.lab.image import Image
+from cwh.lab.section_error import SectionFailure
 
 SECURE_BOOT_UNSUPPORTED = "Cmdlet not supported on this platform: 0xC0000002"
 FILE_SEARCH_SHARE = 0.5  # of the section budget, as Get-CwhFileSearch computes its limit
@@ -204,8 +203,8 @@ def _shares(image: Image, request: dict) -> dict:
             "volumes": volumes}
 
 
-emulator.SECTIONS.update({
+SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "device_guard": _device_guard, "firmware": _firmware, "tpm": _tpm, "volumes": _volumes,
     "ldap_policy": _ldap_policy, "applocker": _applocker, "file_search": _file_search,
     "shares": _shares,
-})
+}

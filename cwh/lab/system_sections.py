@@ -1,8 +1,8 @@
 """The lab's answers for the collector's STIG system sections (collector.ps1: acls,
 certificate_stores, local_accounts, group_members here; the platform, directory, software, file
 and share sections in cwh/lab/platform_sections.py), in exactly the shape the PowerShell
-writes, from the image keys docs/lab-images.md describes; loading this module registers them
-all.
+writes, from the image keys docs/lab-images.md describes. Their tables, SECTIONS and
+CONTEXT_SECTIONS, are part of the emulator's (cwh/lab/emulator.py).
 
 Each answer plays Windows' own behaviour, including the adversarial one: Get-Acl denied, a path
 that does not exist, a group member whose SID does not resolve, Confirm-SecureBootUEFI on BIOS
@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from cwh.lab import emulator, platform_sections  # noqa: F401  (registers its sections)
-from cwh.lab.emulator import Context, SectionFailure, _find, _registry_value, windows_round_trip
 from cwh.lab.image import Image
+from cwh.lab.section_error import SectionFailure
+from cwh.lab.section_kit import (
+    Context,
+    certificates_section,
+    find_named,
+    registry_value,
+    windows_round_trip,
+)
 
 NOT_FOUND = "Cannot find path '{path}' because it does not exist."
 ACCESS_DENIED = "Attempted to perform an unauthorized operation."
@@ -99,13 +105,15 @@ def _directory_files(image: Image, directory: str) -> list[str]:
                   and isinstance(spec, Mapping) and spec.get("type") == "file")
 
 
-def _acl_item(image: Image, item: list[str]) -> dict[str, Any]:
+def acl_item(image: Image, item: list[str]) -> dict[str, Any]:
+    """One acl_paths item answered as Resolve-CwhAclItem does (also used by the screenconnect
+    section for the install's own web.config and backups)."""
     target, chosen = item[0], item[1]
     entry: dict[str, Any] = {"item": [str(i) for i in item], "source": None,
                              "resolved_path": None, "exists": None, "item_type": None,
                              "sddl": None, "error": None, "error_type": None}
     if item[2] == "registry":
-        read = _registry_value(image, item[3], item[4])
+        read = registry_value(image, item[3], item[4])
         entry["source"] = {"kind": "registry", "path": item[3], "name": item[4], "use": item[5],
                            "found": bool(read["value_exists"]), "value": read["value"],
                            "error": read["error"]}
@@ -144,7 +152,7 @@ def _acl_item(image: Image, item: list[str]) -> dict[str, Any]:
 def _acls(image: Image, request: dict) -> dict:
     bits = (image.get("acls") or {}).get("_process_64bit", True)
     return {"process_64bit": bool(bits),
-            "entries": [_acl_item(image, list(item)) for item in request["acl_paths"]]}
+            "entries": [acl_item(image, list(item)) for item in request["acl_paths"]]}
 
 
 # --- certificate stores -------------------------------------------------------------------
@@ -159,7 +167,7 @@ def _certificate(entry: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
 
 def _generated(context: Context) -> list[dict[str, Any]]:
     """The lab's generated certificates, as LocalMachine\\My lists them."""
-    listed = emulator._certificates(None, {}, context)["certificates"]  # type: ignore[arg-type]
+    listed = certificates_section(None, {}, context)["certificates"]  # type: ignore[arg-type]
     keys = ("thumbprint", "subject", "issuer", "not_before", "not_after", "dns_names")
     return [{k: c[k] for k in keys} for c in listed]
 
@@ -171,7 +179,7 @@ def _certificate_stores(image: Image, request: dict, context: Context) -> dict:
     for name in request["certificate_stores"]:
         entry: dict[str, Any] = {"store": name, "location": "LocalMachine", "error": None,
                                  "error_type": None}
-        found = _find(stores, name)
+        found = find_named(stores, name)
         path = f"Cert:\\LocalMachine\\{name}"
         if found is None:
             entry.update(error=NOT_FOUND.format(path=path),
@@ -237,7 +245,7 @@ def _group_members(image: Image, request: dict) -> dict:
     groups = image.get("local_groups") or {}
     answers = []
     for sid in request["groups"]:
-        found = _find(groups, sid)
+        found = find_named(groups, sid)
         entry: dict[str, Any] = {"sid": sid, "name": None, "error": None, "members": []}
         if found is None or not isinstance(found[1], Mapping):
             entry["error"] = ('Exception calling "Translate" with "1" argument(s): "Some or all '
@@ -255,7 +263,10 @@ def _group_members(image: Image, request: dict) -> dict:
     return {"method": "ADSI (WinNT)", "groups": answers}
 
 
-emulator.SECTIONS.update({
+SECTIONS: dict[str, Callable[[Image, dict], Any]] = {
     "acls": _acls, "local_accounts": _local_accounts, "group_members": _group_members,
-})
-emulator.CONTEXT_SECTIONS["certificate_stores"] = _certificate_stores
+}
+# Sections that also read what the lab generated (certificates).
+CONTEXT_SECTIONS: dict[str, Callable[[Image, dict, Context], Any]] = {
+    "certificate_stores": _certificate_stores,
+}

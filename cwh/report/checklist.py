@@ -23,6 +23,7 @@ V-218821). The rule's status is the worst of theirs, in this order (STATUS_PRECE
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import re
 import uuid
@@ -54,6 +55,7 @@ HOST_NAME_LIMIT = 255  # STIG Manager rejects longer host names
 SEPARATOR = "\n--------------------------------\n"  # Heimdall's own separator between results
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cwh:evidence-export")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.I)
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})$", re.I)
@@ -75,6 +77,8 @@ def clean(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable():  # most texts: nothing to change, found in C
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _XML_INVALID.sub(_escape_char, text)
 
@@ -224,8 +228,15 @@ class IStig:
 
 
 def stable_uuid(*parts: str) -> str:
-    """The same id for the same host, benchmark and rule on every run (uuid5)."""
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+    """The same id for the same host, benchmark and rule on every run: uuid5, the same string
+    str(uuid.uuid5(...)) gives, without a UUID object (one per rule per host in a fleet's
+    checklists)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode("utf-8"))
+                       .digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hexed = digest.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 # --- asset ------------------------------------------------------------------------------------
@@ -295,6 +306,10 @@ def _one_line(value: Any) -> str:
     return " ".join(clean(value).split())
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def asset_from(host: str, asset: dict | None, role: str | None = None,
                marking: str | None = None) -> Asset:
     """Target data from the facts the plugin gathered (possibly None or partial).
@@ -325,6 +340,7 @@ def asset_from(host: str, asset: dict | None, role: str | None = None,
         (f"workgroup {domain}" if domain else ""),
         f"inventory name {inventory_name}" if inventory_name.lower() != host_name.lower() else "",
         f"other addresses {', '.join(others)}" if others else "",
+        *(f"collection warning: {_one_line(w)}" for w in _listed(facts.get("warnings"))),
     ) if part)
     return Asset(
         host_name=host_name,
@@ -384,16 +400,50 @@ def status_line(record: Mapping[str, Any]) -> str:
     return status + (f" ({'; '.join(notes)})" if notes else "")
 
 
+# evidence_text of a record, made once: JUnit, the checklists and the HDF each show it (50,000
+# records in a fleet run), with two field limits (FIELD_LIMIT, and a little less inside a
+# checklist's finding details), which give the same text whenever no field is longer than the
+# smaller one. Keyed by id() with the record kept, so an id is never reused while cached; records
+# are not changed once made.
+_EVIDENCE_TEXTS: dict[int, tuple[Mapping[str, Any], str, int, int]] = {}
+
+
 def evidence_text(record: Mapping[str, Any], field_limit: int = FIELD_LIMIT) -> str:
     """One control's result as readable text: what was expected, what was there, on which host
     and when, then each piece of evidence (last, so a cut for length only shortens the list)."""
+    cached = _EVIDENCE_TEXTS.get(id(record))
+    if cached is not None and cached[0] is record:
+        _, text, limit, longest = cached
+        if field_limit == limit or longest <= min(field_limit, limit):
+            return text  # no field is cut at either limit: the same text
+        return _evidence_text(record, field_limit)[0]
+    text, longest = _evidence_text(record, field_limit)
+    _EVIDENCE_TEXTS[id(record)] = (record, text, field_limit, longest)
+    return text
+
+
+def forget_evidence_texts() -> None:
+    """Drop the cache (the run's reports are written)."""
+    _EVIDENCE_TEXTS.clear()
+
+
+def _evidence_text(record: Mapping[str, Any], field_limit: int) -> tuple[str, int]:
+    """The text, and the length of its longest field before any cut (UTF-16 code units)."""
+    longest = 0
+
+    def cut(text: str, what: str) -> str:
+        nonlocal longest
+        size = utf16_len(text)
+        longest = max(longest, size)
+        return text if size <= field_limit else truncate(text, field_limit, what)
+
     lines = [f"{clean(record.get('control_id'))}: {clean(record.get('title'))}",
              f"Status: {status_line(record)}"]
     for label, key in (("Reason", "reason"), ("Requirement", "requirement"),
                        ("Expected", "expected"), ("Observed", "observed")):
-        line = _field(label, record.get(key), field_limit)
-        if line:
-            lines.append(line)
+        text = cut(clean(record.get(key)).strip(), label.lower())
+        if text:
+            lines.append(f"{label}: {_indent(text, '  ')}")
     os_name = clean(record.get("os")) or "unknown"
     os_version = clean(record.get("os_version"))
     lines.append(f"Host OS: {os_name}" + (f" (Windows Server {os_version})" if os_version else ""))
@@ -408,10 +458,10 @@ def evidence_text(record: Mapping[str, Any], field_limit: int = FIELD_LIMIT) -> 
         head = ": ".join(p for p in (clean(item.get("source")), clean(item.get("location"))) if p)
         lines.append(f"  {number}. {_indent(head, '     ')}")
         for label in ("observed", "expected", "raw"):
-            text = truncate(clean(item.get(label)).strip(), field_limit, label)
+            text = cut(clean(item.get(label)).strip(), label)
             if text:
                 lines.append(f"     {label}: {_indent(text, '       ')}")
-    return "\n".join(lines)
+    return "\n".join(lines), longest
 
 
 def comments_text(record: Mapping[str, Any]) -> str:
@@ -447,8 +497,9 @@ def _details(records: list[Mapping[str, Any]], status: str, subject: str, proven
         header = f"Result: {status}. {subject} checked automatically by {provenance}."
     else:
         parts = "\n".join(f"  {clean(r.get('control_id'))}: {status_line(r)}" for r in records)
-        header = (f"Result: {status}, the worst of the {len(records)} cwh controls checking "
-                  f"{subject} (Open > Not_Reviewed > NotAFinding > Not_Applicable), checked "
+        header = (f"Result: {status}, the worst of the {len(records)} results for {subject} "
+                  "(the rule's own and those of the cwh controls that are the same check; "
+                  f"Open > Not_Reviewed > NotAFinding > Not_Applicable), checked "
                   f"automatically by {provenance}:\n{parts}")
     budget = max(1000, (TEXT_LIMIT - utf16_len(header)) // len(records) - len(SEPARATOR))
     field_limit = min(FIELD_LIMIT, max(200, budget // 8))
@@ -707,26 +758,7 @@ def _guide_istig(host_key: str, grouped: dict[str, list[Mapping[str, Any]]], cat
         notice="", is_guide=True, generated_at=generated_at)
 
 
-def build_checklists(host: str, asset: Asset, records: list[dict], catalog: Catalog,
-                     benchmarks: dict[str, Benchmark], *, suite_version: str,
-                     catalog_version: str) -> list[IStig]:
-    """The host's checklists: one iSTIG per referenced benchmark present in `benchmarks` (every
-    rule of the file; the rules no control checked stay Not_Reviewed with empty details), then the
-    guide's iSTIG with every control of the host's records. Records of other hosts are ignored."""
-    mine = [r for r in records if isinstance(r, Mapping) and str(r.get("host")) == host]
-    host_key = asset.inventory_name or _one_line(host)
-    provenance = clean(f"cwh {suite_version} (catalog {catalog_version})")
-    generated_at = _newest(mine)
-    grouped = _by_control(mine, catalog)
-    by_benchmark: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
-    for recs in grouped.values():
-        for record in recs:
-            for bid, vuln_id, _ in dict.fromkeys(_refs(record)):
-                by_benchmark.setdefault(bid, {}).setdefault(vuln_id, []).append(record)
-    istigs = [_benchmark_istig(benchmarks[bid], host_key, by_rule, provenance, generated_at)
-              for bid, by_rule in sorted(by_benchmark.items(), key=lambda kv:
-                                         _benchmark_order(kv[0]))
-              if bid in benchmarks]
-    istigs.append(_guide_istig(host_key, grouped, catalog, benchmarks, provenance,
-                               catalog_version, suite_version, generated_at))
-    return istigs
+# Public names for the renderers of other iSTIGs (cwh/report/stig_istig.py).
+details_for = _details
+comments_for = _comments
+newest = _newest

@@ -13,6 +13,7 @@ from cwh.collect.facts import FactUnavailable, HostFacts, as_list
 from cwh.identity import ASSET_KEY, audited_twice
 from cwh.inventory import Target
 from cwh.report import exitcodes
+from cwh.report.checklist import forget_evidence_texts
 from cwh.report.rundir import RunDir
 from cwh.report.terminal import summary_lines
 from cwh.report.writers import write_reports
@@ -52,6 +53,9 @@ def asset_of(target: Target, facts: HostFacts | None,
         "domain_role": identity.get("domain_role"),
         "os": facts.os_summary(),
         "os_version": facts.os_version,
+        # What went wrong around a collection whose document still arrived (a non-zero exit
+        # code, stderr): no verdict depends on it, but whoever reads the report must see it.
+        "warnings": facts.warnings,
     })
     return asset
 
@@ -76,9 +80,12 @@ class ResultCollector:
         self.written: list[Path] = []
         self.report_error = ""
 
+    # Last, so the terminal reporter has filed the report already (see below).
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "cwh_result", None)
         if record is None:
+            self._forget_passed_phase(report)
             return
         self.audit.results[(record["host"], record["control_id"])] = record
         asset = getattr(report, "cwh_asset", None)
@@ -87,6 +94,17 @@ class ResultCollector:
         host_error = getattr(report, "cwh_host_error", None)
         if host_error:
             self.audit.host_errors[record["host"]] = host_error
+
+    def _forget_passed_phase(self, report: pytest.TestReport) -> None:
+        """The terminal keeps every report, the passed setup and teardown of each test too
+        (under the category "", which it never shows): two per test, a hundred MB for a fleet
+        run's 50,000 tests. They count for nothing; let them go."""
+        if report.when == "call" or not report.passed:
+            return
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        kept = getattr(terminal, "stats", {}).get("")
+        if kept and kept[-1] is report:
+            kept.pop()
 
     def records(self) -> list[dict[str, Any]]:
         return sorted(self.audit.results.values(), key=lambda r: (r["host"], r["control_id"]))
@@ -135,6 +153,8 @@ class ResultCollector:
             self.run_dir.fail(exitcodes.SCAN_ERROR, self.report_error)
             if status not in (exitcodes.INTERNAL_ERROR, exitcodes.USAGE_ERROR):
                 status = exitcodes.SCAN_ERROR
+        finally:
+            forget_evidence_texts()
         session.exitstatus = status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

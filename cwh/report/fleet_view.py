@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cwh.catalog.model import SEVERITIES
 from cwh.report import exitcodes
+from cwh.report.counting import counted_checks
 from cwh.report.hostfiles import host_file_stems
 from cwh.report.record import counts_as_error, counts_as_finding, is_waived
 
@@ -155,6 +157,7 @@ class HostView:
     records: list[dict[str, Any]]
     verdict: Verdict
     error: str = ""
+    warnings: list[str] = field(default_factory=list)  # about the collection (hosts.<h>.warnings)
     buckets: Counter[str] = field(default_factory=Counter)
     by_cat: dict[str, Counter[str]] = field(default_factory=dict)
     compliance: float | None = None
@@ -205,6 +208,12 @@ def host_facts(name: str, asset: Mapping[str, Any] | None,
     return facts
 
 
+def _warnings(asset: Mapping[str, Any] | None) -> list[str]:
+    """The host's collection warnings (hosts.<host>.warnings in results.json), one line each."""
+    found = (asset or {}).get("warnings")
+    return [one_line(w) for w in found] if isinstance(found, list) else []
+
+
 def host_benchmarks(records: Iterable[Mapping[str, Any]], versions: Mapping[str, str],
                     catalog_version: str) -> list[str]:
     """The benchmarks this host's results refer to, each with the version the run was given."""
@@ -224,15 +233,21 @@ def host_view(name: str, stem: str, records: list[dict[str, Any]], asset: Mappin
     pytest_status = run_code if run_code in (exitcodes.INTERRUPTED, exitcodes.INTERNAL_ERROR) \
         else 0
     code = exitcodes.decide(records, pytest_status, fail_on)
+    # Each check once: a guide control and the STIG rules that are the same check count as
+    # those rules (cwh/report/counting.py); every record is still a row.
+    checks = [{"status": c.status, "cat": SEVERITIES.get(c.severity, ""),
+               "waiver": {"expired": False} if c.waived else None}
+              for c in counted_checks(records)]
     by_cat: dict[str, Counter[str]] = {cat: Counter() for cat in CATS}
-    for record in records:
-        by_cat.setdefault(record.get("cat", ""), Counter())[bucket(record)] += 1
+    for check in checks:
+        by_cat.setdefault(check["cat"], Counter())[bucket(check)] += 1
     return HostView(
         name=name, stem=stem, facts=host_facts(name, asset, error),
         benchmarks=host_benchmarks(records, versions, catalog_version), records=records,
         verdict=verdict(code, records, fail_on, subject="this host"), error=one_line(error),
-        buckets=Counter(bucket(r) for r in records), by_cat=by_cat,
-        compliance=compliance(records))
+        warnings=_warnings(asset),
+        buckets=Counter(bucket(c) for c in checks), by_cat=by_cat,
+        compliance=compliance(checks))
 
 
 _ORDER = {b: i for i, b in enumerate(BUCKETS)}

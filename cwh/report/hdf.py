@@ -20,7 +20,6 @@ saying why.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -29,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cwh.catalog.model import BENCHMARK_OS, Catalog
+from cwh.catalog.stig_rules import Release
 from cwh.catalog.xccdf import Benchmark
 from cwh.report.cci import CciList
 from cwh.report.checklist import (
@@ -51,6 +51,10 @@ from cwh.report.checklist import (
     severity_impact,
     truncate,
 )
+from cwh.report.counting import guide_counted_through
+from cwh.report.hdf_text import ControlPieces
+from cwh.report.rule_text import requirement_text
+from cwh.report.stig_istig import release_title
 
 HDF_STATUS = {"NotAFinding": "passed", "Open": "failed", "Not_Reviewed": "skipped",
               "Not_Applicable": "skipped"}
@@ -120,14 +124,15 @@ def _descriptions(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 
 
 def _profile(name: str, title: str, version: str | None, summary: str, maintainer: str,
-             controls: list[dict], groups: list[dict]) -> dict:
+             controls: list[dict], groups: list[dict],
+             pieces: ControlPieces | None = None) -> dict:
     profile: dict[str, Any] = {
         "name": name, "title": title, "version": version, "maintainer": maintainer,
         "summary": summary, "license": None, "copyright": None,
         "supports": [{"platform-family": "windows"}], "attributes": [], "depends": [],
         "groups": groups, "status": "loaded", "controls": controls,
     }
-    profile["sha256"] = profile_sha256(profile)
+    profile["sha256"] = pieces.sha256(profile) if pieces is not None else profile_sha256(profile)
     return profile
 
 
@@ -149,11 +154,13 @@ def _nist_note(nist: CciList | None) -> str:
 
 def _guide_profile(host: str, records: list[Mapping[str, Any]], catalog: Catalog,
                    benchmarks: Mapping[str, Benchmark], nist: CciList | None,
-                   started: str) -> dict:
+                   started: str, pieces: ControlPieces | None = None) -> dict:
     known = {c.id: c for c in catalog.controls}
     order = {cid: i for i, cid in enumerate(known)}
     grouped: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
+        if record.get("record_type", "guide_control") != "guide_control":
+            continue  # a STIG rule: a control of its benchmark's profile
         grouped.setdefault(clean(record.get("control_id")) or "unknown-control", []).append(record)
     controls, areas = [], {}
     for cid in sorted(grouped, key=lambda c: (order.get(c, len(order)), c)):
@@ -191,7 +198,7 @@ def _guide_profile(host: str, records: list[Mapping[str, Any]], catalog: Catalog
     version = catalog.version
     return _profile(GUIDE_BENCHMARK_ID, GUIDE_TITLE, version,
                     f"ConnectWise ScreenConnect hardening guide and related STIG rules, catalog "
-                    f"{version}; {_nist_note(nist)}", "cwh", controls, groups)
+                    f"{version}; {_nist_note(nist)}", "cwh", controls, groups, pieces)
 
 
 def benchmark_version(benchmark: Benchmark) -> str:
@@ -204,18 +211,23 @@ def benchmark_version(benchmark: Benchmark) -> str:
 
 
 def _rule_title(rule: Any, stig_id: str, recs: list[Mapping[str, Any]]) -> str:
-    """The rule's own title, else (no benchmark file) the titles of the controls checking it,
-    each once."""
+    """The rule's own title, else (no benchmark file) the title of the rule's own record (what
+    the suite checks), else the titles of the controls checking it, each once."""
     if rule:
         return clean(rule.title)
+    own = [r for r in recs if r.get("record_type") == "stig_rule" and r.get("title")]
+    if own:
+        return clean(own[0]["title"])
     titles = dict.fromkeys(clean(r.get("title")) for r in recs if r.get("title"))
     return f"{stig_id}: " + "; ".join(titles) if titles else stig_id
 
 
 def _stig_profile(host: str, bid: str, by_rule: dict[str, list[Mapping[str, Any]]],
-                  benchmark: Benchmark | None, nist: CciList | None, started: str) -> dict:
+                  benchmark: Benchmark | None, nist: CciList | None, started: str,
+                  release: Release | None = None, pieces: ControlPieces | None = None) -> dict:
     rules = benchmark.rules if benchmark else {}
-    order = {vid: i for i, vid in enumerate(rules)}
+    data = {r.vuln_id: r for r in release.rules} if release else {}
+    order = {vid: i for i, vid in enumerate(rules or data)}
     controls = []
     for vid in sorted(by_rule, key=lambda v: (order.get(v, len(order)), v)):
         recs = by_rule[vid]
@@ -234,13 +246,18 @@ def _stig_profile(host: str, bid: str, by_rule: dict[str, list[Mapping[str, Any]
             if rule.legacy_ids:
                 tags["legacy"] = [clean(i) for i in rule.legacy_ids]
             _nist_tags(tags, tags["cci"], nist)
+        if rule is None and vid in data:
+            tags["rid"] = clean(data[vid].rule_id)
+            tags["stig_id"] = clean(data[vid].stig_id)
+            tags["kind"] = data[vid].kind
         title = _rule_title(rule, tags["stig_id"], recs)
         discussion = clean(rule.description.get("VulnDiscussion", "")) if rule else ""
+        check = rule.check_content if rule else (requirement_text(data[vid]) if vid in data
+                                                 else "")
         controls.append({
             "id": vid, "title": title,
             "desc": discussion,
-            "descriptions": _descriptions(("default", discussion),
-                                          ("check", rule.check_content if rule else ""),
+            "descriptions": _descriptions(("default", discussion), ("check", check),
                                           ("fix", rule.fix_text if rule else "")),
             "impact": _impact(severity, recs),
             "refs": [], "tags": tags, "code": "",
@@ -255,16 +272,25 @@ def _stig_profile(host: str, bid: str, by_rule: dict[str, list[Mapping[str, Any]
                               f"{benchmark.release_info}; only the rules cwh checks; "
                               f"{_nist_note(nist)}"), "DISA",
                         controls, [{"id": benchmark.path.name, "title": clean(benchmark.title),
-                                    "controls": ids}])
+                                    "controls": ids}], pieces)
+    if release:
+        return _profile(bid, release_title(release),
+                        f"{int(release.version)}.{int(release.release)}.0"
+                        if release.version.isdigit() and release.release.isdigit() else None,
+                        f"{bid} {release.short_version} from cwh's rule data; DISA's rule text "
+                        "is not part of cwh (pass the benchmark with --stig-xccdf): titles and "
+                        f"checks say what cwh checks; {_nist_note(nist)}", "DISA", controls,
+                        [{"id": bid, "controls": ids}], pieces)
     return _profile(bid, bid, None,
                     f"{bid}: the benchmark file was not given (--stig-xccdf), so its version and "
                     "rule text are unknown; titles are those of the cwh controls checking each "
-                    "rule", "DISA", controls, [{"id": bid, "controls": ids}])
+                    "rule", "DISA", controls, [{"id": bid, "controls": ids}], pieces)
 
 
 def _by_benchmark(records: list[Mapping[str, Any]]) -> dict[str, dict[str, list[Mapping]]]:
     found: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
-    for record in records:
+    # A rule's own record first: its result message leads with the rule's verdict.
+    for record in sorted(records, key=lambda r: r.get("record_type") != "stig_rule"):
         refs = dict.fromkeys((str(ref.get("benchmark")), str(ref.get("vuln_id")))
                              for ref in record.get("stig_refs") or ()
                              if isinstance(ref, Mapping) and ref.get("benchmark")
@@ -276,10 +302,18 @@ def _by_benchmark(records: list[Mapping[str, Any]]) -> dict[str, dict[str, list[
 
 def _host_profiles(host: str, records: list[Mapping[str, Any]], catalog: Catalog,
                    benchmarks: Mapping[str, Benchmark], nist: CciList | None,
-                   started: str) -> list[dict]:
-    profiles = [_guide_profile(host, records, catalog, benchmarks, nist, started)]
+                   started: str, releases: Mapping[str, Release] | None = None,
+                   pieces: ControlPieces | None = None) -> list[dict]:
+    releases = releases or {}
+    # Each check once (cwh/report/counting.py): a guide control counted through the STIG rules
+    # that are the same check is shown in those rules' results (and tags.cwh_controls), not as
+    # a control of its own, so Heimdall's totals count it once.
+    through = guide_counted_through(records)
+    guide = [r for r in records if str(r.get("control_id")) not in through]
+    profiles = [_guide_profile(host, guide, catalog, benchmarks, nist, started, pieces)]
     for bid, by_rule in _by_benchmark(records).items():
-        profiles.append(_stig_profile(host, bid, by_rule, benchmarks.get(bid), nist, started))
+        profiles.append(_stig_profile(host, bid, by_rule, benchmarks.get(bid), nist, started,
+                                      releases.get(bid), pieces))
     return profiles
 
 
@@ -288,13 +322,16 @@ def _host_of(record: Mapping[str, Any]) -> str:
 
 
 def _profile_metadata(profile: Mapping[str, Any], benchmark: Benchmark | None,
-                      catalog_version: str, started: str) -> dict[str, Any]:
+                      catalog_version: str, started: str,
+                      release: Release | None = None) -> dict[str, Any]:
     """passthrough.metadata.profiles[] as Heimdall's checklist export reads it (integers)."""
     entry: dict[str, Any] = {"name": profile["name"], "title": profile["title"]}
     if profile["name"] == GUIDE_BENCHMARK_ID:
         version, release_info = guide_release(catalog_version, started)
     elif benchmark is not None:
         version, release_info = clean(benchmark.version), clean(benchmark.release_info)
+    elif release is not None:
+        version, release_info = release.version, f"Release: {release.release}"
     else:
         return entry
     release = re.search(r"Release:\s*(\d+)", release_info)
@@ -310,11 +347,14 @@ def _profile_metadata(profile: Mapping[str, Any], benchmark: Benchmark | None,
 
 def _checklist_metadata(asset: Asset | None, profiles: list[dict],
                         benchmarks: Mapping[str, Benchmark], catalog_version: str,
-                        started: str) -> dict[str, Any]:
+                        started: str,
+                        releases: Mapping[str, Release] | None = None) -> dict[str, Any]:
     """What `saf convert hdf2ckl` (Heimdall's checklist export) reads for the CKL's ASSET and
     STIG_INFO, so the checklist it makes names the host and the benchmark releases."""
+    releases = releases or {}
     metadata: dict[str, Any] = {
-        "profiles": [_profile_metadata(p, benchmarks.get(p["name"]), catalog_version, started)
+        "profiles": [_profile_metadata(p, benchmarks.get(p["name"]), catalog_version, started,
+                                       releases.get(p["name"]))
                      for p in profiles],
     }
     if asset is not None:
@@ -349,42 +389,77 @@ def _document(profiles: list[dict], target: str, catalog: Catalog, suite_version
 def render_host_hdf(host: str, records: list[dict], catalog: Catalog,
                     benchmarks: dict[str, Benchmark], *, suite_version: str, started: str,
                     duration: float | None, asset: Asset | None = None,
-                    nist: CciList | None = None) -> dict:
+                    nist: CciList | None = None,
+                    releases: Mapping[str, Release] | None = None,
+                    pieces: ControlPieces | None = None) -> dict:
     """One host's evaluation as Heimdall exec JSON (write it with json.dumps). Records of other
-    hosts are ignored. `asset` fills passthrough.metadata for Heimdall's checklist export."""
+    hosts are ignored. `asset` fills passthrough.metadata for Heimdall's checklist export;
+    `releases` (the rule data) give a STIG profile its version and rule identifiers when the
+    benchmark file is not given. `pieces` encodes each control once for the profiles' sha256
+    and keeps the encoding for writing the document (cwh/report/hdf_text.py)."""
     mine = [r for r in records if isinstance(r, Mapping) and _host_of(r) == clean(host)]
-    profiles = _host_profiles(clean(host), mine, catalog, benchmarks, nist, clean(started))
+    profiles = _host_profiles(clean(host), mine, catalog, benchmarks, nist, clean(started),
+                              releases, pieces)
     document = _document(profiles, clean(host), catalog, suite_version, clean(started), duration,
                          [clean(host)], nist)
     document["passthrough"]["metadata"] = _checklist_metadata(
-        asset, profiles, benchmarks, catalog.version, clean(started))
+        asset, profiles, benchmarks, catalog.version, clean(started), releases)
     return document
 
 
 def _for_fleet(profile: dict, host: str) -> dict:
-    """A host's profile renamed so it stays apart from the other hosts' in one file."""
-    renamed = copy.deepcopy({k: v for k, v in profile.items() if k != "sha256"})
+    """A host's profile renamed so it stays apart from the other hosts' in one file. Shallow:
+    the renamed parts are new, the rest (results, tags, texts) is shared with the host's own
+    document, which nothing changes after rendering."""
+    renamed = {k: v for k, v in profile.items() if k != "sha256"}
     renamed["name"] = f"{profile['name']}@{host}"
     renamed["title"] = f"{profile['title']} ({host})"
-    for control in renamed["controls"]:
-        control["id"] = f"{control['id']}@{host}"
-    for group in renamed["groups"]:
-        group["controls"] = [f"{cid}@{host}" for cid in group["controls"]]
+    renamed["controls"] = [{**control, "id": f"{control['id']}@{host}"}
+                           for control in profile["controls"]]
+    renamed["groups"] = [{**group, "controls": [f"{cid}@{host}" for cid in group["controls"]]}
+                         for group in profile["groups"]]
     renamed["sha256"] = profile_sha256(renamed)
     return renamed
 
 
 def render_fleet_hdf(records: list[dict], catalog: Catalog, benchmarks: dict[str, Benchmark], *,
                      suite_version: str, started: str, duration: float | None,
-                     nist: CciList | None = None) -> dict:
+                     nist: CciList | None = None,
+                     releases: Mapping[str, Release] | None = None,
+                     host_profiles: Mapping[str, list[dict]] | None = None) -> dict:
     """Every host's profiles in one exec JSON, each control id and profile name carrying its
     host, so Heimdall counts each host's controls apart (its totals are the sum of the per-host
-    files'). The SAF CLI reads only a file's first profile: gate on the per-host files."""
-    records = [r for r in records if isinstance(r, Mapping)]
-    hosts = sorted({_host_of(r) for r in records})
+    files'). The SAF CLI reads only a file's first profile: gate on the per-host files.
+    `host_profiles` (the profiles of render_host_hdf's documents, by host) saves rendering
+    every host twice."""
+    by_host: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        if isinstance(record, Mapping):
+            by_host.setdefault(_host_of(record), []).append(record)
+    hosts = sorted(by_host)
+    known = host_profiles or {}
     profiles = [_for_fleet(profile, host) for host in hosts
-                for profile in _host_profiles(host, [r for r in records if _host_of(r) == host],
-                                              catalog, benchmarks, nist, clean(started))]
+                for profile in (known[host] if host in known else _host_profiles(
+                    host, by_host[host], catalog, benchmarks, nist, clean(started), releases))]
     return _document(profiles, ", ".join(hosts), catalog, suite_version, clean(started), duration,
                      hosts, nist)
+
+
+def fleet_frame(hosts: list[str], catalog: Catalog, *, suite_version: str, started: str,
+                duration: float | None, nist: CciList | None = None) -> tuple[str, str]:
+    """The fleet file's JSON around its profiles, (before, after): a fleet run's profiles are
+    written one host at a time between the two (fleet_profiles), so the fleet never has to be
+    in memory at once. The result is what render_fleet_hdf gives, compactly written."""
+    clean_hosts = [clean(h) for h in hosts]
+    document = _document([], ", ".join(clean_hosts), catalog, suite_version, clean(started),
+                         duration, clean_hosts, nist)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    marker = '"profiles":[]'
+    before, after = text.split(marker, 1)
+    return before + '"profiles":[', "]" + after
+
+
+def fleet_profiles(host: str, profiles: list[dict]) -> list[dict]:
+    """A host's profiles (render_host_hdf's) as the fleet file holds them."""
+    return [_for_fleet(profile, clean(host)) for profile in profiles]
 

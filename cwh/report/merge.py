@@ -18,6 +18,10 @@ run-status.json carry different run ids: see cwh/report/rundir.py), then writes 
 - `<host>.ckl` / `<host>.cklb` at the top, one per host, copied from the slice that audited
   the host. When slices split one host's controls between them (slicing by marker), that host's
   checklists stay in the slices' folders, one per slice (STIG Manager merges such imports).
+- `report.html` and `hosts/<host>.html`, rendered from the merged results.json, the verdict
+  under --fail-on; `hdf/<host>.json`, the slice's own file byte for byte (a split host's stay
+  in the slices' folders), and `results.hdf.json`, every host's profiles side by side
+  (cwh/report/merge_outputs.py).
 - `run-status.json` (finished) and `manifest.json`, the SHA-256 of every file above, written
   last, both with the merge's own run id, so a merged directory can be a slice in its turn.
 
@@ -46,9 +50,11 @@ from pathlib import Path
 from typing import Any
 
 from cwh.identity import audited_twice, same_machine
-from cwh.report import exitcodes
+from cwh.report import exitcodes, merge_outputs
 from cwh.report.exitcodes import FAIL_ON
+from cwh.report.pages import HOSTS_DIR
 from cwh.report.rundir import FINISHED, MANIFEST, STATUS, read_status, stale_reason
+from cwh.report.terminal import host_warning_lines
 from cwh.report.writers import sha256_of, write_json
 from cwh.text import printable
 from cwh.version import suite_version
@@ -191,7 +197,7 @@ def check_duplicates(slices: list[Slice]) -> None:
                          "(--limit by host or group, or disjoint -m selections)")
 
 
-def merged_document(slices: list[Slice]) -> dict[str, Any]:
+def merged_document(slices: list[Slice], fail_on: str = "cat3") -> dict[str, Any]:
     records = sorted((r for s in slices for r in s.records),
                      key=lambda r: (r["host"], r["control_id"]))
     hosts: dict[str, Any] = {}
@@ -225,7 +231,8 @@ def merged_document(slices: list[Slice]) -> dict[str, Any]:
                             {h for run in runs for h in run.get("hosts") or []}),
             "suite_versions": [json.loads(v) for v in values("suite_version")],
             "catalog_versions": [json.loads(v) for v in values("catalog_version")],
-            "exit_status": exitcodes.decide(records, ended, unaudited=len(twice)),
+            "exit_status": exitcodes.decide(records, ended, fail_on, unaudited=len(twice)),
+            "fail_on": fail_on,
             "selected": sum(int(r.get("selected") or 0) for r in runs),
             "slices": [{"name": s.name, "source": str(s.source.resolve()),
                         "results_sha256": s.results_sha256, "results": len(s.records),
@@ -263,6 +270,9 @@ def _prepare_output(out_dir: Path, inputs: list[Path]) -> None:
         if out in path.parents and path.is_file():
             path.unlink()
     manifest.unlink()
+    for folder in (out / HOSTS_DIR, out / "hdf"):  # emptied above; a new merge may need none
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
     slices = out / SLICES
     if slices.is_dir():
         for directory in sorted(slices.rglob("*"), reverse=True):
@@ -278,13 +288,15 @@ def _copy(source: Path, target: Path) -> Path:
     return target
 
 
-def merge(out_dir: Path, inputs: list[Path]) -> tuple[dict[str, Any], list[Path]]:
-    """Check and merge; returns the merged document and every file written (manifest last)."""
+def merge(out_dir: Path, inputs: list[Path], fail_on: str | None = None) -> tuple[
+        dict[str, Any], list[Path]]:
+    """Check and merge; returns the merged document and every file written (manifest last).
+    `fail_on` is the gate the pages' verdict and run.exit_status apply (default cat3)."""
     if not inputs:
         raise MergeError("no input directory")
     slices = [load_slice(i, Path(d)) for i, d in enumerate(inputs, start=1)]
     check_duplicates(slices)
-    document = merged_document(slices)
+    document = merged_document(slices, fail_on or "cat3")
     _prepare_output(out_dir, [Path(d) for d in inputs])
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -297,7 +309,14 @@ def merge(out_dir: Path, inputs: list[Path]) -> tuple[dict[str, Any], list[Path]
                                  relative))
             if relative.endswith(CHECKLIST_SUFFIXES) and names[Path(relative).name] == 1:
                 written.append(_copy(piece.source / relative, out_dir / Path(relative).name))
-    written.append(write_json(out_dir / RESULTS, document))
+    written.append(write_json(out_dir / RESULTS, document, layout="records"))
+    try:
+        hdf, versions = merge_outputs.write_hdf(out_dir, merge_outputs.host_hdf_files(slices),
+                                                document["run"])
+    except ValueError as exc:  # a slice's HDF file its own manifest vouches for, yet unreadable
+        raise MergeError(str(exc)) from None
+    written += hdf
+    written += merge_outputs.write_pages(out_dir, document, versions)
     # The merged directory is a finished run of its own, so it can be a slice in its turn.
     run_id = document["run"]["run_id"]
     written.append(write_json(out_dir / STATUS, {
@@ -322,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit with the suite's gate on the merged results (0, 1, 5, 6)")
     args = parser.parse_args(argv)
     try:
-        document, written = merge(args.out_dir, args.inputs)
+        document, written = merge(args.out_dir, args.inputs, args.fail_on)
     except MergeError as exc:
         print(f"ERROR: {printable(str(exc))}", file=sys.stderr)
         return exitcodes.USAGE_ERROR
@@ -346,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
               + printable(", ".join(map(str, document["run"]["catalog_versions"]))))
     for host, error in document["host_errors"].items():
         print(f"ERROR {printable(host)}: {printable(error)}")
+    for line in host_warning_lines(document["hosts"]):
+        print(line)
     for group in same_machine(document["hosts"]):
         print(group.line())
     print(f"wrote {args.out_dir / RESULTS} and {args.out_dir / MANIFEST} "

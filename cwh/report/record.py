@@ -7,10 +7,36 @@ controller on the test report, and every writer (JSON, HTML, CKL, CKLB, HDF, JUn
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from typing import Any
 
-from cwh.catalog.model import SEVERITIES, Control
+from cwh.catalog.model import BENCHMARK_OS, SEVERITIES, Control
+from cwh.catalog.stig_rules import KIND_MARKERS, Release, StigRule
 from cwh.judge.verdict import Status, Verdict
+
+GUIDE_CONTROL = "guide_control"  # record_type of a control of the guide's catalog
+STIG_RULE = "stig_rule"  # record_type of a rule of the host's Windows Server STIG
+
+
+def shared(value: Any) -> Any:
+    """One copy of a short text that many records hold alike (the OS, the check time, what a
+    rule expects and what a compliant or drifted host shows): a fleet run keeps every record to
+    the end, and 200 hosts x 270 rules repeat the same few texts. Anything else as it is."""
+    return sys.intern(value) if type(value) is str and len(value) <= SHARED_LIMIT else value
+
+
+SHARED_LIMIT = 300
+
+
+def _now() -> str:
+    return shared(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+
+def evidence_dicts(verdict: Verdict) -> list[dict[str, str]]:
+    """Evidence.to_dict without dataclasses.asdict's deep copy (a record per test)."""
+    return [{"source": shared(e.source), "location": shared(e.location),
+             "observed": shared(e.observed), "expected": shared(e.expected), "raw": e.raw}
+            for e in verdict.evidence]
 
 
 def build_record(*, host: str, control: Control, verdict: Verdict, os_version: str | None,
@@ -20,6 +46,7 @@ def build_record(*, host: str, control: Control, verdict: Verdict, os_version: s
     severity = control.severity_for(os_version)
     return {
         "host": host,
+        "record_type": GUIDE_CONTROL,
         "control_id": control.id,
         "title": control.title,
         "area": control.area,
@@ -31,22 +58,98 @@ def build_record(*, host: str, control: Control, verdict: Verdict, os_version: s
         "stig_refs": [{"benchmark": r.benchmark, "vuln_id": r.vuln_id, "stig_id": r.stig_id}
                       for r in refs],
         "os_version": os_version,
-        "os": os_summary,
-        "expected": verdict.expected,
-        "observed": verdict.observed,
-        "reason": verdict.reason,
-        "requirement": verdict.requirement,
-        "evidence": [e.to_dict() for e in verdict.evidence],
+        "os": shared(os_summary),
+        "expected": shared(verdict.expected),
+        "observed": shared(verdict.observed),
+        "reason": shared(verdict.reason),
+        "requirement": shared(verdict.requirement),
+        "evidence": evidence_dicts(verdict),
         "error": verdict.error,
         "manual": control.manual,
         "source": control.source,
         "guide_section": control.guide_section,
         "fix": control.fix,
+        # The host's STIG rules this control is the same check as (counted once with them).
+        "same_check": [r.stig_id for r in refs if r.benchmark in BENCHMARK_OS],
         "waiver": waiver,
         "nodeid": nodeid,
         "duration": round(duration, 4),
-        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checked_at": _now(),
     }
+
+
+def build_rule_record(*, host: str, rule: StigRule, release: Release, verdict: Verdict,
+                      title: str, same_check: list[str], os_version: str | None,
+                      os_summary: str, nodeid: str, duration: float,
+                      waiver: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The record of one STIG rule of the host's benchmark, in the shape of a guide control's
+    (so every writer reads both) plus the rule's own identifiers."""
+    ref = {"benchmark": rule.benchmark_id, "vuln_id": rule.vuln_id, "stig_id": rule.stig_id}
+    return {
+        "host": host,
+        "record_type": STIG_RULE,
+        "control_id": rule.stig_id,
+        "title": title,
+        "area": KIND_MARKERS.get(rule.kind, "mixed"),
+        "status": str(verdict.status),
+        "severity": rule.severity,
+        "cat": SEVERITIES[rule.severity],
+        "stig_ids": [rule.stig_id],
+        "vuln_ids": [rule.vuln_id],
+        "stig_refs": [ref],
+        "vuln_id": rule.vuln_id,
+        "rule_id": rule.rule_id,
+        "kind": rule.kind,
+        "benchmark": rule.benchmark_id,
+        "release": release.short_version,
+        "os_version": os_version,
+        "os": shared(os_summary),
+        "expected": shared(verdict.expected),
+        "observed": shared(verdict.observed),
+        "reason": shared(verdict.reason),
+        "requirement": shared(verdict.requirement),
+        "evidence": evidence_dicts(verdict),
+        "error": verdict.error,
+        "manual": rule.manual,
+        "source": "stig",
+        "guide_section": "",
+        "fix": "",
+        # The guide controls that are the same check (their catalog entries reference it).
+        "same_check": same_check,
+        "waiver": waiver,
+        "nodeid": nodeid,
+        "duration": round(duration, 4),
+        "checked_at": _now(),
+    }
+
+
+def build_no_benchmark_record(*, host: str, control_id: str, verdict: Verdict,
+                              os_version: str | None, os_summary: str, nodeid: str,
+                              duration: float) -> dict[str, Any]:
+    """The record standing for a host's STIG rules when no benchmark could be chosen for it."""
+    return {
+        "host": host, "record_type": STIG_RULE, "control_id": control_id,
+        "title": "the host's Windows Server STIG (no benchmark could be chosen)",
+        "area": "stig", "status": str(verdict.status), "severity": "high",
+        "cat": SEVERITIES["high"], "stig_ids": [], "vuln_ids": [], "stig_refs": [],
+        "vuln_id": None, "rule_id": None, "kind": None, "benchmark": None, "release": None,
+        "os_version": os_version, "os": os_summary, "expected": verdict.expected,
+        "observed": verdict.observed, "reason": verdict.reason,
+        "requirement": verdict.requirement, "evidence": evidence_dicts(verdict),
+        "error": verdict.error, "manual": False, "source": "stig", "guide_section": "",
+        "fix": "", "same_check": [], "waiver": None, "nodeid": nodeid,
+        "duration": round(duration, 4),
+        "checked_at": _now(),
+    }
+
+
+def is_rule(record: dict[str, Any]) -> bool:
+    return record.get("record_type") == STIG_RULE
+
+
+def is_guide(record: dict[str, Any]) -> bool:
+    """A guide control's record (records of runs before record_type existed are all guide)."""
+    return record.get("record_type", GUIDE_CONTROL) == GUIDE_CONTROL
 
 
 def is_waived(record: dict[str, Any]) -> bool:

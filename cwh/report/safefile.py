@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 # Read once, at import (single-threaded): os.umask can only be read by setting it.
 _UMASK = os.umask(0o022)
@@ -24,21 +26,31 @@ class NotAFolder(OSError):
     """A symbolic link or a file where the report directory needs a folder."""
 
 
-def replace_file(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` through a new temporary file in the same folder, then rename it
-    over `path`, so a link at `path` is replaced, never followed. The file gets the mode a
-    plain write would give it (0666 less the umask)."""
+@contextlib.contextmanager
+def replacing(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """A stream into a new temporary file beside `path` (UTF-8 text unless `binary`), renamed
+    over `path` once the block ends without error, so a link at `path` is replaced, never
+    followed, and a file written in pieces (a fleet's results.json) never stands half-written
+    at its name. The file gets the mode a plain write would give it (0666 less the umask)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".tmp")
     try:
-        with os.fdopen(handle, "wb") as stream:
-            os.fchmod(stream.fileno(), 0o666 & ~_UMASK)
-            stream.write(data)
+        os.fchmod(handle, 0o666 & ~_UMASK)
+        stream = (os.fdopen(handle, "wb") if binary
+                  else os.fdopen(handle, "w", encoding="utf-8", newline="\n"))
+        with stream:
+            yield stream
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def replace_file(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` the way `replacing` does."""
+    with replacing(path, binary=True) as stream:
+        stream.write(data)
     return path
 
 
@@ -56,10 +68,16 @@ def real_folder(root: Path, relative: Path) -> Path:
     return folder
 
 
-def write_below(root: Path, relative: str | Path, data: bytes) -> Path:
-    """Write one artifact at `root / relative` (a path inside the report directory) without
-    following any link on the way."""
+def path_below(root: Path, relative: str | Path) -> Path:
+    """`root / relative` for a path inside the report directory, its folders made and checked
+    to be real directories."""
     relative = Path(relative)
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         raise ValueError(f"{relative} is not a path inside the report directory")
-    return replace_file(real_folder(root, relative.parent) / relative.name, data)
+    return real_folder(root, relative.parent) / relative.name
+
+
+def write_below(root: Path, relative: str | Path, data: bytes) -> Path:
+    """Write one artifact at `root / relative` (a path inside the report directory) without
+    following any link on the way."""
+    return replace_file(path_below(root, relative), data)

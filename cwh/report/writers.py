@@ -13,20 +13,22 @@ import json
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
 from cwh.identity import same_machine
 from cwh.report.cci import CCI_KEY
-from cwh.report.checklist import asset_from, build_checklists
+from cwh.report.checklist import asset_from, clean
 from cwh.report.ckl import render_ckl
-from cwh.report.cklb import render_cklb
-from cwh.report.hdf import render_fleet_hdf, render_host_hdf
+from cwh.report.cklb import render_cklb_text
+from cwh.report.hdf import fleet_frame, render_host_hdf
+from cwh.report.hdf_text import ControlPieces
+from cwh.report.host_checklist import build_checklists
 from cwh.report.hostfiles import host_file_names, host_file_stems
 from cwh.report.pages import benchmark_versions, render_pages
 from cwh.report.rundir import MANIFEST, RunDir
-from cwh.report.safefile import NotAFolder, replace_file, write_below
+from cwh.report.safefile import NotAFolder, path_below, replacing, write_below
 from cwh.version import suite_version
 
 if TYPE_CHECKING:
@@ -47,14 +49,49 @@ def run_metadata(audit: Audit, config: pytest.Config) -> dict[str, Any]:
     }
 
 
-def _json_bytes(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def _dump_json(out: IO[str], data: Any, layout: str) -> None:
+    """`indented` (two spaces), `compact` (no whitespace: HDF and CKLB, read by programs) or
+    `records` (the top level indented, each element of a top-level list on one line: a
+    results.json of 50,000 records stays readable and diffable). Only indent=None reaches
+    json's C encoder: the indented layout takes ten times as long at fleet scale."""
+    if layout == "compact":
+        out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    elif layout == "records" and isinstance(data, dict):
+        _write_records_layout(out, data)
+    else:
+        out.write(json.dumps(data, indent=2, ensure_ascii=False))
+    out.write("\n")
 
 
-def write_json(path: Path, data: Any) -> Path:
+def write_json_below(root: Path, relative: str | Path, data: Any, *,
+                     layout: str = "indented") -> Path:
+    """JSON at `root / relative` inside the report directory (cwh/report/safefile.py)."""
+    path = path_below(root, relative)
+    with replacing(path) as out:
+        _dump_json(out, data, layout)
+    return path
+
+
+def write_json(path: Path, data: Any, *, layout: str = "indented") -> Path:
     """JSON at `path` (its folder made if missing), replacing whatever is there, a link too."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return replace_file(path, _json_bytes(data))
+    return write_json_below(path.parent, path.name, data, layout=layout)
+
+
+def _write_records_layout(out: Any, data: dict[str, Any]) -> None:
+    """Written element by element: a fleet's results.json is never one string in memory."""
+    out.write("{\n")
+    for index, (key, item) in enumerate(data.items()):
+        out.write((",\n" if index else "") + f"  {json.dumps(key, ensure_ascii=False)}: ")
+        if isinstance(item, list) and item:
+            out.write("[\n")
+            for number, element in enumerate(item):
+                out.write(("    " if not number else ",\n    ")
+                          + json.dumps(element, ensure_ascii=False))
+            out.write("\n  ]")
+        else:
+            out.write(json.dumps(item, ensure_ascii=False))
+    out.write("\n}")
 
 
 def sha256_of(path: Path) -> str:
@@ -79,8 +116,8 @@ def write_manifest(report_dir: Path, artifacts: list[Path], run_id: str | None =
                              "not the run's")
         entries.append({"path": str(path.relative_to(report_dir)), "sha256": sha256_of(path),
                         "bytes": path.stat().st_size, **details.get(path, {})})
-    return write_below(report_dir, MANIFEST, _json_bytes(
-        {"algorithm": "sha256", "run_id": run_id, "artifacts": entries}))
+    return write_json_below(report_dir, MANIFEST,
+                            {"algorithm": "sha256", "run_id": run_id, "artifacts": entries})
 
 
 def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
@@ -101,12 +138,13 @@ def write_checklists(audit: Audit, records: list[dict[str, Any]]) -> tuple[
                            marking=target.var("cwh_marking") if target else None)
         istigs = build_checklists(host, asset, host_records, audit.catalog, audit.benchmarks,
                                   suite_version=suite_version(),
-                                  catalog_version=audit.catalog.version)
+                                  catalog_version=audit.catalog.version,
+                                  releases=audit.releases.by_benchmark)
         warnings += [f"{host}: {istig.benchmark_id} has no rule for {missing}"
                      for istig in istigs for missing in istig.unmatched]
         ckl = write_below(audit.report_dir, f"{stems[host]}.ckl", render_ckl(asset, istigs))
         cklb = write_below(audit.report_dir, f"{stems[host]}.cklb",
-                           _json_bytes(render_cklb(asset, istigs)))
+                           (render_cklb_text(asset, istigs) + "\n").encode("utf-8"))
         holds = {"host": host, "benchmarks": [
             {"id": istig.benchmark_id, "version": istig.version, "release": istig.release}
             for istig in istigs]}
@@ -119,18 +157,35 @@ def write_hdf(audit: Audit, records: list[dict[str, Any]], config: pytest.Config
     count it) and results.hdf.json, the fleet with every host's profiles kept apart."""
     options = dict(suite_version=suite_version(), started=audit.started.isoformat(
         timespec="seconds"), duration=(dt.datetime.now(dt.UTC) - audit.started).total_seconds(),
-        nist=config.stash.get(CCI_KEY, None))
-    hosts = sorted({r["host"] for r in records})
+        nist=config.stash.get(CCI_KEY, None), releases=audit.releases.by_benchmark)
+    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_host[record["host"]].append(record)
     written = []
-    for host, name in host_file_names(hosts).items():
-        target = audit.targets.get(host)
-        asset = asset_from(host, audit.assets.get(host),
-                           role=target.var("cwh_role") if target else None,
-                           marking=target.var("cwh_marking") if target else None)
-        written.append(write_below(audit.report_dir, f"hdf/{name}", _json_bytes(render_host_hdf(
-            host, records, audit.catalog, audit.benchmarks, asset=asset, **options))))
-    written.append(write_below(audit.report_dir, "results.hdf.json", _json_bytes(
-        render_fleet_hdf(records, audit.catalog, audit.benchmarks, **options))))
+    fleet = path_below(audit.report_dir, "results.hdf.json")
+    before, after = fleet_frame(sorted(by_host), audit.catalog, **{
+        k: v for k, v in options.items() if k != "releases"})
+    first = True
+    # One host at a time: its file, then its profiles into the fleet file (which is what
+    # render_fleet_hdf makes), so the fleet's HDF is never all in memory.
+    with replacing(fleet) as out:
+        out.write(before)
+        for host, name in host_file_names(sorted(by_host)).items():
+            target = audit.targets.get(host)
+            asset = asset_from(host, audit.assets.get(host),
+                               role=target.var("cwh_role") if target else None,
+                               marking=target.var("cwh_marking") if target else None)
+            # Each control encoded once for the four texts holding it (cwh/report/hdf_text.py).
+            pieces = ControlPieces()
+            document = render_host_hdf(host, by_host[host], audit.catalog, audit.benchmarks,
+                                       asset=asset, pieces=pieces, **options)
+            written.append(write_below(audit.report_dir, f"hdf/{name}",
+                                       (pieces.document(document) + "\n").encode("utf-8")))
+            for profile in document["profiles"]:
+                out.write(("" if first else ",") + pieces.fleet_profile(profile, clean(host)))
+                first = False
+        out.write(after + "\n")
+    written.append(fleet)
     return written
 
 
@@ -159,13 +214,17 @@ def write_reports(audit: Audit, run_dir: RunDir, records: list[dict[str, Any]],
     document = {"run": meta, "hosts": audit.assets, "host_errors": audit.host_errors,
                 "same_machine": [group.to_dict() for group in same_machine(audit.assets)],
                 "results": records}
-    # report.html and hosts/<host>.html, for people (cwh/report/pages.py)
+    # report.html and hosts/<host>.html, for people (cwh/report/pages.py); the rule data
+    # knows each release's version when no XCCDF was given.
+    versions = {bid: r.short_version for bid, r in audit.releases.by_benchmark.items()}
     pages = render_pages({k: v for k, v in document.items() if k != "same_machine"},
-                         exit_status, benchmark_versions(audit.benchmarks))
+                         exit_status, {**versions, **benchmark_versions(audit.benchmarks)})
     run_dir.will_write(planned_artifacts(records, list(pages)))
-    written = [write_below(audit.report_dir, "results.json", _json_bytes(document))]
+    written = [write_json_below(audit.report_dir, "results.json", document, layout="records")]
     written += [write_below(audit.report_dir, relative, text.encode("utf-8"))
                 for relative, text in pages.items()]
+    # A fleet's pages are a hundred MB or more of text: not kept while the checklists are made.
+    del pages
     checklists: dict[Path, dict[str, Any]] = {}
     if records:
         checklists, audit.warnings = write_checklists(audit, records)

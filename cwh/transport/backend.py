@@ -14,8 +14,8 @@ import testinfra
 import testinfra.backend
 from testinfra.backend.base import BaseBackend, CommandResult
 
-from cwh.collect.script import ps_literal
 from cwh.inventory import ConnectionSettings
+from cwh.transport.delivery import ps_literal
 from cwh.transport.session import PowerShellSession
 
 NAME = "cwhwinrm"

@@ -21,8 +21,8 @@ import winrm.transport
 from winrm import exceptions as winrm_exc
 from winrm.protocol import Protocol
 
-from cwh.collect.script import bootstrap_command, stdin_payload
 from cwh.inventory import ConnectionSettings
+from cwh.transport.delivery import bootstrap_command, stdin_payload
 from cwh.transport.errors import CommandTimeout, EnvelopeTooLarge, OutputTooLarge, describe
 
 SHELL_NOT_FOUND = 2150858843

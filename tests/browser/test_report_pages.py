@@ -56,7 +56,9 @@ def run(tmp_path_factory) -> AuditRun:
                                        cwh_lab_image=str(FAULT_IMAGES / "hostile-evidence.yml")),
         "down": lab_host("hardened", cwh_lab_fault="refuse", **FAST),
     })
-    result = run_audit(tmp, inventory, "-m", "stig", "--waivers", str(waivers), timeout=240)
+    # The guide's controls: report.html inlines every result (and its filters) up to 1,000
+    # results, which the full STIG profile of seven hosts passes.
+    result = run_audit(tmp, inventory, "-m", "guide", "--waivers", str(waivers), timeout=240)
     assert (result.report_dir / "report.html").is_file(), result.output[-3000:]
     return result
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from cwh.errors import ConfigError
+from cwh.lab.expectations import lab_stig_inputs
 from cwh.lab.image import load_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,10 +71,13 @@ def lab_host(image: str, *, transport: str = "ntlm", **extra: Any) -> dict[str, 
 
 def write_inventory(tmp_path: Path, hosts: dict[str, dict[str, Any]],
                     common: dict[str, Any] | None = None) -> Path:
+    """An inventory of these hosts with the lab organization's values (inventory/lab.yml:
+    approved administrators, the STIG's organization-defined values), so a hardened host passes
+    every automated control; `common` adds or replaces variables, a None value leaves one out."""
     variables = {"ansible_connection": "winrm", "ansible_user": "auditor",
-                 "ansible_password": "lab-only-not-a-secret",
-                 "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor"]}
+                 "ansible_password": "lab-only-not-a-secret", **lab_stig_inputs()}
     variables.update(common or {})
+    variables = {key: value for key, value in variables.items() if value is not None}
     data = {"all": {"vars": variables, "children": {"lab": {"hosts": hosts}}}}
     path = tmp_path / "inventory.yml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -25,7 +25,10 @@ REQUIRED_FIELDS = ("host", "control_id", "status", "severity", "stig_ids", "expe
 CATALOG = load_catalog()
 # `-m stig` on WinRM hosts: every control but the exposure audit (CWH-EXT-*, `-m external`).
 ALL_CONTROLS = {c.id for c in CATALOG.controls if c.handler != "external"}
-AUTOMATED = ALL_CONTROLS - {"CWH-ACCT-02"}
+# The bundled lab's hosts are ScreenConnect servers: Automate's own controls do not apply.
+FOR_SCREENCONNECT = {c.id for c in CATALOG.controls
+                     if "screenconnect" in c.products and c.id in ALL_CONTROLS}
+AUTOMATED = FOR_SCREENCONNECT - {"CWH-ACCT-02"}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def demo(tmp_path_factory):
             host["cwh_web_url"] = f"https://{host['ansible_host']}:443/"
     inventory = tmp_path / "lab.yml"
     inventory.write_text(yaml.safe_dump(data))
-    return run_audit(tmp_path, inventory, "-m", "stig")
+    return run_audit(tmp_path, inventory, "-m", "guide")
 
 
 def test_demo_hardened_passes_and_drifted_fails(demo):
@@ -56,6 +59,9 @@ def test_demo_hardened_passes_and_drifted_fails(demo):
     for results in (hardened, drifted):
         assert results["CWH-ACCT-02"]["status"] == "Not_Reviewed"
         assert results["CWH-ACCT-02"]["error"] is False
+        for control in ALL_CONTROLS - FOR_SCREENCONNECT:
+            assert results[control]["status"] == "Not_Applicable", results[control]
+            assert "applies to ConnectWise Automate servers" in results[control]["reason"]
 
 
 def test_every_record_carries_its_evidence(demo):
@@ -100,7 +106,7 @@ def test_wrong_password_is_one_line_and_the_other_host_survives(tmp_path):
         "good": lab_host("hardened"),
         "locked": lab_host("drifted", transport="basic", cwh_lab_password="Zq-real-pw-17"),
     }, {"ansible_password": "Wr0ng-Pa55-7781"})
-    run = run_audit(tmp_path, inventory, "-m", "stig")
+    run = run_audit(tmp_path, inventory, "-m", "guide")
     assert run.exit_code == 6, run.output
     assert "Traceback" not in run.output
     lines = [line for line in run.stdout.splitlines() if line.startswith("ERROR locked:")]
@@ -131,7 +137,7 @@ def test_unreachable_host_is_one_line(tmp_path):
         "gone": {"ansible_host": closed, "ansible_port": 5985},
     })
     started = time.monotonic()
-    run = run_audit(tmp_path, inventory, "-m", "stig")
+    run = run_audit(tmp_path, inventory, "-m", "guide")
     assert time.monotonic() - started < 60
     assert run.exit_code == 6, run.output
     assert f"ERROR gone: connection refused at {closed}:5985" in run.stdout
@@ -143,7 +149,7 @@ def test_unreachable_host_is_one_line(tmp_path):
 @pytest.mark.parametrize("fault", ["empty_output", "truncated_output", "invalid_json"])
 def test_damaged_output_is_never_a_pass(tmp_path, fault):
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened", cwh_lab_fault=fault)})
-    run = run_audit(tmp_path, inventory, "-m", "stig")
+    run = run_audit(tmp_path, inventory, "-m", "guide")
     assert run.exit_code == 6, run.output
     statuses = {r["status"] for r in run.results}
     assert statuses == {"Not_Reviewed"}, statuses
@@ -160,7 +166,7 @@ def test_damaged_output_is_never_a_pass(tmp_path, fault):
 def test_broken_inventory_stops_before_connecting(tmp_path, content, message):
     inventory = tmp_path / "broken.yml"
     inventory.write_text(content)
-    run = run_audit(tmp_path, inventory, "-m", "stig", env={"CWH_WINRM_PASSWORD": "x"})
+    run = run_audit(tmp_path, inventory, "-m", "guide", env={"CWH_WINRM_PASSWORD": "x"})
     assert run.exit_code == 4, run.output
     assert "Traceback" not in run.output
     errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
@@ -170,7 +176,7 @@ def test_broken_inventory_stops_before_connecting(tmp_path, content, message):
 
 def test_markers_select_controls(tmp_path):
     inventory = write_inventory(tmp_path, {"h": lab_host("drifted")})
-    run = run_audit(tmp_path, inventory, "-m", "stig and cat3")
+    run = run_audit(tmp_path, inventory, "-m", "guide and cat3")
     cat3 = {c for c in ALL_CONTROLS if CATALOG[c].marker_severity == "low"}
     assert {r["control_id"] for r in run.results} == cat3 and "CWH-STIG-08" in cat3
     run = run_audit(tmp_path, inventory, "-m", "password")
@@ -211,7 +217,7 @@ def test_each_host_is_one_winrm_command_with_and_without_xdist(tmp_path, workers
     hosts = {f"h{i}": lab_machine(tmp_path, "hardened" if i % 2 else "drifted", i)
              for i in range(4)}
     inventory = write_inventory(tmp_path, hosts)
-    args = ["-m", "stig"] + (["-n", workers] if workers else [])
+    args = ["-m", "guide"] + (["-n", workers] if workers else [])
     run = run_audit(tmp_path, inventory, *args)
     assert run.exit_code == 1, run.output
     assert len(run.results) == 4 * len(ALL_CONTROLS)

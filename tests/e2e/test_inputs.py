@@ -58,25 +58,25 @@ def test_another_domains_account_is_not_approved_by_its_bare_name(accounts_run):
 def test_a_group_is_judged_as_that_group(accounts_run):
     record = accounts_run.by_control("group")["CWH-ACCT-01"]
     assert record["status"] == "Open", record
-    assert record["observed"].startswith("not approved: TRUSTED\\Administrator [S-1-5-21-"), \
-        record
+    assert record["observed"].startswith("not approved: TRUSTED\\labadmin [S-1-5-21-"), record
     assert "a group" in record["observed"]
-    assert "SC-HARDENED\\Administrator" not in record["observed"]
+    assert "SC-HARDENED\\labadmin" not in record["observed"]  # the local one stays approved
 
 
 def test_the_local_accounts_pass_and_say_why(accounts_run):
     record = accounts_run.by_control("clean")["CWH-ACCT-01"]
     assert record["status"] == "NotAFinding", record
-    for name in ("Administrator", "adm-jdoe", "auditor"):
+    for name in ("labadmin", "adm-jdoe", "auditor"):
         assert f"SC-HARDENED\\{name} [S-1-5-21-" in record["observed"]
         assert f"(local account, by name {name})" in record["observed"]
 
 
 def test_the_bundled_lab_inventory_keeps_its_verdicts_for_the_right_reasons(tmp_path):
-    """inventory/lab.yml approves [Administrator, adm-jdoe, auditor] by bare name: the local
-    accounts of each lab host, so hardened passes and drifted fails on jdoe and svc-backup."""
+    """inventory/lab.yml approves [labadmin, adm-jdoe, auditor] by bare name: the local accounts
+    of each lab host, so hardened (whose built-in Administrator is renamed labadmin) passes and
+    drifted fails on its built-in account still named Administrator, jdoe and svc-backup."""
     data = yaml.safe_load((REPO / "inventory" / "lab.yml").read_text())
-    assert data["all"]["vars"]["cwh_approved_admins"] == ["Administrator", "adm-jdoe", "auditor"]
+    assert data["all"]["vars"]["cwh_approved_admins"] == ["labadmin", "adm-jdoe", "auditor"]
     hosts = {name: lab_host(host["cwh_lab_image"])
              for name, host in data["all"]["children"]["lab"]["hosts"].items()}
     inventory = write_inventory(tmp_path, hosts, {
@@ -88,7 +88,8 @@ def test_the_bundled_lab_inventory_keeps_its_verdicts_for_the_right_reasons(tmp_
     assert hardened["observed"].startswith("3 members, all approved")
     assert drifted["status"] == "Open", drifted
     assert drifted["observed"] == (
-        "not approved: SC-DRIFTED\\jdoe [S-1-5-21-1004336348-1177238915-682003330-1012]; "
+        "not approved: SC-DRIFTED\\Administrator [S-1-5-21-1004336348-1177238915-682003330-500]; "
+        "SC-DRIFTED\\jdoe [S-1-5-21-1004336348-1177238915-682003330-1012]; "
         "SC-DRIFTED\\svc-backup [S-1-5-21-1004336348-1177238915-682003330-1017]")
 
 
@@ -102,7 +103,7 @@ def test_an_empty_approved_list_makes_every_member_a_finding(tmp_path):
     record = run.by_control("h")["CWH-ACCT-01"]
     assert record["status"] == "Open", record
     assert record["expected"] == "no member (cwh_approved_admins is empty: nobody is approved)"
-    for name in ("Administrator", "adm-jdoe", "auditor"):
+    for name in ("labadmin", "adm-jdoe", "auditor"):
         assert f"SC-HARDENED\\{name}" in record["observed"]
 
 

@@ -35,7 +35,7 @@ def _unusable(tmp_path, kind: str) -> str:
 def test_an_unusable_report_dir_is_one_line_exit_4_before_anything_connects(tmp_path, kind):
     where = _unusable(tmp_path, kind)
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
-    run = run_audit(tmp_path, inventory, "-m", "stig", f"--cwh-report-dir={where}")
+    run = run_audit(tmp_path, inventory, "-m", "guide", f"--cwh-report-dir={where}")
     assert run.exit_code == 4, run.output
     errors = _errors(run)
     assert len(errors) == 1 and "--cwh-report-dir" in errors[0] and where in errors[0], \
@@ -51,7 +51,7 @@ def test_a_read_only_report_dir_is_one_line_exit_4(tmp_path):
     where.chmod(0o500)
     try:
         inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
-        run = run_audit(tmp_path, inventory, "-m", "stig", f"--cwh-report-dir={where}")
+        run = run_audit(tmp_path, inventory, "-m", "guide", f"--cwh-report-dir={where}")
     finally:
         where.chmod(0o700)
     assert run.exit_code == 4, run.output

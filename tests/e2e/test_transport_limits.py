@@ -50,7 +50,7 @@ def test_output_over_many_receives_gives_the_same_verdicts(tmp_path):
         "whole": lab_host("drifted"),
         "chunked": lab_host("drifted", cwh_lab_chunk_bytes=512),
     })
-    run = run_audit(tmp_path, inventory, "-m", "stig")
+    run = run_audit(tmp_path, inventory, "-m", "guide")
     receives = [r for r in run.lab_requests()
                 if r["endpoint"] == "chunked" and r["action"] == "Receive"]
     assert len(receives) > 3, receives

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from cwh.catalog.model import SEVERITIES, Catalog, load_catalog
+from cwh.catalog.model import BENCHMARK_OS, SEVERITIES, Catalog, load_catalog
 from cwh.catalog.xccdf import Benchmark, load_benchmark
 from cwh.report.cci import CciList, load_cci_list
-from cwh.report.checklist import Asset, IStig, asset_from, build_checklists
+from cwh.report.checklist import Asset, IStig, asset_from
+from cwh.report.host_checklist import build_checklists
 
 CATALOG: Catalog = load_catalog()
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -72,6 +73,7 @@ def make_record(host: str, control_id: str, status: str, os_version: str, **over
     severity = control.severity_for(os_version)
     record = {
         "host": host,
+        "record_type": "guide_control",
         "control_id": control.id,
         "title": control.title,
         "area": control.area,
@@ -95,6 +97,7 @@ def make_record(host: str, control_id: str, status: str, os_version: str, **over
         "source": control.source,
         "guide_section": control.guide_section,
         "fix": control.fix,
+        "same_check": [r.stig_id for r in refs if r.benchmark in BENCHMARK_OS],
         "waiver": None,
         "nodeid": f"tests_controls/test_x.py::test_control[{host}-{control_id}]",
         "duration": 0.0123,

@@ -60,7 +60,7 @@ def test_a_bad_cci_list_stops_the_run_before_any_host_is_contacted(tmp_path: Pat
     bad = tmp_path / "U_CCI_List.xml"
     bad.write_text("<cci_list/>", encoding="utf-8")  # no namespace: not DISA's list
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
-    run = run_audit(tmp_path, inventory, "-m", "stig", f"--cci-list={bad}")
+    run = run_audit(tmp_path, inventory, "-m", "guide", f"--cci-list={bad}")
     assert run.exit_code == 4, run.output
     assert f"--cci-list {bad}: not a DISA CCI list" in run.output
     assert "Traceback" not in run.output
@@ -78,7 +78,7 @@ def test_the_cci_list_tags_the_per_host_hdf(tmp_path: Path) -> None:
     listing.write_text(cci_list_xml({"CCI-000366": [("NIST SP 800-53 Revision 4", "4",
                                                       "CM-6 b")]}), encoding="utf-8")
     inventory = write_inventory(tmp_path, {"h": lab_host("hardened")})
-    run = run_audit(tmp_path, inventory, "-m", "stig", f"--cci-list={listing}",
+    run = run_audit(tmp_path, inventory, "-m", "guide", f"--cci-list={listing}",
                     f"--stig-xccdf={STIG_DIR}")
     assert run.exit_code in (0, 1), run.output
     doc = json.loads((run.report_dir / "hdf" / "h.json").read_text())

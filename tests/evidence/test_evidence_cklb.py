@@ -3,6 +3,7 @@ text as the CKL, and ids that do not change between runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -12,7 +13,7 @@ import pytest
 
 from cwh.report.checklist import GUIDE_BENCHMARK_ID
 from cwh.report.ckl import render_ckl
-from cwh.report.cklb import render_cklb
+from cwh.report.cklb import render_cklb, render_cklb_text
 from tests.evidence.evidence_helpers import (
     HOST_2019,
     HOST_2022,
@@ -154,3 +155,28 @@ def test_cklb_target_key_and_stig_ref_as_the_ckl_has_them(both: dict, host: str)
     if v254467:
         assert v254467["stig_ref"].startswith("Microsoft Windows Server 2022 Security Technical "
                                               "Implementation Guide :: Version 1, Release: 3")
+
+
+@pytest.mark.parametrize("host", [HOST_2022, HOST_2019])
+def test_the_text_with_each_rules_part_encoded_once_is_what_json_dumps_writes(host: str) -> None:
+    records = records_2022() if host == HOST_2022 else records_2019()
+    for given in (benchmarks(), {}):
+        asset, istigs = checklists(host, records, given)
+        compact = json.dumps(render_cklb(asset, istigs), ensure_ascii=False,
+                             separators=(",", ":"))
+        assert render_cklb_text(asset, istigs) == compact
+        assert render_cklb_text(asset, istigs) == compact  # from the per-rule texts kept
+
+
+def test_a_rule_differing_in_any_field_gets_its_own_text() -> None:
+    asset, istigs = checklists(HOST_2022, records_2022(), benchmarks())
+    istig = istigs[0]
+    vuln = istig.vulns[0]
+    render_cklb_text(asset, [istig])  # keep the first rule's text
+    for field in dataclasses.fields(vuln):
+        value = getattr(vuln, field.name)
+        other = ("x", "y") if isinstance(value, tuple) else "V-changed"
+        changed = dataclasses.replace(istig, vulns=(dataclasses.replace(
+            vuln, **{field.name: other}), *istig.vulns[1:]))
+        assert render_cklb_text(asset, [changed]) == json.dumps(
+            render_cklb(asset, [changed]), ensure_ascii=False, separators=(",", ":")), field.name

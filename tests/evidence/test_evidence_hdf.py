@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from cwh.report.checklist import GUIDE_BENCHMARK_ID, asset_from
-from cwh.report.hdf import NO_NIST, render_fleet_hdf, render_host_hdf
+from cwh.report.hdf import NO_NIST, _for_fleet, render_fleet_hdf, render_host_hdf
+from cwh.report.hdf_text import ControlPieces, compact
 from cwh.report.hostfiles import host_file_names
 from tests.evidence.evidence_helpers import (
     ASSET_FACTS,
@@ -370,3 +371,23 @@ def test_hosts_named_by_ip_get_one_hdf_file_each(tmp_path) -> None:
         assert doc["platform"]["target_id"] == name.removesuffix(".json")
     manifest = json.loads((run.report_dir / "manifest.json").read_text())
     assert {"hdf/10.1.2.3.json", "hdf/10.1.2.4.json"} <= {e["path"] for e in manifest["artifacts"]}
+
+
+@pytest.mark.parametrize("with_benchmarks", [True, False])
+def test_texts_joined_from_each_control_encoded_once_are_what_json_dumps_writes(
+        with_benchmarks: bool):
+    bench = benchmarks() if with_benchmarks else {}
+    for host in HOSTS:
+        pieces = ControlPieces()
+        document = _host_doc(host, bench, pieces=pieces)
+        assert document == _host_doc(host, bench)  # the same data, the same sha256
+        assert pieces.document(document) == compact(document)
+        for profile in document["profiles"]:
+            assert profile["sha256"] == _canonical_sha256(profile)
+            fleet_profile = _for_fleet(profile, host)
+            assert pieces.fleet_profile(profile, host) == compact(fleet_profile)
+        # A control whose id is not its first key is encoded whole, with the same result.
+        odd = {**document["profiles"][0], "controls": [
+            {"title": "t", "id": "X", "results": []}, *document["profiles"][0]["controls"]]}
+        assert pieces.profile(odd, sort=False) == compact(odd)
+        assert pieces.fleet_profile(odd, host) == compact(_for_fleet(odd, host))

@@ -61,7 +61,7 @@ def junit(tmp_path_factory: pytest.TempPathFactory) -> tuple[ElementTree.Element
     waivers.write_text(yaml.safe_dump({"waivers": [WAIVER]}))
     inventory = write_inventory(tmp, {"hardened": lab_host("hardened"),
                                       "drifted": lab_host("drifted", transport="basic")})
-    run = run_audit(tmp, inventory, "-m", "stig", "-n", "2", f"--waivers={waivers}")
+    run = run_audit(tmp, inventory, "-m", "guide", "-n", "2", f"--waivers={waivers}")
     assert run.exit_code == 1, run.output
     return ElementTree.parse(run.report_dir / "junit.xml"), run.results
 

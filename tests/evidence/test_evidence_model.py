@@ -14,7 +14,6 @@ from cwh.report.checklist import (
     STATUS_PRECEDENCE,
     Asset,
     asset_from,
-    build_checklists,
     clean,
     combine_statuses,
     guide_release,
@@ -22,6 +21,7 @@ from cwh.report.checklist import (
     utf16_len,
     valid_fqdn,
 )
+from cwh.report.host_checklist import build_checklists
 from cwh.report.record import build_record
 from tests.evidence.evidence_helpers import (
     CATALOG,

@@ -37,6 +37,8 @@ ENDPOINTS = frozenset({"CWH-NET-01", "CWH-NET-02", "CWH-TLS-03", "CWH-WEB-02", "
                        "CWH-WEB-05"})
 IMAGES = Path(__file__).with_name("images")
 REFERENCE = "ref"
+REF_AUTOMATE = "ref-automate"  # the clean Automate-only host the Automate faults compare with
+AUTOMATE_ONLY = frozenset(c.id for c in CATALOG.controls if c.products == ("automate",))
 # Distinctive, and with characters that URL encoding changes.
 SECRET = "Zebra+7731/Kx=q&pw%21"
 LAB_ONLY_PASSWORD = "Lab+Only/Pw=5521"  # what the wrong-password host accepts instead
@@ -54,6 +56,7 @@ class Fault:
     host: dict[str, Any]  # host variables that make the fault (image, cwh_lab_fault, timeouts)
     why: str = ""  # a regular expression every touched control's reason must match
     expect: dict[str, str] = field(default_factory=dict)  # touched controls with one exact status
+    reference: str = REFERENCE  # the clean host whose verdicts the untouched controls keep
 
     @property
     def host_name(self) -> str:
@@ -84,7 +87,7 @@ ATTESTED_ACCT02 = {"CWH-ACCT-02": {"status": "NotAFinding", "by": "A. Assessor",
                                    "date": "2024-06-03", "note": "AppLocker denies browsers"}}
 GERMAN = str(IMAGES / "localized-german.yml")
 SMB1_ABSENT = str(IMAGES / "smb1-value-absent.yml")
-WEB_CONFIG = ENDPOINTS | {"CWH-SC-03"}
+WEB_CONFIG = ENDPOINTS | {"CWH-SC-03", "CWH-SC-04"}
 IIS = {"CWH-WEB-01", "CWH-WEB-03"}
 SMB_PORTS = {"CWH-NET-03", "CWH-NET-04", "CWH-NET-05"}
 FIREWALL_RULES = {"CWH-NET-01", "CWH-NET-02", *SMB_PORTS}
@@ -145,7 +148,8 @@ FAULTS: list[Fault] = [
     # --- one section missing, failed or null --------------------------------------------------
     output("section_missing:registry", REGISTRY - {"CWH-TLS-03"}, why="no 'registry' section"),
     output("section_missing:secedit", SECEDIT, why="no 'secedit' section"),
-    output("section_missing:screenconnect", WEB_CONFIG | {"CWH-SC-02"},
+    output("section_missing:screenconnect",
+           WEB_CONFIG | {"CWH-SC-02", "CWH-SC-05", "CWH-SC-06"},
            why="no 'screenconnect' section"),
     output("section_missing:firewall_rules", {"CWH-NET-01", "CWH-NET-02", "CWH-NET-03",
                                               "CWH-NET-04", "CWH-NET-05"},
@@ -153,7 +157,9 @@ FAULTS: list[Fault] = [
     output("section_missing:iis", IIS, why="no 'iis' section"),
     output("section_error:local_admins", {"CWH-ACCT-01", "CWH-ACCT-02"},
            why="collecting 'local_admins' failed"),
-    output("section_error:services", {"CWH-SC-01"}, why="collecting 'services' failed"),
+    # ScreenConnect is still detected by its install path; whether Automate runs is unknown.
+    output("section_error:services", {"CWH-SC-01", *AUTOMATE_ONLY},
+           why="collecting 'services' failed"),
     output("section_error:tcp_listeners", {"CWH-NET-01", "CWH-NET-02"},
            why="collecting 'tcp_listeners' failed"),
     output("section_error:http_sslcert", {"CWH-WEB-05"}, why="collecting 'http_sslcert' failed"),
@@ -180,12 +186,12 @@ FAULTS: list[Fault] = [
           "registry access is not allowed"),
     # --- unexpected nulls ---------------------------------------------------------------------
     image("service-state-null", {"CWH-SC-01"}, "Relay: None"),
-    image("file-version-null", {"CWH-SC-02"}, "version cannot be judged"),
+    image("file-version-null", {"CWH-SC-02", "CWH-SC-04"}, "version cannot be judged"),
     image("member-name-null", {"CWH-ACCT-01"}, r"\(unresolved\)"),
     # Only the computer name tells a bare approved name's local account from another domain's.
     image("text-facts-null", {"CWH-ACCT-01"}, "the host's identity section gave no computer name"),
     image("iis-config-null", IIS, "applicationHost.config was not read"),
-    image("web-config-null", WEB_CONFIG, "web.config was not found"),
+    image("web-config-null", WEB_CONFIG | {"CWH-SC-05"}, "web.config was not found"),
     # --- size ---------------------------------------------------------------------------------
     Fault("thousands-of-rules-and-apps", frozenset({"CWH-NET-05"}),
           {"cwh_lab_image": "generated/thousands.yml"}, "Legacy backup agent"),
@@ -225,8 +231,8 @@ FAULTS: list[Fault] = [
           expect={"CWH-PWD-01": "Not_Reviewed"}),
     image("secedit-garbage-right", {"CWH-GPO-05"}, "is not a list of accounts",
           expect={"CWH-GPO-05": "Not_Reviewed"}),
-    image("version-fullwidth-digits", {"CWH-SC-02"}, "not a dotted version",
-          expect={"CWH-SC-02": "Not_Reviewed"}),
+    image("version-fullwidth-digits", {"CWH-SC-02", "CWH-SC-04"}, "not a dotted version",
+          expect={"CWH-SC-02": "Not_Reviewed", "CWH-SC-04": "Not_Reviewed"}),
     image("duplicate-service-case", {"CWH-SC-01"}, "listed 2 times",
           expect={"CWH-SC-01": "Not_Reviewed"}),
     # --- Windows PowerShell 5.1 behaviours (issue 10, items 16, 17 and 19) -------------------
@@ -284,8 +290,9 @@ FAULTS: list[Fault] = [
     image("iis-webconfig-harmless"),  # read, sets no request filtering that matters
     # ScreenConnect reached through cwh_web_url, web.config unreadable: whether it serves TLS
     # itself (and so needs an http.sys binding) is unknown, yet the binding check is skipped.
-    Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-NET-01",
-                                                            "CWH-NET-02", "CWH-WEB-05"}),
+    Fault("web-url-given-web-config-unreadable", frozenset({"CWH-SC-03", "CWH-SC-04",
+                                                            "CWH-NET-01", "CWH-NET-02",
+                                                            "CWH-WEB-05"}),
           {"cwh_lab_image": str(IMAGES / "webconfig-xml-bomb.yml"),
            "cwh_web_url": "https://{address}:8040/"}),
     # --- WinRS as Windows plays it --------------------------------------------------------
@@ -300,11 +307,11 @@ FAULTS: list[Fault] = [
           r"EVILCORP\\auditor .*approves only the local account",
           expect={"CWH-ACCT-01": "Open"}),
     # A group is judged as that group, never as the account whose name it carries.
-    image("group-named-like-admin", {"CWH-ACCT-01"}, r"TRUSTED\\Administrator .*a group",
+    image("group-named-like-admin", {"CWH-ACCT-01"}, r"TRUSTED\\labadmin .*a group",
           expect={"CWH-ACCT-01": "Open"}),
     # `cwh_approved_admins: []` declares that nobody is approved.
     Fault("nobody-approved", frozenset({"CWH-ACCT-01"}), {"cwh_approved_admins": []},
-          r"not approved: SC-HARDENED\\Administrator", expect={"CWH-ACCT-01": "Open"}),
+          r"not approved: SC-HARDENED\\labadmin", expect={"CWH-ACCT-01": "Open"}),
     # An attestation cannot answer for a host whose facts never arrived.
     transport("refused-attested", "connection refused", cwh_lab_fault="refuse",
               cwh_attestations=ATTESTED_ACCT02),
@@ -458,7 +465,7 @@ FAULTS += [
     # Account names that only Unicode case folding makes approved (finding 5).
     Fault("admin-kelvin-sign", frozenset({"CWH-ACCT-01"}),
           {"cwh_lab_image": str(IMAGES / "admin-kelvin-sign.yml"),
-           "cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor", "kadmin"]},
+           "cwh_approved_admins": ["labadmin", "adm-jdoe", "auditor", "kadmin"]},
           re.escape("not approved: SC-HARDENED\\\u212aadmin"), expect={"CWH-ACCT-01": "Open"}),
     Fault("admin-long-s-pattern", frozenset({"CWH-ACCT-01"}),
           {"cwh_lab_image": str(IMAGES / "admin-long-s-pattern.yml"),
@@ -517,16 +524,20 @@ def shared_run(tmp_path_factory: Any, name: str, make: Callable[[Path], AuditRun
 
 
 SECRET_VARS = {"ansible_password": "{{ lookup('env', 'CWH_TEST_SECRET') }}"}
+# Every host says remote access goes through a Control client (CWH-CWA-07 then applies to the
+# Automate hosts; on ScreenConnect hosts the Automate controls are Not_Applicable anyway).
+AUTOMATE_VARS = {"cwh_remote_access_via_control": True}
 
 
 def _corpus(tmp: Path) -> AuditRun:
     write_generated_images(tmp / "generated")
     hosts = {REFERENCE: lab_host("hardened", **PROBES),
+             REF_AUTOMATE: lab_host("automate-hardened", **PROBES),
              "ref-basic": lab_host("hardened", transport="basic", **PROBES)}
     hosts.update({fault.host_name: host_vars(fault) for fault in FAULTS})
-    inventory = write_inventory(tmp, hosts, SECRET_VARS)
+    inventory = write_inventory(tmp, hosts, {**SECRET_VARS, **AUTOMATE_VARS})
     # --html: pytest-html's page too (written only when asked), so its hooks face the corpus.
-    return run_audit(tmp, inventory, "-m", "stig", "-n", "2", "--html",
+    return run_audit(tmp, inventory, "-m", "guide", "-n", "2", "--html",
                      str(tmp / "reports" / PYTEST_HTML), env={"CWH_TEST_SECRET": SECRET},
                      timeout=170)
 
@@ -545,7 +556,7 @@ def _crash(tmp: Path) -> AuditRun:
     (tmp / "scalar-ip.yml").write_text(yaml.safe_dump(CRASH_IMAGE))
     inventory = write_inventory(tmp, {REFERENCE: lab_host("hardened"),
                                       "scalar-ip": lab_host("scalar-ip.yml")}, SECRET_VARS)
-    return run_audit(tmp, inventory, "-m", "stig", env={"CWH_TEST_SECRET": SECRET}, timeout=120)
+    return run_audit(tmp, inventory, "-m", "guide", env={"CWH_TEST_SECRET": SECRET}, timeout=120)
 
 
 def crash_run(tmp_path_factory: Any) -> AuditRun:
@@ -589,3 +600,93 @@ def html_fragments(report: Path) -> dict[str, list[str]]:
                     content = base64.b64decode(content.split(";base64,", 1)[1]).decode("utf-8")
                 mine.append(content)
     return fragments
+
+
+# --- ConnectWise Automate and the application-level controls (issue 13) --------------------
+
+def automate_image(name: str, touches: Iterable[str], why: str = "", **kw: Any) -> Fault:
+    """A fault on an Automate server (an image under images/ extending automate-hardened),
+    compared with the clean Automate host."""
+    return Fault(name, frozenset(touches), {"cwh_lab_image": str(IMAGES / f"{name}.yml"),
+                                            "cwh_expected_hostname": "CWA-HARDENED"},
+                 why, reference=REF_AUTOMATE, **kw)
+
+
+AUTOMATE_CLOSED = ("CWH-CWA-04", "CWH-CWA-05", "CWH-CWA-06", "CWH-CWA-07")
+FAULTS += [
+    # A UDP rule whose protocol is unknown: no UDP (or TCP) port it reaches can be judged.
+    automate_image("cwa-udp-rule-protocol-unknown", {"CWH-CWA-03", *AUTOMATE_CLOSED},
+                   "protocol None not readable",
+                   expect=dict.fromkeys({"CWH-CWA-03", *AUTOMATE_CLOSED}, "Not_Reviewed")),
+    # A UDP rule on a dynamic-port keyword: the legacy UDP range and UDP 3389 are unknown.
+    automate_image("cwa-udp-rule-dynamic-keyword", {"CWH-CWA-06", "CWH-CWA-07"},
+                   "'PlayToDiscovery' stands for ports Windows assigns at run time",
+                   expect=dict.fromkeys(("CWH-CWA-06", "CWH-CWA-07"), "Not_Reviewed")),
+    # Where MySQL listens cannot be read (Get-NetTCPConnection failed): never a pass.
+    Fault("cwa-mysql-listener-unknown", frozenset({"CWH-CWA-01", "CWH-CWA-02", "CWH-CWA-04"}),
+          {"cwh_lab_image": "automate-hardened", "cwh_expected_hostname": "CWA-HARDENED",
+           "cwh_lab_fault": "section_error:tcp_listeners"},
+          "collecting 'tcp_listeners' failed", expect={"CWH-CWA-04": "Not_Reviewed"},
+          reference=REF_AUTOMATE),
+    # MySQL allowed from a keyword scope while a private network is declared.
+    Fault("cwa-mysql-scope-keyword", frozenset({"CWH-CWA-04"}),
+          {"cwh_lab_image": str(IMAGES / "cwa-mysql-scope-keyword.yml"),
+           "cwh_expected_hostname": "CWA-HARDENED",
+           "cwh_mysql_allowed_from": ["10.20.40.0/24"]},
+          "LocalSubnet", expect={"CWH-CWA-04": "Not_Reviewed"}, reference=REF_AUTOMATE),
+    # Whether Automate runs on a ScreenConnect server is unknown: Not_Reviewed, never N/A.
+    image("cwa-products-path-unreadable", AUTOMATE_ONLY,
+          "whether this host runs ConnectWise Automate is unknown",
+          expect=dict.fromkeys(AUTOMATE_ONLY, "Not_Reviewed")),
+    image("sc-machinekey-elsewhere", {"CWH-SC-04"}, "kept in another file",
+          expect={"CWH-SC-04": "Not_Reviewed"}),
+]
+FAULTS += [
+    # ACLs (through the generic acl_paths list): unreadable, garbled, half-readable, missing.
+    automate_image("cwa-ltshare-acl-unreadable", {"CWH-CWA-08"},
+                   "could not be read .*unauthorized operation",
+                   expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-sddl-garbled", {"CWH-CWA-08"}, "SDDL of C:\\\\LTShare is not "
+                   "understood", expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-ace-unreadable", {"CWH-CWA-08"}, "ACEs that cannot be read",
+                   expect={"CWH-CWA-08": "Not_Reviewed"}),
+    automate_image("cwa-ltshare-missing", {"CWH-CWA-08"}, "LTShare does not exist",
+                   expect={"CWH-CWA-08": "Open"}),
+    image("sc-webconfig-acl-unreadable", {"CWH-SC-05"}, "could not be read .*unauthorized",
+          expect={"CWH-SC-05": "Not_Reviewed"}),
+    image("sc-backups-null-dacl", {"CWH-SC-06"}, "NULL DACL: everyone can write or read",
+          expect={"CWH-SC-06": "Open"}),
+]
+RPC_REACHES = ("CWH-CWA-04", "CWH-CWA-05", "CWH-CWA-07")  # the closed TCP ports above 1024
+FAULTS += [
+    # Review of issue 13: a Block rule narrowed to one program (the one Windows writes when a
+    # user dismisses its prompt) closes nothing for the rest; one whose service filter was not
+    # answered closes nothing for sure.
+    automate_image("cwa-block-rule-for-one-program", {"CWH-CWA-06"},
+                   "allowed by LabTech Legacy .*applies only to program",
+                   expect={"CWH-CWA-06": "Open"}),
+    automate_image("cwa-block-rule-service-unread", {"CWH-CWA-03", "CWH-CWA-06"},
+                   "its service not read|LabTech Legacy",
+                   expect={"CWH-CWA-03": "Not_Reviewed", "CWH-CWA-06": "Open"}),
+    # The heartbeat allowed for another program than LTAgent, which listens.
+    automate_image("cwa-heartbeat-rule-other-program", {"CWH-CWA-03"},
+                   "another program than the listener's", expect={"CWH-CWA-03": "Open"}),
+    # MySQL moved to 3307 and open there.
+    automate_image("cwa-mysql-moved-port", {"CWH-CWA-04"}, "3307",
+                   expect={"CWH-CWA-04": "Open"}),
+    # An enabled RPC-keyword rule (WMI) moves nothing with Windows' default dynamic range ...
+    automate_image("cwa-wmi-rpc-rule-enabled", ()),
+    # ... but RPC's own configured range, or an unreadable dynamic range, leaves it unknown.
+    # (MySQL's 3306 and RDP's 3389 lie above 1024 too.)
+    automate_image("cwa-rpc-ports-configured", RPC_REACHES,
+                   "RPC's own port range is configured",
+                   expect=dict.fromkeys(RPC_REACHES, "Not_Reviewed")),
+    automate_image("cwa-dynamic-ports-unreadable", RPC_REACHES,
+                   "dynamic port ranges could not be read",
+                   expect=dict.fromkeys(RPC_REACHES, "Not_Reviewed")),
+    # web.config owned by Users (implicit WRITE_DAC), or writable by INTERACTIVE.
+    image("sc-webconfig-owned-by-users", {"CWH-SC-05"}, "owned by BUILTIN\\\\Users",
+          expect={"CWH-SC-05": "Open"}),
+    image("sc-webconfig-interactive-write", {"CWH-SC-05"}, "INTERACTIVE .* can write",
+          expect={"CWH-SC-05": "Open"}),
+]

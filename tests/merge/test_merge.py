@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -31,7 +32,8 @@ def seal(directory: Path, files: list[Path]) -> None:
 
 def make_slice(directory: Path, records: list[dict], *, started: str = "2026-11-01T10:00:00+00:00",
                markers: str = "stig", host_errors: dict | None = None, exit_status: int = 0,
-               selected: int | None = None, hosts: list[str] | None = None) -> Path:
+               selected: int | None = None, hosts: list[str] | None = None,
+               hdf: bool = False) -> Path:
     """A report directory the way a run leaves it: results.json, checklists, its status and a
     manifest, all under one run id."""
     hosts = hosts or sorted({r["host"] for r in records})
@@ -49,6 +51,17 @@ def make_slice(directory: Path, records: list[dict], *, started: str = "2026-11-
             path = directory / f"{host}{suffix}"
             path.write_text(f"{directory.name} {host} {suffix}\n")
             written.append(path)
+    if hdf:
+        for host in hosts:
+            mine = [r for r in records if r["host"] == host]
+            written.append(write_json(directory / "hdf" / f"{host}.json", {
+                "profiles": [{"name": "cwh-guide", "title": "guide", "version": "2026.11.1",
+                              "controls": [{"id": r["control_id"],
+                                            "results": [{"status": r["status"]}]}
+                                           for r in mine],
+                              "groups": [{"id": "g", "controls": [r["control_id"]
+                                                                  for r in mine]}]}],
+                "passthrough": {"cwh": {"nist": "no NIST tags", "status_precedence": []}}}))
     junit = directory / "junit.xml"
     junit.write_text("<testsuites/>\n")
     write_json(directory / STATUS, {"run_id": run_id, "state": "finished", "started": started,
@@ -91,6 +104,50 @@ def test_disjoint_slices_merge_into_one_verifiable_report(tmp_path, two_slices, 
     on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {MANIFEST}
     assert set(listed) == on_disk
     assert "merged 2 slices: 2 hosts, 4 results" in capsys.readouterr().out
+
+
+def test_the_merge_writes_the_pages_and_the_hdf_files_and_lists_them(tmp_path, capsys):
+    a = make_slice(tmp_path / "a", [record("h1", "CWH-GPO-01"), record("h1", "CWH-TLS-01")],
+                   hdf=True)
+    b = make_slice(tmp_path / "b", [record("d1", "CWH-GPO-01", "Open", "high")], hdf=True)
+    out = tmp_path / "fleet"
+    assert main([str(out), str(a), str(b), "--fail-on", "cat1"]) == 1
+    listed = set(verify(out))
+    assert {"report.html", "hosts/h1.html", "hosts/d1.html", "hdf/h1.json", "hdf/d1.json",
+            "results.hdf.json"} <= listed
+    assert (out / "hdf" / "h1.json").read_bytes() == (a / "hdf" / "h1.json").read_bytes()
+    fleet = json.loads((out / "results.hdf.json").read_text())
+    assert [(p["name"], [c["id"] for c in p["controls"]]) for p in fleet["profiles"]] == [
+        ("cwh-guide@d1", ["CWH-GPO-01@d1"]), ("cwh-guide@h1", ["CWH-GPO-01@h1", "CWH-TLS-01@h1"])]
+    assert fleet["passthrough"]["cwh"]["hosts"] == ["d1", "h1"]
+    report = (out / "report.html").read_text()
+    # the fleet's verdict under the merge's gate, and what the slices were run with
+    assert "Findings" in report and "(--fail-on cat1)" in report
+    assert "/inv/a.yml, /inv/b.yml" in report and "catalog 2026.11.1" in report
+    assert "Scan error" not in (out / "hosts" / "h1.html").read_text()
+
+
+def test_a_host_split_between_slices_keeps_each_slices_hdf_apart(tmp_path):
+    gpo = make_slice(tmp_path / "gpo", [record("h1", "CWH-GPO-01")], markers="stig and gpo",
+                     hdf=True)
+    tls = make_slice(tmp_path / "tls", [record("h1", "CWH-TLS-01", "Open")],
+                     markers="stig and tls", hdf=True)
+    out = tmp_path / "fleet"
+    assert main([str(out), str(gpo), str(tls)]) == 0
+    assert not (out / "hdf" / "h1.json").exists()  # two partial files: neither is the host's
+    assert (out / "slices" / "01-gpo" / "hdf" / "h1.json").exists()
+    fleet = json.loads((out / "results.hdf.json").read_text())
+    assert [p["name"] for p in fleet["profiles"]] == ["cwh-guide@h1 [01-gpo]",
+                                                      "cwh-guide@h1 [02-tls]"]
+    assert fleet["passthrough"]["cwh"]["split_hosts"] == ["h1"]
+    assert (out / "hosts" / "h1.html").exists()  # the page shows both slices' records
+    assert "CWH-TLS-01" in (out / "hosts" / "h1.html").read_text()
+
+
+def test_slices_without_hdf_files_merge_without_a_fleet_hdf(tmp_path, two_slices):
+    out = tmp_path / "fleet"
+    assert main([str(out), *map(str, two_slices)]) == 0
+    assert (out / "report.html").exists() and not (out / "results.hdf.json").exists()
 
 
 def test_the_same_host_and_control_in_two_slices_is_refused(tmp_path, two_slices, capsys):
@@ -181,7 +238,8 @@ def test_a_real_slice_that_selected_nothing_fails_the_fleet_gate(tmp_path):
     selects nothing (exit 5); merged with --fail-on, the fleet exited 0."""
     hosts = {"hard": lab_host("hardened"), "drift": lab_host("drifted")}
     runs = []
-    for name, markers in (("hard", "stig"), ("drift", "stig and not stig")):
+    # (guide: the hardened image's STIG rules have two Open findings, its guide controls none)
+    for name, markers in (("hard", "guide"), ("drift", "guide and not guide")):
         where = tmp_path / name
         where.mkdir()
         runs.append(run_audit(where, write_inventory(where, hosts), "-m", markers,
@@ -292,7 +350,8 @@ def test_fail_on_gates_the_merged_results(tmp_path, records, fail_on, code):
 
 
 def test_slices_of_real_runs_merge_to_what_one_run_reports(tmp_path):
-    """Two CI jobs each audit one group (--limit); merged, they equal one run of the fleet."""
+    """Two CI jobs each audit one group (--limit); merged, they equal one run of the fleet:
+    the same records, checklists, HDF files and pages."""
     hosts = {"hard": lab_host("hardened"), "drift": lab_host("drifted", transport="basic")}
 
     def audit(name: str, *args: str):
@@ -319,7 +378,37 @@ def test_slices_of_real_runs_merge_to_what_one_run_reports(tmp_path):
     assert set(merged["hosts"]) == {"hard", "drift"}
     assert (out / "hard.ckl").exists() and (out / "drift.cklb").exists()
     assert [s["run"]["hosts"] for s in merged["run"]["slices"]] == [["hard"], ["drift"]]
-    verify(out)
+    listed = set(verify(out))
+    assert {"report.html", "hosts/hard.html", "hosts/drift.html", "hdf/hard.json",
+            "hdf/drift.json", "results.hdf.json"} <= listed
+    assert listed == {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {MANIFEST}
+    # each host's HDF file is the slice's own, byte for byte
+    for host, piece in (("hard", slices[0]), ("drift", slices[1])):
+        assert (out / "hdf" / f"{host}.json").read_bytes() == \
+            (piece.report_dir / "hdf" / f"{host}.json").read_bytes()
+    # the fleet HDF holds what the single run's does: every host's profiles kept apart
+    assert _hdf_essence(out / "results.hdf.json") == \
+        _hdf_essence(whole.report_dir / "results.hdf.json")
+    # the pages: the fleet's verdict and each host's header, as the single run shows them
+    report = (out / "report.html").read_text()
+    assert "Findings" in report and 'href="hosts/hard.html"' in report and \
+        'href="hosts/drift.html"' in report
+    for host in ("hard", "drift"):
+        page, single = ((d / "hosts" / f"{host}.html").read_text() for d in (out,
+                                                                          whole.report_dir))
+        assert _header(page) == _header(single), host
+        assert re.search(r"Windows_Server_20\d\d_STIG V\dR\d", _header(page)), host
+
+
+def _hdf_essence(path: Path) -> list:
+    """Profile names and versions, control ids and each result's status."""
+    document = json.loads(path.read_text())
+    return [(p["name"], p["version"], [(c["id"], [r["status"] for r in c["results"]])
+                                       for c in p["controls"]]) for p in document["profiles"]]
+
+
+def _header(page: str) -> str:
+    return page[page.index('<section class="host"'):page.index("</section>")]
 
 
 def test_results_from_another_run_are_refused_even_when_the_hashes_agree(tmp_path, capsys):

@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cwh.catalog.stig_rules import committed_releases
 from cwh.catalog.xccdf import load_benchmark
 from tests.e2e.audit_run import REPO, lab_host, run_audit, write_inventory
 from tests.evidence.evidence_helpers import cci_list_xml
@@ -214,13 +215,37 @@ def rules(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str,
     return found
 
 
-def guide_counts(audit: Audit, host: str) -> Counter:
-    return Counter(heimdall_status([r]) for r in audit.records(host))
+def counted_through(records: list[dict[str, Any]]) -> set[str]:
+    """Guide controls every same-check STIG rule of which was judged on the host: the reports
+    count them through those rules (each check once), so the HDF shows them inside them."""
+    judged = {r["control_id"] for r in records if r["record_type"] == "stig_rule"}
+    return {r["control_id"] for r in records if r["record_type"] == "guide_control"
+            and r["same_check"] and set(r["same_check"]) <= judged}
+
+
+def guide_records(audit: Audit, host: str, in_hdf: bool = True) -> list[dict[str, Any]]:
+    """The host's guide controls: all of them (a checklist shows each), or those the HDF's guide
+    profile holds."""
+    records = audit.records(host)
+    through = counted_through(records) if in_hdf else set()
+    return [r for r in records if r["record_type"] == "guide_control"
+            and r["control_id"] not in through]
+
+
+def guide_counts(audit: Audit, host: str, in_hdf: bool = True) -> Counter:
+    return Counter(heimdall_status([r]) for r in guide_records(audit, host, in_hdf))
 
 
 def rule_counts(audit: Audit, host: str, benchmark: str | None = None) -> Counter:
     return Counter(heimdall_status(recs) for (bid, _), recs in rules(audit.records(host)).items()
                    if benchmark in (None, bid))
+
+
+def rule_total(audit: Audit, benchmark_id: str) -> int:
+    """How many rules a benchmark's iSTIG holds: the file's, else the committed rule data's."""
+    if benchmark_id in audit.benchmarks:
+        return len(audit.benchmarks[benchmark_id].rules)
+    return len(committed_releases()[benchmark_id].rules)
 
 
 def compliance(counts: Counter) -> float:
@@ -347,7 +372,7 @@ def test_saf_hdf2ckl_makes_checklists_stig_manager_reads_as_results_json(
             if bid in audit.benchmarks:
                 assert found["revisionStr"] == audit.benchmarks[bid].short_version, bid
         reviews = {r["ruleId"]: r["result"] for r in by_id[GUIDE]["reviews"]}
-        for record in audit.records(host):
+        for record in guide_records(audit, host):
             expected = STIG_MANAGER_RESULT.get(record["status"])
             if expected:
                 assert reviews[f"{record['control_id']}_rule"] == expected, record["control_id"]
@@ -367,7 +392,7 @@ def test_saf_ckl2hdf_reads_our_checklists_as_results_json(saf_cli: None, audit: 
     for host, (hdf, summary) in zip(audit.hosts, parallel(convert, audit.hosts), strict=True):
         profiles = {p["name"]: p for p in hdf["profiles"]}
         guide = {c["id"]: c for c in profiles[GUIDE]["controls"]}
-        for record in audit.records(host):
+        for record in guide_records(audit, host, in_hdf=False):
             control = guide[record["control_id"]]
             [result] = control["results"]
             want = {"NotAFinding": "passed", "Open": "failed"}.get(record["status"], "skipped")
@@ -379,10 +404,11 @@ def test_saf_ckl2hdf_reads_our_checklists_as_results_json(saf_cli: None, audit: 
         assert summary["profileName"] == hdf["profiles"][0]["name"]
         expected = Counter()
         for name in profiles.keys() - {"Parent Profile"}:
-            counts = guide_counts(audit, host) if name == GUIDE else rule_counts(audit, host, name)
+            counts = guide_counts(audit, host, in_hdf=False) if name == GUIDE else \
+                rule_counts(audit, host, name)
             counts["Not Reviewed"] += counts.pop("Profile Error", 0)
             if name != GUIDE:
-                counts["Not Reviewed"] += len(audit.benchmarks[name].rules) - sum(counts.values())
+                counts["Not Reviewed"] += rule_total(audit, name) - sum(counts.values())
             expected += counts
         assert {key: summary[key]["total"] for key in SAF_KEYS.values()} == \
             {key: expected[status] for status, key in SAF_KEYS.items()}, host
@@ -404,11 +430,13 @@ def test_stig_manager_imports_every_checklist_as_results_json(stig_manager: None
         seen[host] += 1
         records = audit.records(host)
         referenced = {bid for bid, _ in rules(records)}
+        judged = {r["benchmark"] for r in records if r["record_type"] == "stig_rule"
+                  and r["benchmark"]}
         by_id = {c["benchmarkId"]: c for c in checklist["checklists"]}
-        assert set(by_id) == {GUIDE} | (referenced & set(audit.benchmarks)), path.name
+        assert set(by_id) == {GUIDE} | (referenced & set(audit.benchmarks)) | judged, path.name
         assert by_id[GUIDE]["revisionStr"] == guide_revision(audit)
         reviews = {r["ruleId"]: r for r in by_id[GUIDE]["reviews"]}
-        for record in records:
+        for record in guide_records(audit, host, in_hdf=False):
             review = reviews[f"{record['control_id']}_rule"]
             expected = STIG_MANAGER_RESULT.get(record["status"])
             if expected is None:  # assessed, not reviewed: kept as a commented review

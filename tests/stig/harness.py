@@ -21,15 +21,13 @@ from cwh.collect.request import FactRequest
 from cwh.inventory import load_inventory
 from cwh.judge.stig import judge_rule
 from cwh.judge.verdict import Status, Verdict
+from cwh.lab.expectations import lab_stig_inputs
 from cwh.lab.process import LabServer
 from tests.e2e.audit_run import lab_host, write_inventory
 
-# The inventory's organization-defined values for the lab hosts (README, docs/stig-rules.md).
-LAB_INPUTS: dict[str, Any] = {
-    "cwh_time_sources": ["time.lab.example"],
-    "cwh_application_accounts": ["svc-backup"],  # the backup agent's service account
-    "cwh_backup_operators": [],
-}
+# The organization-defined values inventory/lab.yml declares for its lab hosts (README,
+# docs/stig-rules.md): the bench (bench/fleet.py) and these tests read the same ones.
+LAB_INPUTS: dict[str, Any] = lab_stig_inputs()
 
 
 @dataclass

@@ -7,22 +7,22 @@ from __future__ import annotations
 
 import pytest
 
+from cwh.catalog.stig_rules import committed_releases
 from cwh.collect.facts import HostFacts
+from cwh.judge.stig import judge_rule
 from cwh.judge.verdict import Status
 from cwh.lab.emulator import run_collector
+from cwh.lab.expectations import exempted, exemption
 from cwh.lab.image import load_image
 from cwh.parse.auditpol import parse_backup, parse_report
-from tests.stig.harness import judge_lab_hosts
+from tests.stig.harness import LAB_INPUTS, judge_lab_hosts
 from tests.unit.helpers import image
 
 POLICY_KINDS = {"registry", "account_policy", "user_right", "user_rights_sids", "audit_policy",
                 "feature", "service", "firewall_profiles", "time_source"}
 SYSTEM = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
-# Rules the bundled image cannot meet without changing others' tests and inventory; each with
-# the reason (reported to the lead).
-KNOWN = {("lab-hardened", "WN22-SO-000030"): "the built-in Administrator keeps its name: the "
-         "lab inventory approves the account as 'Administrator' (tests/e2e/audit_run.py)"}
 LOGON = "{0CCE9215-69AE-11D9-BED3-505054503030}"
+IMAGES = {"lab-hardened": "hardened", "lab-drifted": "drifted"}
 
 
 def request(**items):
@@ -116,11 +116,17 @@ def _banner() -> str:
 
 @pytest.fixture(scope="module")
 def judged(tmp_path_factory):
-    # The organization's banner is in the inventory as it is in hardened's GPO (DoD's text is
-    # DISA's and is not committed).
-    return judge_lab_hosts(tmp_path_factory.mktemp("stig-policy"),
-                           {"lab-hardened": "hardened", "lab-drifted": "drifted"},
-                           {"cwh_legal_notice_text": _banner()})
+    # With the organization's values inventory/lab.yml declares (tests/stig/harness.py).
+    return judge_lab_hosts(tmp_path_factory.mktemp("stig-policy"), IMAGES)
+
+
+def test_the_lab_inventory_declares_the_banner_hardened_shows():
+    """The organization's banner is in the inventory as it is in hardened's GPO (DoD's text is
+    DISA's and is not committed); its title is DoD's own, accepted without a declaration."""
+    assert LAB_INPUTS["cwh_legal_notice_text"] == _banner()
+    assert "cwh_legal_notice_caption" not in LAB_INPUTS
+    title = load_image("hardened").get("registry")[SYSTEM]["LegalNoticeCaption"]["value"]
+    assert title == "DoD Notice and Consent Banner"
 
 
 def _not_applicable_reason_is_the_rules(host, stig_id) -> bool:
@@ -141,8 +147,9 @@ def test_every_policy_rule_has_the_images_verdict(judged, host, wanted):
     wrong = []
     for stig_rule in rules:
         verdict = judged_host.verdicts[stig_rule.stig_id]
-        if (host, stig_rule.stig_id) in KNOWN:
-            assert verdict.status is Status.OPEN, verdict
+        exempt = exemption(IMAGES[host], stig_rule.stig_id)
+        if exempt is not None:  # cwh/lab/expectations.py, with why
+            assert verdict.status is exempt.status, verdict
             continue
         if verdict.status is Status.NOT_APPLICABLE:
             assert _not_applicable_reason_is_the_rules(judged_host, stig_rule.stig_id), verdict
@@ -151,14 +158,37 @@ def test_every_policy_rule_has_the_images_verdict(judged, host, wanted):
     assert not wrong, "\n".join(wrong)
 
 
-def test_only_the_smb1_rule_is_not_applicable_by_a_condition(judged):
+def test_only_the_documented_rules_are_not_applicable_by_a_condition(judged):
     """hardened switches SMB1 off on both sides instead of removing FS-SMB1, which DISA accepts
-    (WN22-00-000380 NA); drifted meets no condition."""
+    (WN22-00-000380 NA); drifted meets no condition (cwh/lab/expectations.py)."""
     conditional = {name: sorted(r.stig_id for r in host.rules(POLICY_KINDS)
                                 if "standalone" in r.roles and
                                 host.status(r.stig_id) is Status.NOT_APPLICABLE)
                    for name, host in judged.items()}
-    assert conditional == {"lab-hardened": ["WN22-00-000380"], "lab-drifted": []}
+    documented = {name: sorted(stig_id for stig_id, e in exempted(IMAGES[name]).items()
+                               if e.status is Status.NOT_APPLICABLE and
+                               stig_id in {r.stig_id for r in judged[name].rules(POLICY_KINDS)})
+                  for name in judged}
+    assert conditional == documented == {"lab-hardened": ["WN22-00-000380"], "lab-drifted": []}
+
+
+def test_the_built_in_administrator_is_renamed_on_hardened_only(judged):
+    """hardened renamed RID 500 to labadmin, as the STIG wants; drifted keeps the name setup
+    gives it. The account rules still find RID 500 by its RID, whatever its name."""
+    hardened, drifted = judged["lab-hardened"], judged["lab-drifted"]
+    renamed = hardened.verdicts["WN22-SO-000030"]
+    assert renamed.status is Status.NOT_A_FINDING and "labadmin" in renamed.observed, renamed
+    kept = drifted.verdicts["WN19-SO-000030"]
+    assert kept.status is Status.OPEN and "Administrator" in kept.observed, kept
+    password = hardened.verdicts["WN22-00-000020"]  # the built-in Administrator's password age
+    assert password.status is Status.NOT_A_FINDING and "labadmin" in password.observed, password
+    # the 2016 and 2019 rules read the same value the same way: each release on each image
+    for release in committed_releases().values():
+        [rename] = [r for r in release.rules if any(
+            c.get("key") == "NewAdministratorName" for c in r.all_checks())]
+        for host, status in ((hardened, Status.NOT_A_FINDING), (drifted, Status.OPEN)):
+            got = judge_rule(rename, host.facts, LAB_INPUTS)
+            assert got.status is status, (rename.stig_id, host.name, got)
 
 
 def test_verdicts_carry_the_evidence(judged):

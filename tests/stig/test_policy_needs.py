@@ -7,7 +7,12 @@ import json
 
 from cwh.catalog.stig_rules import committed_releases
 from cwh.collect.needs import add_rule
-from cwh.collect.needs_policy import W32TIME_LOCAL, W32TIME_POLICY, add_inventory_needs
+from cwh.collect.needs_policy import (
+    W32TIME_LOCAL,
+    W32TIME_POLICY,
+    add_inventory_needs,
+    host_requests,
+)
 from cwh.collect.request import BASE_SECTIONS, FactRequest
 from tests.stig.policy_facts import rule
 
@@ -70,6 +75,31 @@ def test_the_inventory_adds_its_antivirus_and_its_accounts_by_name():
     assert sent["service_names"] == ["CSFalconService"]
     assert sent["account_names"] == ["CORP\\Auditors", "CORP\\dbg"]  # SIDs need no lookup
     assert {"service_states", "account_sids"} <= set(sent["sections"])
+
+
+def test_each_host_is_asked_for_its_own_inventory_names_and_only_those():
+    rules = committed_releases()["Windows_Server_2019_STIG"].rules
+    shared = FactRequest()
+    for stig_rule in rules:
+        add_rule(shared, stig_rule)
+    before = shared.to_json()
+    falcon = {"cwh_antivirus_services": ["CSFalconService"]}
+    requests = host_requests(shared, rules, {
+        "plain": {"cwh_time_sources": ["time.lab.example"]},
+        "falcon-1": falcon, "falcon-2": dict(falcon),
+        "tcb": {"cwh_user_right_exceptions": {"SeTcbPrivilege": ["svc-backup"]}}})
+    assert shared.to_json() == before  # the shared request is never changed
+    assert requests["plain"] is shared  # nothing added: no copy
+    assert requests["falcon-1"] is requests["falcon-2"]  # the same additions: one copy
+    sent = {host: json.loads(r.to_json()) for host, r in requests.items()}
+    assert sent["falcon-1"]["service_names"] == ["CSFalconService", "WinDefend"]
+    assert sent["tcb"]["service_names"] == ["WinDefend"]
+    assert sent["tcb"]["account_names"] == ["svc-backup"]
+    assert sent["falcon-1"]["account_names"] == sent["plain"]["account_names"] == []
+    assert "account_sids" in sent["tcb"]["sections"]
+    # a rule that is not selected adds nothing, whatever the inventory says
+    unselected = [r for r in rules if r.stig_id != "WN19-00-000110"]
+    assert host_requests(shared, unselected, {"falcon": falcon})["falcon"] is shared
 
 
 def test_the_whole_catalog_is_still_one_request():

@@ -75,6 +75,31 @@ def test_the_built_in_accounts_and_the_inventory_lists_are_excluded_from_inactiv
     assert verdict("WN22-00-000190", accounts, documented).status is Status.NOT_A_FINDING
 
 
+@pytest.mark.parametrize(("on_host", "documented"), [
+    ("\u212aiosk", "kiosk"),    # KELVIN SIGN: casefold() makes it k, Windows never does
+    ("\u017fcan", "scan"),      # LONG S: casefold() makes it s
+    ("kiosk", "\u212aIOSK"),    # and the other way round
+])
+def test_inventory_names_match_accounts_as_windows_folds_them_ascii_only(on_host, documented):
+    """An account Windows keeps apart from the documented one is not excluded by its name:
+    the never-used look-alike stays a finding."""
+    accounts = [*BUILT_IN, account(on_host, 1030, None)]
+    result = verdict("WN22-00-000190", accounts,
+                     {"cwh_documented_inactive_accounts": [documented]})
+    assert result.status is Status.OPEN and on_host in result.reason
+    # the application account list is matched the same way: the look-alike is not svc-backup
+    svc = account("\u017fvc-backup", 1017, password_last_set="2024-06-15T00:00:00.0000000Z")
+    listed = verdict("WN22-00-000060", [*BUILT_IN, svc])
+    assert listed.status is Status.NOT_REVIEWED and "svc-backup (in cwh_application_accounts) " \
+        "is not an account" in listed.reason
+    # ... while ASCII case is folded, as Windows folds it
+    assert verdict("WN22-00-000190", [*BUILT_IN, account("kiosk", 1030, None)],
+                   {"cwh_documented_inactive_accounts": ["KIOSK"]}).status is \
+        Status.NOT_A_FINDING
+    assert verdict("WN22-00-000060", [*BUILT_IN, account("SVC-Backup", 1017)]).status is \
+        Status.NOT_A_FINDING
+
+
 def test_a_last_logon_that_could_not_be_read_is_unknown_and_never_a_pass():
     unreadable = account("jdoe", 1012, None, never_logged_on=None,
                          error="ADSI (WinNT) failed: Access is denied.")

@@ -5,34 +5,36 @@ role or DISA's own condition says so."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from cwh.catalog.stig_rules import committed_releases
 from cwh.judge.verdict import Status
+from cwh.lab.expectations import EXEMPTIONS, Exemption, exemption
 from tests.stig.harness import LAB_INPUTS, JudgedHost, judge_lab_hosts
 
 KINDS = {"acl", "certificate", "accounts", "group_members", "device_guard", "firmware", "tpm",
          "os", "volumes", "ldap_policy", "applocker", "files", "shares"}
-# Rules a real host of the image cannot fail or pass, with why.
-EXCEPTIONS = {
-    # Every Windows Server 2019 release is build 17763, the rule's own bound: no 2019 host
-    # (and so no image that is one) can be Open on it.
-    ("lab-drifted", "WN19-00-000100"): Status.NOT_A_FINDING,
-}
-# Not_Applicable other than by role: DISA's own "If none exist, this is NA".
-NOT_APPLICABLE = {("lab-hardened", "WN22-00-000040"): "has no members"}  # Backup Operators
+IMAGES = {"lab-hardened": "hardened", "lab-drifted": "drifted"}
+
+
+def _exemption(host: JudgedHost, stig_id: str) -> Exemption | None:
+    """Where the image's verdict is not its name's (cwh/lab/expectations.py), and why."""
+    return exemption(IMAGES[host.name], stig_id)
 
 
 @pytest.fixture(scope="module")
 def judged(tmp_path_factory) -> dict[str, JudgedHost]:
-    return judge_lab_hosts(tmp_path_factory.mktemp("stig-system"),
-                           {"lab-hardened": "hardened", "lab-drifted": "drifted"})
+    return judge_lab_hosts(tmp_path_factory.mktemp("stig-system"), IMAGES)
 
 
 def _wrong(host: JudgedHost, wanted: Status) -> list[str]:
     wrong = []
     for rule in host.rules(KINDS):
         verdict = host.verdicts[rule.stig_id]
-        expected = EXCEPTIONS.get((host.name, rule.stig_id), wanted)
+        exempt = _exemption(host, rule.stig_id)
+        expected = exempt.status if exempt else wanted
         if verdict.status is Status.NOT_APPLICABLE:
             continue  # judged by test_not_applicable_only_where_the_role_or_disa_says_so
         if verdict.status is not expected:
@@ -63,9 +65,10 @@ def test_not_applicable_only_where_the_role_or_disa_says_so(judged):
             verdict = host.verdicts[rule.stig_id]
             if verdict.status is not Status.NOT_APPLICABLE:
                 continue
-            condition = NOT_APPLICABLE.get((host.name, rule.stig_id))
-            if condition is not None:
-                assert condition in verdict.reason, (rule.stig_id, verdict.reason)
+            exempt = _exemption(host, rule.stig_id)
+            if exempt is not None:  # DISA's own condition, e.g. "If none exist, this is NA"
+                assert exempt.status is Status.NOT_APPLICABLE, (rule.stig_id, verdict.reason)
+                assert exempt.reason_has in verdict.reason, (rule.stig_id, verdict.reason)
             else:  # the lab hosts are standalone: only dc / member rules are NA by role
                 assert "standalone" not in rule.roles, (rule.stig_id, verdict.reason)
                 assert "this host is a standalone (workgroup) server" in verdict.reason
@@ -91,3 +94,16 @@ def test_the_drifted_findings_are_the_drift_the_image_states(judged):
     assert "adm-jdoe" in reasons["WN19-00-000190"] and "never" in reasons["WN19-00-000190"]
     assert "scan" in reasons["WN19-00-000200"]
     assert "svc-backup" in reasons["WN19-00-000040"]
+
+
+def test_every_exemption_is_a_rule_of_its_images_release_and_documented():
+    """cwh/lab/expectations.py is the one list: each entry names a rule of the image's own
+    release, says why in one line, and docs/lab-images.md shows it."""
+    releases = {"hardened": "MS_Windows_Server_2022_STIG", "drifted": "Windows_Server_2019_STIG"}
+    docs = (Path(__file__).parents[2] / "docs" / "lab-images.md").read_text()
+    for entry in EXEMPTIONS:
+        release = committed_releases()[releases[entry.image]]
+        assert not release.by_stig_id(entry.stig_id).manual, entry
+        assert entry.why and "\n" not in entry.why, entry
+        assert f"| `{entry.image}` | {entry.stig_id} " in docs, entry
+        assert f"| {entry.status.value} |" in docs.split(entry.stig_id, 1)[1].splitlines()[0]

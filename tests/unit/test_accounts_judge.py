@@ -326,7 +326,7 @@ def test_local_admins_section_missing() -> None:
 
 
 def test_lab_images() -> None:
-    inputs = {"cwh_approved_admins": ["Administrator", "adm-jdoe", "auditor"]}
+    inputs = {"cwh_approved_admins": ["labadmin", "adm-jdoe", "auditor"]}  # inventory/lab.yml
     hardened = judge_separate_admin_accounts(ACCT01, image_facts(load_image("hardened")),
                                              inputs, today=TODAY)
     assert hardened.status is Status.NOT_A_FINDING
@@ -337,6 +337,8 @@ def test_lab_images() -> None:
                                             inputs, today=TODAY)
     assert drifted.status is Status.OPEN
     assert "SC-DRIFTED\\jdoe" in drifted.observed and "svc-backup" in drifted.observed
+    # drifted's built-in account keeps setup's name: not the organization's labadmin
+    assert "SC-DRIFTED\\Administrator [" in drifted.observed
     assert "adm-jdoe" not in drifted.observed
     # Another host's namesakes are not this host's accounts.
     foreign = judge_separate_admin_accounts(ACCT01, image_facts(load_image("hardened")),

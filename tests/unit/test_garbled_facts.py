@@ -66,6 +66,10 @@ def test_an_empty_right_is_still_assigned_to_no_one() -> None:
     assert judge(control("CWH-GPO-05"), facts(secedit=secedit(inf)), {}).status is NAF
 
 
+# The hand-built facts hold no services or install paths: the role is declared.
+SCREENCONNECT_HOST = {"cwh_products": ["screenconnect"]}
+
+
 def _screenconnect(version: str) -> dict:
     root = r"C:\Program Files (x86)\ScreenConnect"
     return ok({"install_root": root, "root_source": "service image path",
@@ -76,13 +80,15 @@ def _screenconnect(version: str) -> dict:
 @pytest.mark.parametrize("version", ["23.9.8".translate(FULLWIDTH), "2\u0663.9.8",
                                      "23.9.8".translate(ARABIC)])
 def test_a_version_in_other_digits_is_not_reviewed(version: str) -> None:
-    verdict = judge(control("CWH-SC-02"), facts(screenconnect=_screenconnect(version)), {})
+    verdict = judge(control("CWH-SC-02"), facts(screenconnect=_screenconnect(version)),
+                    SCREENCONNECT_HOST)
     assert verdict.status is NR, verdict
     assert "not a dotted version" in verdict.reason
 
 
 def test_a_patched_version_in_ascii_still_passes() -> None:
-    verdict = judge(control("CWH-SC-02"), facts(screenconnect=_screenconnect("23.9.8.8811")), {})
+    verdict = judge(control("CWH-SC-02"), facts(screenconnect=_screenconnect("23.9.8.8811")),
+                    SCREENCONNECT_HOST)
     assert verdict.status is NAF
 
 

@@ -12,7 +12,8 @@ import pytest
 from cwh import certs
 from cwh.collect.facts import FactUnavailable, StoreCertificate
 from cwh.collect.script import collector_body
-from cwh.lab.emulator import Context, run_collector, windows_round_trip
+from cwh.lab.emulator import run_collector
+from cwh.lab.section_kit import Context, windows_round_trip
 from tests.unit.helpers import facts, image, ok
 
 ROUND_TRIP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{7}Z")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cwh.collect.facts import FactUnavailable, HostFacts
@@ -44,10 +45,20 @@ def _rows(data: Mapping[str, Any], part: str) -> tuple[dict[str, list[AuditRow]]
     if entry.get("error"):
         return None, f"{entry.get('command')}: {entry['error']}"
     try:
-        parse = parse_report if part == "report" else parse_backup
-        return parse(entry.get("text")), ""
+        text = entry.get("text")
+        if not isinstance(text, str):  # garbled (unhashable, too): the parser says why
+            return (parse_report if part == "report" else parse_backup)(text), ""
+        return _parsed(part, text), ""
     except AuditpolParseError as exc:
         return None, str(exc)
+
+
+@lru_cache(maxsize=64)
+def _parsed(part: str, text: str) -> dict[str, list[AuditRow]]:
+    """A host's auditpol text parsed once for its 36 or so audit rules, not once per rule (the
+    rows are only read); a text that does not parse raises again each time."""
+    parse = parse_report if part == "report" else parse_backup
+    return parse(text)
 
 
 def _reading(rows: dict[str, list[AuditRow]] | None, problem: str, guid: str,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cwh.collect.facts import FactUnavailable, HostFacts, as_list
-from cwh.judge.accounts import Match, judge_member
+from cwh.judge.accounts import Match, judge_member, same_account_name
 from cwh.judge.outcome import Outcome
 from cwh.judge.stig import NotApplicableOutcome, RuleContext, check_judge
 from cwh.judge.stig.compare import compare, describe
@@ -64,10 +64,12 @@ def _names(inputs: Mapping[str, Any], name: str) -> list[str]:
 
 
 def _named(account: Mapping[str, Any], names: list[str]) -> bool:
-    """Whether the account is one of the inventory's names (`name` or `DOMAIN\\name`)."""
-    own = str(account.get("name", "")).casefold()
-    full = f"{account.get('domain')}\\{account.get('name')}".casefold()
-    return any((n.casefold() == full) if "\\" in n else (n.casefold() == own) for n in names)
+    """Whether the account is one of the inventory's names (`name` or `DOMAIN\\name`), folded
+    as Windows folds account names (ASCII letters only: the Kelvin sign is no K)."""
+    own = str(account.get("name", ""))
+    full = f"{account.get('domain')}\\{account.get('name')}"
+    return any(same_account_name(n, full) if "\\" in n else same_account_name(n, own)
+               for n in names)
 
 
 def _matches(account: Mapping[str, Any], condition: Mapping[str, Any],
