@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -33,6 +32,7 @@ from typing import Any
 
 from cwh.catalog.model import BENCHMARK_OS, Catalog, Combination, Condition, Control
 from cwh.catalog.xccdf import Benchmark, Rule
+from cwh.report.xml_text import clean, one_line, truncate, utf16_len
 
 GUIDE_BENCHMARK_ID = "ConnectWise_ScreenConnect_Hardening"
 GUIDE_TITLE = "ConnectWise ScreenConnect Hardening"
@@ -41,66 +41,21 @@ GUIDE_FILENAME = "catalog.yml"
 STATUSES = ("NotAFinding", "Open", "Not_Applicable", "Not_Reviewed")
 STATUS_PRECEDENCE = ("Open", "Not_Reviewed", "NotAFinding", "Not_Applicable")  # worst first
 SEVERITIES = ("high", "medium", "low")
-ROLES = ("None", "Workstation", "Member Server", "Domain Controller")
-# Win32_ComputerSystem.DomainRole: 0/1 workstation, 2/3 server, 4/5 domain controller.
-ROLE_BY_DOMAIN_ROLE = {0: "Workstation", 1: "Workstation", 2: "Member Server",
-                       3: "Member Server", 4: "Domain Controller", 5: "Domain Controller"}
 
 # STIG Manager truncates FINDING_DETAILS and COMMENTS at 32767 characters, counted as JavaScript
 # (and Java) count them: UTF-16 code units. Stay below with room for the truncation note.
 TEXT_LIMIT = 32000
 FIELD_LIMIT = 4000  # one observed value or raw excerpt, so every part of a rule keeps its place
 VERDICT_PART_LIMIT = 300  # expected / observed / reason in a one-line verdict (comments, JUnit)
-HOST_NAME_LIMIT = 255  # STIG Manager rejects longer host names
 SEPARATOR = "\n--------------------------------\n"  # Heimdall's own separator between results
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cwh:evidence-export")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
-_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.I)
-_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})$", re.I)
-_MAC = re.compile(r"^[0-9a-f]{2}([:-]?)(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}$", re.I)
 _CALVER = re.compile(r"^(\d{4})\.(\d{1,2})(?:\.|$)")
 _IMPACT = {"high": 0.7, "medium": 0.5, "low": 0.3}
 
 
 # --- text -------------------------------------------------------------------------------------
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def clean(value: Any) -> str:
-    """Text any XML 1.0 or JSON consumer accepts: line ends as \\n, and characters XML forbids
-    (NUL, ESC and other C0 controls, lone surrogates, U+FFFE/U+FFFF) shown as \\xNN / \\uNNNN."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    if text.isascii() and text.isprintable():  # most texts: nothing to change, found in C
-        return text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _XML_INVALID.sub(_escape_char, text)
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units (STIG Viewer's limits count those), computed in C."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def truncate(text: str, limit: int, what: str = "text") -> str:
-    """Cut `text` to at most `limit` UTF-16 code units, saying that (and how much) was cut."""
-    total = utf16_len(text)
-    if total <= limit:
-        return text
-    note = f"\n[... {what} truncated: {total} characters in all; results.json has everything]"
-    room = max(0, limit - utf16_len(note))
-    keep = text[:room]
-    excess = utf16_len(keep) - room  # characters outside the BMP count twice
-    if excess > 0:
-        keep = keep[:-excess]
-    return keep + note
-
 
 def _indent(text: str, prefix: str) -> str:
     return text.replace("\n", "\n" + prefix)
@@ -111,37 +66,6 @@ def severity_impact(severity: str) -> float:
 
 
 # --- the model --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Asset:
-    """The checklist's target data (CKL ASSET, CKLB target_data)."""
-
-    host_name: str  # never empty
-    ip_addresses: tuple[str, ...] = ()  # every valid, routable address, as reported
-    mac_addresses: tuple[str, ...] = ()
-    host_fqdn: str = ""  # a valid FQDN or IP, or empty (Heimdall rejects anything else)
-    role: str = "None"
-    marking: str = ""
-    asset_type: str = "Computing"
-    tech_area: str = "Windows OS"
-    target_comment: str = ""
-    target_key: str = ""
-    web_or_database: bool = False
-    web_db_site: str = ""
-    web_db_instance: str = ""
-    inventory_name: str = ""  # the inventory's name for the host; stable ids derive from it
-
-    @property
-    def host_ip(self) -> str:
-        """One address (the first IPv4, else the first): Heimdall's CKL reader up to at least
-        hdf-converters 2.11.1 rejects a list in HOST_IP; the others go in TARGET_COMMENT."""
-        return next((ip for ip in self.ip_addresses if ":" not in ip),
-                    self.ip_addresses[0] if self.ip_addresses else "")
-
-    @property
-    def host_mac(self) -> str:
-        return self.mac_addresses[0] if self.mac_addresses else ""
-
 
 @dataclass(frozen=True)
 class Vuln:
@@ -237,121 +161,6 @@ def stable_uuid(*parts: str) -> str:
     digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
     hexed = digest.hex()
     return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
-
-
-# --- asset ------------------------------------------------------------------------------------
-
-def valid_fqdn(name: str) -> bool:
-    """validator.js isFQDN with its defaults, as Heimdall applies it (ASCII labels, a TLD)."""
-    if not name or len(name) > 253 or name.endswith("."):
-        return False
-    labels = name.split(".")
-    return len(labels) >= 2 and all(_LABEL.match(lbl) for lbl in labels) \
-        and bool(_TLD.match(labels[-1]))
-
-
-def _ips(values: Any) -> tuple[str, ...]:
-    found: list[str] = []
-    for value in _as_list(values):
-        text = str(value).strip().split("%", 1)[0]  # drop an IPv6 zone id (fe80::1%12)
-        try:
-            ip = ipaddress.ip_address(text)
-        except ValueError:
-            continue
-        if ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast:
-            continue
-        if str(ip) not in found:
-            found.append(str(ip))
-    return tuple(found)
-
-
-def _macs(values: Any) -> tuple[str, ...]:
-    found: list[str] = []
-    for value in _as_list(values):
-        text = str(value).strip()
-        if not _MAC.match(text):
-            continue
-        digits = re.sub(r"[:-]", "", text).upper()
-        if digits in ("000000000000", "FFFFFFFFFFFF"):
-            continue
-        mac = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
-        if mac not in found:
-            found.append(mac)
-    return tuple(found)
-
-
-def _as_list(values: Any) -> list[Any]:
-    if values is None:
-        return []
-    if isinstance(values, str):
-        return re.split(r"[\s,;]+", values)
-    if isinstance(values, Iterable):
-        return list(values)
-    return [values]
-
-
-def _role(role: str | None, domain_role: Any) -> str:
-    if role:
-        wanted = " ".join(str(role).split()).lower()
-        for known in ROLES:
-            if known.lower() == wanted:
-                return known
-    try:
-        return ROLE_BY_DOMAIN_ROLE.get(int(domain_role), "None")
-    except (TypeError, ValueError):
-        return "None"
-
-
-def _one_line(value: Any) -> str:
-    return " ".join(clean(value).split())
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def asset_from(host: str, asset: dict | None, role: str | None = None,
-               marking: str | None = None) -> Asset:
-    """Target data from the facts the plugin gathered (possibly None or partial).
-
-    HOST_NAME is the host's own name, else the inventory name (never empty). Only valid,
-    routable IPs and real MACs are kept, because Heimdall rejects the file otherwise; HOST_IP and
-    HOST_MAC get one each (see Asset.host_ip), the rest are named in TARGET_COMMENT. HOST_FQDN is
-    the reported FQDN when it is a valid one, else the host name when that is a valid FQDN or an
-    IP, else empty: Heimdall rejects a bare host name there (validator.js isFQDN needs a TLD).
-    ROLE is `role` (inventory cwh_role) when it names a CKL role, else from domain_role.
-    """
-    facts = asset if isinstance(asset, Mapping) else {}
-    inventory_name = _one_line(host) or "unknown-host"
-    host_name = (_one_line(facts.get("hostname")) or inventory_name)[:HOST_NAME_LIMIT]
-    fqdn = _one_line(facts.get("fqdn")).lower().removesuffix(".")
-    if not valid_fqdn(fqdn):
-        fqdn = next((name for name in (host_name.lower(), inventory_name.lower())
-                     if valid_fqdn(name) or _ips([name])), "")
-    os_name = _one_line(facts.get("os"))
-    domain = _one_line(facts.get("domain"))
-    partial = Asset(host_name=host_name, ip_addresses=_ips(facts.get("ip_addresses")),
-                    mac_addresses=_macs(facts.get("mac_addresses")))
-    others = [a for a in (*partial.ip_addresses, *partial.mac_addresses)
-              if a not in (partial.host_ip, partial.host_mac)]
-    comment = "; ".join(part for part in (
-        os_name,
-        f"domain {domain}" if facts.get("part_of_domain") and domain else
-        (f"workgroup {domain}" if domain else ""),
-        f"inventory name {inventory_name}" if inventory_name.lower() != host_name.lower() else "",
-        f"other addresses {', '.join(others)}" if others else "",
-        *(f"collection warning: {_one_line(w)}" for w in _listed(facts.get("warnings"))),
-    ) if part)
-    return Asset(
-        host_name=host_name,
-        ip_addresses=partial.ip_addresses,
-        mac_addresses=partial.mac_addresses,
-        host_fqdn=fqdn,
-        role=_role(role, facts.get("domain_role")),
-        marking=_one_line(marking),
-        target_comment=comment,
-        inventory_name=inventory_name,
-    )
 
 
 # --- statuses ---------------------------------------------------------------------------------
@@ -508,7 +317,7 @@ def _details(records: list[Mapping[str, Any]], status: str, subject: str, proven
 
 
 def _short(value: Any, limit: int) -> str:
-    text = _one_line(value)
+    text = one_line(value)
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
 
 
@@ -517,13 +326,13 @@ def verdict_line(record: Mapping[str, Any], limit: int = VERDICT_PART_LIMIT, *,
     """One control's verdict on one line: status (with waiver or error notes), expected and
     observed; the reason where expected vs observed does not say it (N/A, not reviewed)."""
     status = record_status(record)
-    parts = [(f"{_one_line(record.get('control_id'))}: " if with_id else "")
+    parts = [(f"{one_line(record.get('control_id'))}: " if with_id else "")
              + status_line(record)]
     for label in ("expected", "observed"):
-        if _one_line(record.get(label)):
+        if one_line(record.get(label)):
             parts.append(f"{label} {_short(record.get(label), limit)}")
     wants_reason = status in ("Not_Applicable", "Not_Reviewed") or len(parts) == 1
-    if wants_reason and _one_line(record.get("reason")):
+    if wants_reason and one_line(record.get("reason")):
         parts.append(f"reason: {_short(record.get('reason'), limit)}")
     return "; ".join(parts)
 
@@ -533,7 +342,7 @@ def _comments(records: list[Mapping[str, Any]], status: str, provenance: str) ->
     waiver, attestation and manual notes. Never empty for an assessed rule: STIG Manager (under
     its default "a finding needs a comment") imports a review without one as saved, not
     submitted."""
-    hosts = ", ".join(dict.fromkeys(_one_line(r.get("host")) for r in records))
+    hosts = ", ".join(dict.fromkeys(one_line(r.get("host")) for r in records))
     checked = _newest(records)
     head = (f"Assessed automatically by {provenance} on {hosts or 'an unnamed host'}"
             f"{' at ' + checked if checked else ''}: {status}. The evidence is in the finding "
@@ -593,12 +402,18 @@ def _rule_vuln(rule: Rule, istig_uuid: str, stig_ref: str, host_key: str, benchm
         legacy_ids=tuple(clean(i) for i in rule.legacy_ids),
         ccis=tuple(clean(i) for i in rule.ccis),
     )
+    return assessed_vuln(base, records, f"{rule.vuln_id} ({rule.stig_id})", provenance)
+
+
+def assessed_vuln(base: dict[str, Any], records: list[Mapping[str, Any]], subject: str,
+                  provenance: str) -> Vuln:
+    """The checklist entry `base` describes, with the verdict of the host's records for it
+    (the worst of them), their finding details and comments; not reviewed when none."""
     if not records:
         return Vuln(**base)
     status = combine_statuses(record_status(r) for r in records)
-    subject = f"{rule.vuln_id} ({rule.stig_id})"
-    return Vuln(**base, status=status, finding_details=_details(records, status, subject,
-                                                                provenance),
+    return Vuln(**base, status=status,
+                finding_details=_details(records, status, subject, provenance),
                 comments=_comments(records, status, provenance),
                 controls=tuple(clean(r.get("control_id")) for r in records),
                 checked_at=_newest(records))
@@ -635,7 +450,7 @@ def guide_release(catalog_version: str, generated_at: str) -> tuple[str, str]:
     (the first of the catalog's month). Otherwise the digits before the last component (0 if
     none), the last component when numeric (else 1), and the date of the check.
     """
-    raw = _one_line(catalog_version)
+    raw = one_line(catalog_version)
     head, _, last = raw.rpartition(".")
     if not re.fullmatch(r"\d+", last):
         head, last = raw, "1"
@@ -756,9 +571,3 @@ def _guide_istig(host_key: str, grouped: dict[str, list[Mapping[str, Any]]], cat
                           f"{suite_version} (catalog {catalog_version})."),
         uuid=istig_uuid, vulns=vulns, source=clean(f"cwh {suite_version}"),
         notice="", is_guide=True, generated_at=generated_at)
-
-
-# Public names for the renderers of other iSTIGs (cwh/report/stig_istig.py).
-details_for = _details
-comments_for = _comments
-newest = _newest

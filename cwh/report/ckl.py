@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from cwh.report.checklist import Asset, IStig, Vuln, clean
+from cwh.report.asset import Asset
+from cwh.report.checklist import IStig, Vuln
+from cwh.report.xml_text import clean
 
 # (VULN_ATTRIBUTE, Vuln field) in the order STIG Viewer 2.17 writes them; LEGACY_ID and CCI_REF
 # (repeated, one element per value) follow.

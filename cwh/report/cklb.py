@@ -9,7 +9,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from cwh.report.checklist import Asset, IStig, Vuln, stable_uuid
+from cwh.report.asset import Asset
+from cwh.report.checklist import IStig, Vuln, stable_uuid
 
 CKLB_VERSION = "1.0"
 STATUS = {"NotAFinding": "not_a_finding", "Open": "open", "Not_Applicable": "not_applicable",

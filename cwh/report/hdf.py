@@ -30,6 +30,7 @@ from typing import Any
 from cwh.catalog.model import BENCHMARK_OS, Catalog
 from cwh.catalog.stig_rules import Release
 from cwh.catalog.xccdf import Benchmark
+from cwh.report.asset import Asset
 from cwh.report.cci import CciList
 from cwh.report.checklist import (
     GUIDE_BENCHMARK_ID,
@@ -38,8 +39,6 @@ from cwh.report.checklist import (
     SEVERITIES,
     STATUS_PRECEDENCE,
     TEXT_LIMIT,
-    Asset,
-    clean,
     combine_statuses,
     comments_text,
     evidence_text,
@@ -49,12 +48,12 @@ from cwh.report.checklist import (
     record_refs,
     record_status,
     severity_impact,
-    truncate,
 )
 from cwh.report.counting import guide_counted_through
 from cwh.report.hdf_text import ControlPieces
 from cwh.report.rule_text import requirement_text
 from cwh.report.stig_istig import release_title
+from cwh.report.xml_text import clean, truncate
 
 HDF_STATUS = {"NotAFinding": "passed", "Open": "failed", "Not_Reviewed": "skipped",
               "Not_Applicable": "skipped"}

@@ -9,19 +9,18 @@ from typing import Any
 from cwh.catalog.model import Catalog
 from cwh.catalog.stig_rules import Release
 from cwh.catalog.xccdf import Benchmark
+from cwh.report.asset import Asset
 from cwh.report.checklist import (
-    Asset,
     IStig,
     _benchmark_istig,
     _benchmark_order,
     _by_control,
     _guide_istig,
     _newest,
-    _one_line,
     _refs,
-    clean,
 )
 from cwh.report.stig_istig import release_istig
+from cwh.report.xml_text import clean, one_line
 
 
 def _is_guide(record: Mapping[str, Any]) -> bool:
@@ -53,7 +52,7 @@ def build_checklists(host: str, asset: Asset, records: list[dict], catalog: Cata
     ignored."""
     releases = releases or {}
     mine = [r for r in records if isinstance(r, Mapping) and str(r.get("host")) == host]
-    host_key = asset.inventory_name or _one_line(host)
+    host_key = asset.inventory_name or one_line(host)
     provenance = clean(f"cwh {suite_version} (catalog {catalog_version})")
     generated_at = _newest(mine)
     grouped = _by_control([r for r in mine if _is_guide(r)], catalog)

@@ -26,7 +26,8 @@ try:  # the LogXML instance: pytest's own key, not public API (pytest is pinned)
 except ImportError:  # another pytest: its plain JUnit (still xunit2-valid) rather than no audit
     xml_key = None
 
-from cwh.report.checklist import clean, comments_text, evidence_text, verdict_line
+from cwh.report.checklist import comments_text, evidence_text, verdict_line
+from cwh.report.xml_text import clean
 
 MESSAGE_LIMIT = 1000  # CI systems show the message as a one-line title
 _OUTCOME_TAGS = ("failure", "skipped", "error")

@@ -39,6 +39,21 @@ def evidence_dicts(verdict: Verdict) -> list[dict[str, str]]:
             for e in verdict.evidence]
 
 
+def verdict_fields(verdict: Verdict, os_version: str | None, os_summary: str) -> dict[str, Any]:
+    """What every record says of the verdict and the OS it was judged on, in the order every
+    record has them."""
+    return {
+        "os_version": os_version,
+        "os": shared(os_summary),
+        "expected": shared(verdict.expected),
+        "observed": shared(verdict.observed),
+        "reason": shared(verdict.reason),
+        "requirement": shared(verdict.requirement),
+        "evidence": evidence_dicts(verdict),
+        "error": verdict.error,
+    }
+
+
 def build_record(*, host: str, control: Control, verdict: Verdict, os_version: str | None,
                  os_summary: str, nodeid: str, duration: float,
                  waiver: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,14 +72,7 @@ def build_record(*, host: str, control: Control, verdict: Verdict, os_version: s
         "vuln_ids": [r.vuln_id for r in refs],
         "stig_refs": [{"benchmark": r.benchmark, "vuln_id": r.vuln_id, "stig_id": r.stig_id}
                       for r in refs],
-        "os_version": os_version,
-        "os": shared(os_summary),
-        "expected": shared(verdict.expected),
-        "observed": shared(verdict.observed),
-        "reason": shared(verdict.reason),
-        "requirement": shared(verdict.requirement),
-        "evidence": evidence_dicts(verdict),
-        "error": verdict.error,
+        **verdict_fields(verdict, os_version, os_summary),
         "manual": control.manual,
         "source": control.source,
         "guide_section": control.guide_section,
@@ -102,14 +110,7 @@ def build_rule_record(*, host: str, rule: StigRule, release: Release, verdict: V
         "kind": rule.kind,
         "benchmark": rule.benchmark_id,
         "release": release.short_version,
-        "os_version": os_version,
-        "os": shared(os_summary),
-        "expected": shared(verdict.expected),
-        "observed": shared(verdict.observed),
-        "reason": shared(verdict.reason),
-        "requirement": shared(verdict.requirement),
-        "evidence": evidence_dicts(verdict),
-        "error": verdict.error,
+        **verdict_fields(verdict, os_version, os_summary),
         "manual": rule.manual,
         "source": "stig",
         "guide_section": "",
@@ -133,11 +134,8 @@ def build_no_benchmark_record(*, host: str, control_id: str, verdict: Verdict,
         "area": "stig", "status": str(verdict.status), "severity": "high",
         "cat": SEVERITIES["high"], "stig_ids": [], "vuln_ids": [], "stig_refs": [],
         "vuln_id": None, "rule_id": None, "kind": None, "benchmark": None, "release": None,
-        "os_version": os_version, "os": os_summary, "expected": verdict.expected,
-        "observed": verdict.observed, "reason": verdict.reason,
-        "requirement": verdict.requirement, "evidence": evidence_dicts(verdict),
-        "error": verdict.error, "manual": False, "source": "stig", "guide_section": "",
-        "fix": "", "same_check": [], "waiver": None, "nodeid": nodeid,
+        **verdict_fields(verdict, os_version, os_summary), "manual": False, "source": "stig",
+        "guide_section": "", "fix": "", "same_check": [], "waiver": None, "nodeid": nodeid,
         "duration": round(duration, 4),
         "checked_at": _now(),
     }

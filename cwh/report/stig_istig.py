@@ -14,18 +14,9 @@ from functools import lru_cache
 from typing import Any
 
 from cwh.catalog.stig_rules import Release, StigRule
-from cwh.report.checklist import (
-    IStig,
-    Vuln,
-    clean,
-    combine_statuses,
-    comments_for,
-    details_for,
-    newest,
-    record_status,
-    stable_uuid,
-)
+from cwh.report.checklist import IStig, Vuln, assessed_vuln, stable_uuid
 from cwh.report.rule_text import requirement_text, rule_title
+from cwh.report.xml_text import clean
 
 NO_TEXT = ("DISA's text is not part of cwh (it is never committed); pass the benchmark with "
            "--stig-xccdf to see it here.")
@@ -55,15 +46,7 @@ def _vuln(rule: StigRule, istig_uuid: str, stig_ref: str, host_key: str,
         discussion=NO_TEXT, check_content=check, fix_text=NO_TEXT,
         stig_ref=stig_ref, stig_uuid=istig_uuid,
         uuid=stable_uuid(host_key, rule.benchmark_id, rule.vuln_id))
-    if not records:
-        return Vuln(**base)
-    status = combine_statuses(record_status(r) for r in records)
-    return Vuln(**base, status=status,
-                finding_details=details_for(records, status, f"{rule.vuln_id} ({rule.stig_id})",
-                                            provenance),
-                comments=comments_for(records, status, provenance),
-                controls=tuple(clean(r.get("control_id")) for r in records),
-                checked_at=newest(records))
+    return assessed_vuln(base, records, f"{rule.vuln_id} ({rule.stig_id})", provenance)
 
 
 def release_istig(release: Release, host_key: str,

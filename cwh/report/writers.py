@@ -18,8 +18,8 @@ from typing import IO, TYPE_CHECKING, Any
 import pytest
 
 from cwh.identity import same_machine
+from cwh.report.asset import asset_from
 from cwh.report.cci import CCI_KEY
-from cwh.report.checklist import asset_from, clean
 from cwh.report.ckl import render_ckl
 from cwh.report.cklb import render_cklb_text
 from cwh.report.hdf import fleet_frame, render_host_hdf
@@ -29,6 +29,7 @@ from cwh.report.hostfiles import host_file_names, host_file_stems
 from cwh.report.pages import benchmark_versions, render_pages
 from cwh.report.rundir import MANIFEST, RunDir
 from cwh.report.safefile import NotAFolder, path_below, replacing, write_below
+from cwh.report.xml_text import clean
 from cwh.version import suite_version
 
 if TYPE_CHECKING:

@@ -69,6 +69,22 @@ def lab_host(image: str, *, transport: str = "ntlm", **extra: Any) -> dict[str, 
     return {key: value for key, value in host.items() if value is not None}
 
 
+def bundled_lab_inventory(tmp_path: Path) -> Path:
+    """inventory/lab.yml as shipped, its hosts moved to loopback addresses of their own (so
+    runs in parallel never collide) and its CA paths pointed at the run's lab directory."""
+    data = yaml.safe_load((REPO / "inventory" / "lab.yml").read_text())
+    for host in data["all"]["children"]["lab"]["hosts"].values():
+        host["ansible_host"] = loopback()
+        for key in ("ansible_winrm_ca_trust_path", "cwh_ca_bundle"):
+            if key in host:
+                host[key] = "lab/ca.pem"
+        if "cwh_web_url" in host:
+            host["cwh_web_url"] = f"https://{host['ansible_host']}:443/"
+    inventory = tmp_path / "lab.yml"
+    inventory.write_text(yaml.safe_dump(data))
+    return inventory
+
+
 def write_inventory(tmp_path: Path, hosts: dict[str, dict[str, Any]],
                     common: dict[str, Any] | None = None) -> Path:
     """An inventory of these hosts with the lab organization's values (inventory/lab.yml:

@@ -8,12 +8,12 @@ import sys
 import time
 
 import pytest
-import yaml
 
 from cwh.catalog.model import load_catalog
 from tests.e2e.audit_run import (
     AUTOMATED_A,
     REPO,
+    bundled_lab_inventory,
     lab_host,
     lab_machine,
     loopback,
@@ -35,17 +35,7 @@ AUTOMATED = FOR_SCREENCONNECT - {"CWH-ACCT-02"}
 def demo(tmp_path_factory):
     """The bundled lab inventory, moved to addresses of its own so it can't collide."""
     tmp_path = tmp_path_factory.mktemp("demo")
-    data = yaml.safe_load((REPO / "inventory" / "lab.yml").read_text())
-    hosts = data["all"]["children"]["lab"]["hosts"]
-    for host in hosts.values():
-        host["ansible_host"] = loopback()
-        for key in ("ansible_winrm_ca_trust_path", "cwh_ca_bundle"):
-            if key in host:
-                host[key] = "lab/ca.pem"
-        if "cwh_web_url" in host:
-            host["cwh_web_url"] = f"https://{host['ansible_host']}:443/"
-    inventory = tmp_path / "lab.yml"
-    inventory.write_text(yaml.safe_dump(data))
+    inventory = bundled_lab_inventory(tmp_path)
     return run_audit(tmp_path, inventory, "-m", "guide")
 
 

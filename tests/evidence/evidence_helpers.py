@@ -13,8 +13,9 @@ import pytest
 
 from cwh.catalog.model import BENCHMARK_OS, SEVERITIES, Catalog, load_catalog
 from cwh.catalog.xccdf import Benchmark, load_benchmark
+from cwh.report.asset import Asset, asset_from
 from cwh.report.cci import CciList, load_cci_list
-from cwh.report.checklist import Asset, IStig, asset_from
+from cwh.report.checklist import IStig
 from cwh.report.host_checklist import build_checklists
 
 CATALOG: Catalog = load_catalog()

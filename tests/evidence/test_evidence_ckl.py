@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from cwh.report.checklist import GUIDE_BENCHMARK_ID, SEPARATOR, Asset, IStig, clean, utf16_len
+from cwh.report.asset import Asset
+from cwh.report.checklist import GUIDE_BENCHMARK_ID, SEPARATOR, IStig
 from cwh.report.ckl import render_ckl
+from cwh.report.xml_text import clean, utf16_len
 from tests.evidence.evidence_helpers import (
     HOST_2019,
     HOST_2022,

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from cwh.report.checklist import GUIDE_BENCHMARK_ID, asset_from
+from cwh.report.asset import asset_from
+from cwh.report.checklist import GUIDE_BENCHMARK_ID
 from cwh.report.hdf import NO_NIST, _for_fleet, render_fleet_hdf, render_host_hdf
 from cwh.report.hdf_text import ControlPieces, compact
 from cwh.report.hostfiles import host_file_names

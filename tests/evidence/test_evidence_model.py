@@ -9,20 +9,16 @@ import pytest
 
 from cwh.catalog.model import BENCHMARK_OS
 from cwh.judge.verdict import Evidence, Status, Verdict
+from cwh.report.asset import Asset, asset_from, valid_fqdn
 from cwh.report.checklist import (
     GUIDE_BENCHMARK_ID,
     STATUS_PRECEDENCE,
-    Asset,
-    asset_from,
-    clean,
     combine_statuses,
     guide_release,
-    truncate,
-    utf16_len,
-    valid_fqdn,
 )
 from cwh.report.host_checklist import build_checklists
 from cwh.report.record import build_record
+from cwh.report.xml_text import clean, truncate, utf16_len
 from tests.evidence.evidence_helpers import (
     CATALOG,
     CATALOG_VERSION,

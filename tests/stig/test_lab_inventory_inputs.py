@@ -10,7 +10,7 @@ import yaml
 
 from cwh.catalog.stig_inputs import INPUTS, required
 from cwh.catalog.stig_rules import committed_releases
-from tests.e2e.audit_run import REPO, AuditRun, loopback, run_audit
+from tests.e2e.audit_run import REPO, AuditRun, bundled_lab_inventory, run_audit
 
 RELEASES = committed_releases()
 BENCHMARK = {"lab-hardened": "MS_Windows_Server_2022_STIG",
@@ -31,16 +31,7 @@ WANTED = {
 @pytest.fixture(scope="module")
 def bundled(tmp_path_factory) -> AuditRun:
     tmp_path = tmp_path_factory.mktemp("bundled-inputs")
-    data = yaml.safe_load((REPO / "inventory" / "lab.yml").read_text())
-    for host in data["all"]["children"]["lab"]["hosts"].values():
-        host["ansible_host"] = loopback()
-        for key in ("ansible_winrm_ca_trust_path", "cwh_ca_bundle"):
-            if key in host:
-                host[key] = "lab/ca.pem"
-        if "cwh_web_url" in host:
-            host["cwh_web_url"] = f"https://{host['ansible_host']}:443/"
-    inventory = tmp_path / "lab.yml"
-    inventory.write_text(yaml.safe_dump(data))
+    inventory = bundled_lab_inventory(tmp_path)
     return run_audit(tmp_path, inventory, "-m", "stig_rule")
 
 
