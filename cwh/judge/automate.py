@@ -23,6 +23,7 @@ from cwh.judge.exposure import (
     RUNNER_TCP,
     http_answer_part,
     listener_part,
+    profiles_closed_part,
     reachability_part,
 )
 from cwh.judge.firewall import firewall_profiles
@@ -31,7 +32,6 @@ from cwh.judge.port_parts import (
     UDP_HOST_ONLY,
     allowed_part,
     closed_part,
-    profiles_closed_part,
     runner_closed_part,
     span_views,
     udp_listener_part,

@@ -113,17 +113,16 @@ def firewall_part(facts: HostFacts, port: int, *, want_open: bool,
     return Outcome(passed, (evidence,), expected, observed, reason, label=label)
 
 
-def profile_part(profiles: FirewallProfiles, port: int) -> Outcome:
-    """The considered profiles are on and block unsolicited inbound traffic by default: else
-    every port is open whatever the rules say."""
-    label = "profiles"
+def profiles_closed_part(profiles: FirewallProfiles, shown: str) -> Outcome:
+    """The profiles in force are on and block unsolicited inbound traffic by default: else
+    every port is open whatever the rules say. `shown` names the ports judged (TCP 8040)."""
     expected = "every profile in force on, DefaultInboundAction Block"
     passed, observed = profile_exposure(profiles)
-    evidence = Evidence(PROFILE_SOURCE, f"TCP {port}, profiles considered: "
+    evidence = Evidence(PROFILE_SOURCE, f"{shown}, profiles considered: "
                         f"{profiles.why_considered}", observed, expected,
                         profiles.problem or compact_json(list(profiles.raw), limit=600))
     reason = f"the firewall profile state is unknown: {observed}" if passed is None else ""
-    return Outcome(passed, (evidence,), expected, observed, reason, label=label)
+    return Outcome(passed, (evidence,), expected, observed, reason, label="profiles")
 
 
 def listener_part(facts: HostFacts, port: int) -> Outcome:
@@ -239,7 +238,7 @@ def judge_port_closed_unless_domain(control: Control, facts: HostFacts,
         domain_note = f"domain membership unknown ({exc})"
     profiles = firewall_profiles(facts)
     parts = [firewall_part(facts, port, want_open=False, profiles=profiles),
-             profile_part(profiles, port),
+             profiles_closed_part(profiles, f"TCP {port}"),
              reachability_part(runner, runner.port_endpoint(port), want_open=False)]
     outcome = combine("all", parts)
     if domain_note and outcome.passed is False:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from cwh.collect.facts import FactUnavailable, HostFacts
 from cwh.collect.product_facts import dynamic_ports, firewall_addresses, udp_listeners
-from cwh.judge.exposure import FIREWALL, PROFILE_SOURCE, RUNNER_TCP
+from cwh.judge.exposure import FIREWALL, RUNNER_TCP
 from cwh.judge.firewall import FirewallProfiles, profile_exposure
 from cwh.judge.outcome import Outcome, unknown
 from cwh.judge.port_rules import RuleMatch, Span, SpanView, keyword_ports, span_view
@@ -213,15 +213,6 @@ def _ports(ports: Iterable[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
-def profiles_closed_part(profiles: FirewallProfiles, shown: str) -> Outcome:
-    """The profiles in force block unsolicited traffic by default (else every port is open)."""
-    expected = "every profile in force on, DefaultInboundAction Block"
-    passed, observed = profile_exposure(profiles)
-    evidence = Evidence(PROFILE_SOURCE, f"{shown}, profiles considered: "
-                        f"{profiles.why_considered}", observed, expected,
-                        profiles.problem or compact_json(list(profiles.raw), limit=600))
-    reason = f"the firewall profile state is unknown: {observed}" if passed is None else ""
-    return Outcome(passed, (evidence,), expected, observed, reason, label="profiles")
 
 
 def udp_listener_part(facts: HostFacts, port: int) -> Outcome:
