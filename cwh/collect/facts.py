@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -45,6 +46,19 @@ class RegistryValue:
         shown = f"0x{self.value:X} ({self.value})" if self.kind in ("DWord", "QWord") and \
             isinstance(self.value, int) and self.value > 9 else json.dumps(self.value)
         return f"{self.kind} {shown}"
+
+
+def unique_entries(entries: Iterable[tuple[str, str, Any]], what: str) -> dict[str, Any]:
+    """`(key, name, value)` entries as {key: value}. Windows may list one thing twice (a key
+    folded alike); the same answer twice is one, two different answers are a contradiction:
+    FactUnavailable naming `what` and the entry, never one of them picked."""
+    found: dict[str, Any] = {}
+    for key, name, value in entries:
+        if key in found and found[key] != value:
+            raise FactUnavailable(f"{what} {name!r} is answered twice with different data: "
+                                  "contradictory, not trusted")
+        found[key] = value
+    return found
 
 
 def as_list(value: Any) -> list:

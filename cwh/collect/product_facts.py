@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cwh.collect.facts import FactUnavailable, HostFacts, as_list
+from cwh.collect.facts import FactUnavailable, HostFacts, as_list, unique_entries
 
 
 def _object(facts: HostFacts, name: str) -> dict[str, Any]:
@@ -45,16 +45,10 @@ def firewall_addresses(facts: HostFacts) -> dict[str, dict[str, list[str]]]:
     if not filters or not all(isinstance(f, dict) and isinstance(f.get("id"), str)
                               for f in filters):
         raise FactUnavailable("the firewall address filter list is empty or malformed")
-    found: dict[str, dict[str, list[str]]] = {}
-    for entry in filters:
-        shaped = {key: [str(a) for a in as_list(entry.get(key))]
-                  for key in ("remote_addresses", "local_addresses")}
-        key = entry["id"].casefold()
-        if key in found and found[key] != shaped:
-            raise FactUnavailable(f"the firewall rule {entry['id']!r} has two different address "
-                                  "filters: contradictory, not trusted")
-        found[key] = shaped
-    return found
+    return unique_entries(((entry["id"].casefold(), entry["id"],
+                            {key: [str(a) for a in as_list(entry.get(key))]
+                             for key in ("remote_addresses", "local_addresses")})
+                           for entry in filters), "the address filter of firewall rule")
 
 
 def dynamic_ports(facts: HostFacts) -> dict[str, Any] | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from cwh.collect.facts import FactUnavailable
 from cwh.report.checklist import (
     _NAMESPACE,
@@ -78,3 +80,13 @@ def test_stable_ids_are_uuid5():
     for parts in [("h",), ("lab-hardened", "Windows_Server_2019_STIG", "V-205625"),
                   ("ünïcode", "€", "\U0001f600"), ("", "")]:
         assert stable_uuid(*parts) == str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+
+
+def test_an_entry_answered_twice_alike_is_one_and_differently_is_never_trusted():
+    from cwh.collect.facts import FactUnavailable, unique_entries
+
+    assert unique_entries([("a", "A", 1), ("a", "a", 1), ("b", "B", 2)], "the thing") == \
+        {"a": 1, "b": 2}
+    with pytest.raises(FactUnavailable, match="the service 'W32TIME' is answered twice"):
+        unique_entries([("w32time", "W32Time", [{"state": "Running"}]),
+                        ("w32time", "W32TIME", [{"state": "Stopped"}])], "the service")

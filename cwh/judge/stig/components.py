@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cwh.collect.facts import FactUnavailable, HostFacts, as_list
+from cwh.collect.facts import FactUnavailable, HostFacts, as_list, unique_entries
 from cwh.judge.outcome import Outcome
 from cwh.judge.stig import RuleContext, check_judge
 from cwh.judge.verdict import Evidence, compact_json
@@ -50,17 +50,16 @@ def service_entries(facts: HostFacts) -> dict[str, list[dict[str, Any]]]:
             isinstance(data.get("listed"), bool) or data["listed"] < 1:
         raise FactUnavailable("the service query listed no services at all: a failed query, "
                               "not a host without services")
-    entries: dict[str, list[dict[str, Any]]] = {}
-    for item in as_list(data.get("services")):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise FactUnavailable(f"a service answer is malformed: {item!r}")
-        found = [f for f in as_list(item.get("found")) if isinstance(f, dict)]
-        key = item["name"].casefold()
-        if key in entries and entries[key] != found:
-            raise FactUnavailable(f"the service {item['name']!r} is answered twice with "
-                                  "different data: contradictory, not trusted")
-        entries[key] = found
-    return entries
+    return unique_entries(((item["name"].casefold(), item["name"],
+                            [f for f in as_list(item.get("found")) if isinstance(f, dict)])
+                           for item in map(_service_answer, as_list(data.get("services")))),
+                          "the service")
+
+
+def _service_answer(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        raise FactUnavailable(f"a service answer is malformed: {item!r}")
+    return item
 
 
 def _one_service(check: Mapping[str, Any], name: str,

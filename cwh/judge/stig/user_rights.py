@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cwh.collect.facts import FactUnavailable, HostFacts, as_list
+from cwh.collect.facts import FactUnavailable, HostFacts, as_list, unique_entries
 from cwh.judge.outcome import Outcome
 from cwh.judge.stig import RuleContext, check_judge
 from cwh.judge.stig.principals import describe, is_sid, principal_sids, sid_context
@@ -49,16 +49,15 @@ def translations(facts: HostFacts, required: bool = False) -> dict[str, dict[str
             raise FactUnavailable("the secedit section holds no translation of the rights' "
                                   "holders")
         return {}
-    found: dict[str, dict[str, Any]] = {}
-    for record in as_list(data.get("principals")):
-        if not isinstance(record, dict) or not isinstance(record.get("entry"), str):
-            raise FactUnavailable(f"a holder translation is malformed: {record!r}")
-        key = record["entry"].upper()
-        if key in found and found[key] != record:
-            raise FactUnavailable(f"the holder {record['entry']!r} is translated twice with "
-                                  "different answers: contradictory, not trusted")
-        found[key] = record
-    return found
+    return unique_entries(((record["entry"].upper(), record["entry"], record)
+                           for record in map(_translation, as_list(data.get("principals")))),
+                          "the translation of holder")
+
+
+def _translation(record: Any) -> dict[str, Any]:
+    if not isinstance(record, dict) or not isinstance(record.get("entry"), str):
+        raise FactUnavailable(f"a holder translation is malformed: {record!r}")
+    return record
 
 
 def _holder(entry: str, starred: bool, found: Mapping[str, Mapping[str, Any]]) -> Holder:
